@@ -1,0 +1,122 @@
+"""Validation at the edge, once: the kernels trust what passes these checks."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from labelwise.errors import BatchSizeError, InvalidInputError
+
+#: Rows of a probability matrix must sum to one within this tolerance (float32 friendly).
+PROBA_SUM_ATOL = 1e-3
+
+FloatArray = NDArray[np.floating]
+IntArray = NDArray[np.intp]
+
+
+def check_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """Return a numpy Generator from a seed, a Generator or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, int | np.integer):
+        return np.random.default_rng(rng)
+    raise InvalidInputError(
+        f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
+    )
+
+
+def _as_float(array: ArrayLike, name: str, ndim: int) -> FloatArray:
+    arr = np.asarray(array)
+    if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":
+        raise InvalidInputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    if arr.ndim != ndim:
+        raise InvalidInputError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def check_finite(arr: FloatArray, name: str) -> None:
+    """Refuse NaN and infinity with a message naming the array."""
+    if not np.isfinite(arr).all():
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise InvalidInputError(f"{name} contains {bad} NaN or infinite value(s)")
+
+
+def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatArray:
+    """Check class probabilities whose last axis holds the classes.
+
+    Parameters
+    ----------
+    proba : array of shape (N, C), or (K, N, C) with ``ndim=3``
+        Probabilities: finite, in [0, 1], each row summing to one.
+
+    Returns
+    -------
+    The same data as a floating array (no copy when it already is one).
+    """
+    arr = _as_float(proba, name, ndim)
+    if arr.shape[-1] < 2:
+        raise InvalidInputError(f"{name} needs at least 2 classes, got shape {arr.shape}")
+    if arr.size == 0:
+        return arr
+    # One pass for the row sums catches NaN and infinity too (they propagate into the sum).
+    sums = arr.sum(axis=-1, dtype=np.float64)
+    ok = np.abs(sums - 1.0) <= PROBA_SUM_ATOL
+    if not ok.all():
+        check_finite(arr, name)
+        worst = float(sums[~ok].flat[0])
+        raise InvalidInputError(
+            f"{name} rows must sum to 1 (one row sums to {worst:.4g}): apply softmax first"
+        )
+    if arr.min() < 0.0 or arr.max() > 1.0 + PROBA_SUM_ATOL:
+        raise InvalidInputError(f"{name} must lie in [0, 1]: are these logits, not probabilities?")
+    return arr
+
+
+def check_matrix(x: ArrayLike, name: str) -> FloatArray:
+    """Check a finite 2-D float matrix such as embeddings."""
+    arr = _as_float(x, name, 2)
+    check_finite(arr, name)
+    return arr
+
+
+def check_scores(scores: ArrayLike, name: str = "scores") -> FloatArray:
+    """Check a finite 1-D score vector."""
+    arr = _as_float(scores, name, 1)
+    check_finite(arr, name)
+    return arr
+
+
+def check_batch_size(batch_size: int, n_available: int) -> int:
+    """Refuse a batch size that is not a positive int or exceeds what can be selected."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+        raise BatchSizeError(f"batch_size must be an int, got {type(batch_size).__name__}")
+    if batch_size < 1:
+        raise BatchSizeError(f"batch_size must be at least 1, got {batch_size}")
+    if batch_size > n_available:
+        raise BatchSizeError(
+            f"batch_size={batch_size} exceeds the {n_available} pool item(s) that can be "
+            "selected: lower the batch size or add unlabeled data"
+        )
+    return int(batch_size)
+
+
+def check_exclude(exclude: ArrayLike | None, n_pool: int) -> NDArray[np.bool_]:
+    """Turn pool indices (or a boolean mask) that must not be selected into a boolean mask."""
+    mask = np.zeros(n_pool, dtype=bool)
+    if exclude is None:
+        return mask
+    arr = np.asarray(exclude)
+    if arr.dtype == bool:
+        if arr.shape != (n_pool,):
+            raise InvalidInputError(f"exclude mask must have shape ({n_pool},), got {arr.shape}")
+        return arr.copy()
+    if arr.size == 0:
+        return mask
+    if arr.dtype.kind not in "iu" or arr.ndim != 1:
+        raise InvalidInputError("exclude must be a 1-D array of pool indices or a boolean mask")
+    if arr.min() < 0 or arr.max() >= n_pool:
+        raise InvalidInputError(f"exclude holds indices outside the pool of {n_pool} items")
+    mask[arr] = True
+    return mask

@@ -1,0 +1,205 @@
+"""The one strategy protocol: declared inputs, ``select(inputs, batch_size, rng)``, a registry.
+
+Every strategy, from entropy to BatchBALD, declares what it needs from the model (``needs``) and
+returns a :class:`Selection` of distinct pool indices. Scoring strategies are also plain functions
+over arrays (see :mod:`labelwise.strategies.uncertainty`), wrapped by :class:`ScoringStrategy`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal, TypeVar, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labelwise.errors import InvalidInputError, MissingInputError, UnknownStrategyError
+from labelwise.strategies._validation import check_batch_size, check_exclude, check_rng
+from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, score_in_chunks
+
+InputName = Literal[
+    "proba", "samples", "committee_proba", "embeddings", "labeled_embeddings", "grad_embeddings"
+]
+INPUT_NAMES: tuple[InputName, ...] = get_args(InputName)
+
+#: The pool axis of each input (samples and committees stack models on axis 0).
+POOL_AXIS: dict[str, int] = {"samples": 1, "committee_proba": 1}
+
+
+@dataclass(frozen=True)
+class PoolInputs:
+    """What a model computed for the pool; each strategy reads only what it declared.
+
+    Parameters
+    ----------
+    proba : (N, C) class probabilities of the pool.
+    samples : (K, N, C) probabilities from K stochastic passes (MC Dropout) or ensemble members.
+    committee_proba : (M, N, C) probabilities of M committee members (query-by-committee).
+    embeddings : (N, d) pool embeddings (penultimate layer or raw features).
+    labeled_embeddings : (L, d) embeddings of the labeled set (core-set distances).
+    grad_embeddings : (N, D) explicit gradient embeddings (BADGE computes them implicitly from
+        ``proba`` and ``embeddings`` when this is absent).
+    exclude : pool indices, or a boolean mask of length N, that must never be selected
+        (already labeled or queued).
+    """
+
+    proba: NDArray[np.floating] | None = None
+    samples: NDArray[np.floating] | None = None
+    committee_proba: NDArray[np.floating] | None = None
+    embeddings: NDArray[np.floating] | None = None
+    labeled_embeddings: NDArray[np.floating] | None = None
+    grad_embeddings: NDArray[np.floating] | None = None
+    exclude: NDArray[Any] | None = None
+
+    @property
+    def n_pool(self) -> int:
+        """Number of pool items, read off the first pool-sized input present."""
+        sizes = {
+            name: np.shape(value)[POOL_AXIS.get(name, 0)]
+            for name, value in self._pool_arrays().items()
+        }
+        if not sizes:
+            raise MissingInputError("PoolInputs holds no pool-sized array")
+        if len(set(sizes.values())) != 1:
+            raise InvalidInputError(f"pool inputs disagree on the pool size: {sizes}")
+        return int(next(iter(sizes.values())))
+
+    def _pool_arrays(self) -> dict[str, Any]:
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("labeled_embeddings", "exclude") and getattr(self, f.name) is not None
+        }
+
+    def require(self, needs: frozenset[str], strategy: str) -> None:
+        """Raise a clear error when an input the strategy declared is missing."""
+        missing = sorted(name for name in needs if getattr(self, name) is None)
+        if missing:
+            raise MissingInputError(f"strategy {strategy!r} needs {', '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A batch chosen from the pool: distinct indices and the score each had when chosen."""
+
+    indices: NDArray[np.intp]
+    scores: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+
+class Strategy(ABC):
+    """A batch acquisition strategy: ``select(inputs, batch_size, rng) -> Selection``.
+
+    Subclasses set ``name`` and ``needs`` and implement ``_select``; validation of the batch
+    size, the exclusion mask and the random generator happens here, once.
+    """
+
+    name: ClassVar[str]
+    needs: ClassVar[frozenset[InputName]]
+
+    def select(
+        self,
+        inputs: PoolInputs,
+        batch_size: int,
+        rng: np.random.Generator | int | None = None,
+    ) -> Selection:
+        """Choose ``batch_size`` distinct, non-excluded pool indices."""
+        inputs.require(self.needs, self.name)
+        n_pool = inputs.n_pool
+        exclude = check_exclude(inputs.exclude, n_pool)
+        check_batch_size(batch_size, n_pool - int(exclude.sum()))
+        return self._select(inputs, int(batch_size), check_rng(rng), exclude)
+
+    @abstractmethod
+    def _select(
+        self,
+        inputs: PoolInputs,
+        batch_size: int,
+        rng: np.random.Generator,
+        exclude: NDArray[np.bool_],
+    ) -> Selection:
+        """Select from validated inputs; ``exclude`` is a boolean mask over the pool."""
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({params})"
+
+
+class ScoringStrategy(Strategy):
+    """Top-k of a per-item score computed from one input, chunk by chunk.
+
+    Subclasses set ``name``, ``input_name`` (``needs`` follows) and ``score_fn``, a pure function
+    from the input array to one score per pool item, higher = more informative.
+    """
+
+    input_name: ClassVar[InputName]
+    #: One score per pool item of the input array (pool axis ``POOL_AXIS``), higher = better;
+    #: set it with ``staticmethod(function)``.
+    score_fn: ClassVar[Callable[..., NDArray[np.float64]]]
+
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        self.chunk_size = chunk_size
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "input_name" in cls.__dict__:
+            cls.needs = frozenset({cls.input_name})
+
+    def score(self, inputs: PoolInputs) -> NDArray[np.float64]:
+        """Score every pool item (excluded ones too), chunk by chunk."""
+        inputs.require(self.needs, self.name)
+        array = getattr(inputs, self.input_name)
+        fn = type(self).score_fn
+        return score_in_chunks(fn, array, POOL_AXIS.get(self.input_name, 0), self.chunk_size)
+
+    def _select(
+        self,
+        inputs: PoolInputs,
+        batch_size: int,
+        rng: np.random.Generator,
+        exclude: NDArray[np.bool_],
+    ) -> Selection:
+        from labelwise.strategies.topk import top_k_masked
+
+        scores = self.score(inputs)
+        indices = top_k_masked(scores, batch_size, exclude)
+        return Selection(indices, scores[indices].astype(np.float64))
+
+
+S = TypeVar("S", bound=type[Strategy])
+_REGISTRY: dict[str, type[Strategy]] = {}
+
+
+def register_strategy(cls: S) -> S:
+    """Class decorator: make a strategy available by its ``name`` to :func:`get_strategy`."""
+    name = cls.name
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise ValueError(f"strategy name {name!r} registered twice")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def get_strategy(name: str, **params: Any) -> Strategy:
+    """Build a registered strategy by name, e.g. ``get_strategy("margin")``.
+
+    Parameters are passed to the strategy's constructor (``get_strategy("uncertainty_coreset",
+    prefilter=10)``).
+    """
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownStrategyError(f"unknown strategy {name!r}; known: {known}") from None
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise InvalidInputError(f"bad parameters for strategy {name!r}: {exc}") from None
+
+
+def available_strategies() -> list[str]:
+    """Names of every registered strategy, sorted."""
+    return sorted(_REGISTRY)

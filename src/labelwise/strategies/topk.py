@@ -1,0 +1,149 @@
+"""Top-k and random selection, exact under ties, and a streaming top-k for chunked pools.
+
+Ties are broken by the lower pool index, so a selection is deterministic and equals the one
+computed chunk by chunk or shard by shard.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from labelwise.strategies._validation import (
+    check_batch_size,
+    check_exclude,
+    check_rng,
+    check_scores,
+)
+from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+
+
+def top_k_masked(
+    scores: NDArray[np.floating], k: int, exclude: NDArray[np.bool_] | None = None
+) -> NDArray[np.intp]:
+    """Indices of the ``k`` highest scores outside ``exclude``, best first, ties by lower index.
+
+    Trusts its inputs: finite scores, ``k`` at most the number of non-excluded items.
+    """
+    if exclude is not None and exclude.any():
+        candidates = np.flatnonzero(~exclude)
+        return candidates[_top_k_unchecked(scores[candidates], k)]
+    return _top_k_unchecked(scores, k)
+
+
+def _top_k_unchecked(scores: NDArray[np.floating], k: int) -> NDArray[np.intp]:
+    n = scores.size
+    if k >= n:
+        idx = np.arange(n)
+    else:
+        part = np.argpartition(scores, n - k)[n - k :]
+        threshold = scores[part].min()
+        above = np.flatnonzero(scores > threshold)
+        at = np.flatnonzero(scores == threshold)[: k - above.size]
+        idx = np.concatenate([above, at])
+    order = np.lexsort((idx, -scores[idx]))
+    return idx[order].astype(np.intp, copy=False)
+
+
+def top_k(scores: ArrayLike, k: int, exclude: ArrayLike | None = None) -> NDArray[np.intp]:
+    """Indices of the ``k`` highest ``scores``, best first; ties go to the lower index.
+
+    Parameters
+    ----------
+    scores : (N,) finite scores, higher = more informative.
+    k : number of indices to return, at most the number of non-excluded items.
+    exclude : pool indices or a boolean mask that must not be returned.
+
+    Examples
+    --------
+    >>> top_k([0.1, 0.9, 0.5, 0.9], 2).tolist()
+    [1, 3]
+    """
+    s = check_scores(scores)
+    mask = check_exclude(exclude, s.size)
+    check_batch_size(k, s.size - int(mask.sum()))
+    return top_k_masked(s, int(k), mask)
+
+
+def random(
+    n_pool: int,
+    batch_size: int,
+    rng: np.random.Generator | int | None = None,
+    exclude: ArrayLike | None = None,
+) -> NDArray[np.intp]:
+    """``batch_size`` distinct pool indices drawn uniformly outside ``exclude`` (the baseline)."""
+    mask = check_exclude(exclude, n_pool)
+    candidates = np.flatnonzero(~mask)
+    check_batch_size(batch_size, candidates.size)
+    chosen = check_rng(rng).choice(candidates, size=int(batch_size), replace=False)
+    return np.asarray(chosen, dtype=np.intp)
+
+
+class StreamingTopK:
+    """Keep the global top-k while scores arrive chunk by chunk (or shard by shard).
+
+    Each ``push`` gives the scores of a chunk and the global indices (or ids) of its items; the
+    result equals :func:`top_k` over the concatenation, ties broken by the lower index.
+    """
+
+    def __init__(self, k: int) -> None:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        self.k = k
+        self._scores = np.empty(0, dtype=np.float64)
+        self._ids = np.empty(0, dtype=np.int64)
+
+    def push(self, scores: ArrayLike, ids: ArrayLike) -> None:
+        """Merge one chunk's scores with their global ids."""
+        s = np.asarray(scores, dtype=np.float64)
+        i = np.asarray(ids, dtype=np.int64)
+        if s.shape != i.shape:
+            raise ValueError(f"scores {s.shape} and ids {i.shape} differ in shape")
+        if s.size > self.k:
+            keep = _top_k_by_id(s, i, self.k)
+            s, i = s[keep], i[keep]
+        s = np.concatenate([self._scores, s])
+        i = np.concatenate([self._ids, i])
+        keep = _top_k_by_id(s, i, min(self.k, s.size))
+        self._scores, self._ids = s[keep], i[keep]
+
+    def result(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """The ids and scores kept so far, best first (fewer than k if fewer arrived)."""
+        return self._ids.copy(), self._scores.copy()
+
+
+def _top_k_by_id(scores: NDArray[np.float64], ids: NDArray[np.int64], k: int) -> NDArray[np.intp]:
+    """Positions of the k best (score desc, id asc), in that order."""
+    order = np.lexsort((ids, -scores))
+    return order[:k]
+
+
+@register_strategy
+class Random(Strategy):
+    """Uniform random sampling: the baseline every strategy is measured against."""
+
+    name: ClassVar[str] = "random"
+    needs = frozenset()
+
+    def select(
+        self,
+        inputs: PoolInputs | int,
+        batch_size: int,
+        rng: np.random.Generator | int | None = None,
+    ) -> Selection:
+        """Select uniformly; ``inputs`` may be just the pool size."""
+        if isinstance(inputs, int | np.integer):
+            inputs = PoolInputs(exclude=None, proba=None, embeddings=np.empty((int(inputs), 0)))
+        return super().select(inputs, batch_size, rng)
+
+    def _select(
+        self,
+        inputs: PoolInputs,
+        batch_size: int,
+        rng: np.random.Generator,
+        exclude: NDArray[np.bool_],
+    ) -> Selection:
+        idx = random(exclude.size, batch_size, rng, exclude)
+        return Selection(idx, np.zeros(idx.size))

@@ -1,0 +1,113 @@
+"""The arrows of DESIGN.md, checked statically: lower layers never import upper ones."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "labelwise"
+
+#: For each package, the third-party and labelwise modules its files may import.
+ALLOWED_THIRD_PARTY = {
+    "strategies": {"numpy", "scipy"},
+}
+#: labelwise packages that each layer must never import (arrows point down only).
+FORBIDDEN_INTERNAL = {
+    "strategies": {
+        "models",
+        "store",
+        "server",
+        "controller",
+        "simulate",
+        "scale",
+        "cli",
+        "learner",
+    },
+    "models": {"store", "server", "controller", "simulate", "scale", "cli", "learner"},
+    "quality": {"models", "store", "server", "controller", "simulate", "scale", "cli"},
+    "store": {"server", "controller", "simulate", "scale", "cli", "models", "strategies"},
+    "datasets": {"server", "controller", "simulate", "scale", "cli", "store"},
+    "simulate": {"server", "cli", "store"},
+    "scale": {"server", "cli", "simulate"},
+}
+STDLIB = {
+    "__future__",
+    "abc",
+    "collections",
+    "dataclasses",
+    "typing",
+    "math",
+    "functools",
+    "itertools",
+    "warnings",
+    "enum",
+    "concurrent",
+    "os",
+    "heapq",
+    "numbers",
+}
+
+
+def imports_of(path: Path) -> list[tuple[str, bool]]:
+    """(module, at_module_level) for every import in a file."""
+    tree = ast.parse(path.read_text())
+    top_level = set(map(id, tree.body))
+    found: list[tuple[str, bool]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) in top_level) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, id(node) in top_level))
+    return found
+
+
+def files_of(package: str) -> list[Path]:
+    base = SRC / package
+    return sorted(base.rglob("*.py")) if base.is_dir() else [SRC / f"{package}.py"]
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_INTERNAL))
+def test_no_upward_imports(package: str) -> None:
+    for path in files_of(package):
+        if not path.exists():
+            continue
+        for module, _ in imports_of(path):
+            parts = module.split(".")
+            if parts[0] == "labelwise" and len(parts) > 1:
+                assert parts[1] not in FORBIDDEN_INTERNAL[package], f"{path}: imports {module}"
+
+
+def test_strategies_import_only_numpy_and_scipy() -> None:
+    for path in files_of("strategies"):
+        for module, _ in imports_of(path):
+            root = module.split(".")[0]
+            assert root in {"labelwise", *ALLOWED_THIRD_PARTY["strategies"], *STDLIB}, (
+                f"{path}: imports {module}"
+            )
+
+
+def test_nothing_below_the_server_imports_fastapi_and_core_never_imports_torch_eagerly() -> None:
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).parts
+        for module, top_level in imports_of(path):
+            root = module.split(".")[0]
+            if rel[0] != "server":
+                assert root not in {"fastapi", "starlette", "uvicorn"}, f"{path}: imports {module}"
+            if top_level and root == "torch":
+                assert rel[0] == "models" and "torch" in path.name, (
+                    f"{path}: imports torch at module level"
+                )
+
+
+def test_import_labelwise_needs_neither_torch_nor_fastapi() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, labelwise, labelwise.strategies;"
+        "bad = [m for m in ('torch', 'fastapi', 'sqlalchemy') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
