@@ -12,6 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "labelwise"
 #: For each package, the third-party and labelwise modules its files may import.
 ALLOWED_THIRD_PARTY = {
     "strategies": {"numpy", "scipy"},
+    "quality": {"numpy", "scipy"},
 }
 #: labelwise packages that each layer must never import (arrows point down only).
 FORBIDDEN_INTERNAL = {
@@ -79,11 +80,12 @@ def test_no_upward_imports(package: str) -> None:
                 assert parts[1] not in FORBIDDEN_INTERNAL[package], f"{path}: imports {module}"
 
 
-def test_strategies_import_only_numpy_and_scipy() -> None:
-    for path in files_of("strategies"):
+@pytest.mark.parametrize("package", sorted(ALLOWED_THIRD_PARTY))
+def test_pure_packages_import_only_numpy_and_scipy(package: str) -> None:
+    for path in files_of(package):
         for module, _ in imports_of(path):
             root = module.split(".")[0]
-            assert root in {"labelwise", *ALLOWED_THIRD_PARTY["strategies"], *STDLIB}, (
+            assert root in {"labelwise", *ALLOWED_THIRD_PARTY[package], *STDLIB}, (
                 f"{path}: imports {module}"
             )
 
