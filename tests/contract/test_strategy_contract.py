@@ -101,6 +101,6 @@ def test_missing_input_is_named(name: str) -> None:
     strategy = get_strategy(name)
     if not strategy.needs:
         pytest.skip("needs nothing")
-    only_exclude = PoolInputs(embeddings=np.zeros((N_POOL, 0)))
+    only_exclude = PoolInputs(pool_size=N_POOL)
     with pytest.raises(InvalidInputError):
         strategy.select(only_exclude, 3, rng=0)

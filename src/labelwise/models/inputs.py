@@ -58,9 +58,13 @@ def compute_inputs(
 
     ``samples`` come from ``sample_proba`` (MC Dropout, ensembles); ``committee_proba`` from
     ``committee_proba``, or from ``sample_proba`` when the model only samples. Embeddings fall back
-    to the raw features for models without ``embed``.
+    to the raw features for models without ``embed``. ``pool_size`` is always set, so a strategy
+    that reads no array (random) works before the model is fitted.
     """
-    values: dict[str, Any] = {"exclude": None if exclude is None else np.asarray(exclude)}
+    values: dict[str, Any] = {
+        "exclude": None if exclude is None else np.asarray(exclude),
+        "pool_size": len(X_pool),
+    }
     if "proba" in needs:
         values["proba"] = _chunked(model.predict_proba, X_pool, chunk_size)
     if "samples" in needs or (

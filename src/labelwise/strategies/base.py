@@ -43,6 +43,7 @@ class PoolInputs:
         ``proba`` and ``embeddings`` when this is absent).
     exclude : pool indices, or a boolean mask of length N, that must never be selected
         (already labeled or queued).
+    pool_size : N, for strategies that read no array (random); otherwise read off the arrays.
     """
 
     proba: NDArray[np.floating] | None = None
@@ -52,6 +53,7 @@ class PoolInputs:
     labeled_embeddings: NDArray[np.floating] | None = None
     grad_embeddings: NDArray[np.floating] | None = None
     exclude: NDArray[Any] | None = None
+    pool_size: int | None = None
 
     @property
     def n_pool(self) -> int:
@@ -60,8 +62,10 @@ class PoolInputs:
             name: np.shape(value)[POOL_AXIS.get(name, 0)]
             for name, value in self._pool_arrays().items()
         }
+        if self.pool_size is not None:
+            sizes["pool_size"] = int(self.pool_size)
         if not sizes:
-            raise MissingInputError("PoolInputs holds no pool-sized array")
+            raise MissingInputError("PoolInputs holds no pool-sized array and no pool_size")
         if len(set(sizes.values())) != 1:
             raise InvalidInputError(f"pool inputs disagree on the pool size: {sizes}")
         return int(next(iter(sizes.values())))
@@ -70,7 +74,8 @@ class PoolInputs:
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name not in ("labeled_embeddings", "exclude") and getattr(self, f.name) is not None
+            if f.name not in ("labeled_embeddings", "exclude", "pool_size")
+            and getattr(self, f.name) is not None
         }
 
     def require(self, needs: frozenset[str], strategy: str) -> None:

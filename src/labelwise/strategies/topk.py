@@ -135,7 +135,7 @@ class Random(Strategy):
     ) -> Selection:
         """Select uniformly; ``inputs`` may be just the pool size."""
         if isinstance(inputs, int | np.integer):
-            inputs = PoolInputs(exclude=None, proba=None, embeddings=np.empty((int(inputs), 0)))
+            inputs = PoolInputs(pool_size=int(inputs))
         return super().select(inputs, batch_size, rng)
 
     def _select(

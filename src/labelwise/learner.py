@@ -1,0 +1,157 @@
+"""``ActiveLearner``: the in-memory active-learning loop for library users (cf. modAL).
+
+Query the pool, have the oracle label what was picked, teach it back, repeat::
+
+    learner = ActiveLearner(SklearnModel(LogisticRegression()), "margin", X_seed, y_seed)
+    picked = learner.query(X_pool, batch_size=10, rng=0)   # positions in X_pool
+    learner.teach(X_pool[picked], oracle(picked))          # appends and refits
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from labelwise.errors import InvalidInputError
+from labelwise.models._labels import check_labels, n_rows
+from labelwise.models.base import Model
+from labelwise.models.inputs import compute_inputs
+from labelwise.strategies import Selection, Strategy, get_strategy
+from labelwise.strategies._validation import check_rng
+
+
+def _append(old: Any, new: Any) -> Any:
+    """Rows of ``new`` after those of ``old`` (arrays, tensors, DataFrames or lists)."""
+    if old is None:
+        return new if not isinstance(new, tuple) else list(new)
+    if isinstance(old, list):
+        return old + list(new)
+    if hasattr(old, "iloc"):  # a pandas DataFrame or Series
+        import pandas as pd
+
+        return pd.concat([old, new], ignore_index=True)
+    if type(old).__module__.startswith("torch"):
+        import torch
+
+        return torch.cat([old, torch.as_tensor(new, dtype=old.dtype)])
+    return np.concatenate([np.asarray(old), np.asarray(new)])
+
+
+class ActiveLearner:
+    """A model, a strategy and the labeled set: ``query`` -> oracle -> ``teach`` -> repeat.
+
+    Parameters
+    ----------
+    model : a labelwise model (:class:`~labelwise.models.SklearnModel`, ``TorchModel``, ...)
+    strategy : registry name (``"margin"``, ``"bald"``, ...) or a :class:`Strategy` object
+    X_labeled, y_labeled : the seed set, optional; when given the model is fitted on it at once
+    n_samples : MC samples (or members) drawn for strategies that need ``samples``
+
+    Only what the strategy declared it needs is computed for the pool (probabilities, MC samples,
+    embeddings...). ``query`` with ``"random"`` works before any label is known.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        strategy: str | Strategy = "margin",
+        X_labeled: Any = None,
+        y_labeled: ArrayLike | None = None,
+        n_samples: int = 20,
+    ):
+        if not hasattr(model, "fit") or not hasattr(model, "predict_proba"):
+            raise InvalidInputError(
+                f"{type(model).__name__} is not a labelwise model: wrap scikit-learn estimators "
+                "in SklearnModel and torch modules in TorchModel"
+            )
+        self.model = model
+        self.strategy = get_strategy(strategy) if isinstance(strategy, str) else strategy
+        if not isinstance(self.strategy, Strategy):
+            raise InvalidInputError(f"strategy must be a name or a Strategy, got {strategy!r}")
+        self.n_samples = n_samples
+        self._X: Any = None
+        self._y: NDArray[Any] | None = None
+        if (X_labeled is None) != (y_labeled is None):
+            raise InvalidInputError("give both X_labeled and y_labeled, or neither")
+        if X_labeled is not None and y_labeled is not None:
+            self.teach(X_labeled, y_labeled)
+
+    @property
+    def X_labeled(self) -> Any:
+        """The features of every item taught so far (None before the first ``teach``)."""
+        return self._X
+
+    @property
+    def y_labeled(self) -> NDArray[Any]:
+        """The labels taught so far, in teaching order."""
+        return np.array([]) if self._y is None else self._y
+
+    def teach(self, X: Any, y: ArrayLike, refit: bool = True) -> ActiveLearner:
+        """Add labeled items to the labeled set and, with ``refit``, fit the model on all of it."""
+        labels = check_labels(y, n_rows(X))
+        self._X = _append(self._X, X)
+        self._y = labels.copy() if self._y is None else np.concatenate([self._y, labels])
+        if refit:
+            self.fit()
+        return self
+
+    def fit(self) -> ActiveLearner:
+        """Fit the model on the whole labeled set (warm start where the model keeps it)."""
+        if self._y is None:
+            raise InvalidInputError("the labeled set is empty: teach some labels first")
+        self.model.fit(self._X, self._y)
+        return self
+
+    def query_selection(
+        self,
+        X_pool: Any,
+        batch_size: int,
+        rng: np.random.Generator | int | None = None,
+        exclude: ArrayLike | None = None,
+    ) -> Selection:
+        """Choose ``batch_size`` pool items: their positions in ``X_pool`` and their scores.
+
+        ``exclude`` lists positions (or a boolean mask) never to pick, e.g. items already queued.
+        """
+        generator = check_rng(rng)
+        inputs = compute_inputs(
+            self.model,
+            X_pool,
+            self.strategy.needs,
+            X_labeled=self._X,
+            n_samples=self.n_samples,
+            exclude=exclude,
+            rng=generator,
+        )
+        return self.strategy.select(inputs, batch_size, generator)
+
+    def query(
+        self,
+        X_pool: Any,
+        batch_size: int,
+        rng: np.random.Generator | int | None = None,
+        exclude: ArrayLike | None = None,
+    ) -> NDArray[np.intp]:
+        """Positions in ``X_pool`` of the ``batch_size`` items to label next, best first."""
+        return self.query_selection(X_pool, batch_size, rng, exclude).indices
+
+    def predict_proba(self, X: Any) -> NDArray[np.floating]:
+        """The model's class probabilities, shape (N, C), columns in ``model.classes_`` order."""
+        return self.model.predict_proba(X)
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """The most probable label of each item."""
+        return np.asarray(self.model.classes_)[np.argmax(self.predict_proba(X), axis=1)]
+
+    def score(self, X: Any, y: ArrayLike) -> float:
+        """Accuracy of :meth:`predict` on ``(X, y)``."""
+        labels = check_labels(y, n_rows(X))
+        return float(np.mean(self.predict(X) == labels))
+
+    def __repr__(self) -> str:
+        return (
+            f"ActiveLearner({self.model!r}, strategy={self.strategy!r}, "
+            f"n_labeled={len(self.y_labeled)})"
+        )

@@ -1,0 +1,273 @@
+"""PyTorch classifiers as labelwise models: training loop, MC Dropout samples, embeddings, BADGE.
+
+The module must output logits of shape (N, C). ``fit`` trains a copy of it (Adam, cross-entropy);
+``sample_proba`` runs T stochastic passes with MC Dropout (Gal & Ghahramani 2016); ``embed`` reads
+the input of the last ``nn.Linear`` (the penultimate activations) with a forward hook;
+``grad_embed`` is BADGE's gradient embedding (Ash et al. 2020).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+from torch import nn
+from torch.nn import functional as F
+
+from labelwise.errors import InvalidInputError
+from labelwise.models._labels import (
+    check_classes,
+    check_labels,
+    encode_labels,
+    n_rows,
+    require_fitted,
+)
+from labelwise.models.mc_dropout_torch import mc_dropout, seeded_dropout
+from labelwise.models.torch_nets import reset_parameters
+from labelwise.strategies._validation import check_rng
+
+
+def _batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """Split ``order`` into batches, folding a last batch of one item into the one before
+    (BatchNorm cannot train on a single item)."""
+    parts = list(torch.split(order, batch_size))
+    if len(parts) > 1 and parts[-1].numel() == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]
+    return parts
+
+
+class TorchModel:
+    """Adapter for an ``nn.Module`` classifier that outputs logits.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The network; never changed itself: ``fit`` trains a deep copy, ``module_``.
+    classes : array-like of shape (C,)
+        The label space, one label per output logit, in order.
+    epochs, batch_size, lr, weight_decay :
+        Training: ``epochs`` passes of Adam(lr, weight_decay) over shuffled mini-batches.
+    warm_start : bool
+        Keep the weights between fits (the next fit continues from them). Otherwise every fit
+        starts from fresh weights.
+    device : str
+        Where the network runs ("cpu", "cuda").
+    random_state : int, numpy Generator or None
+        Seeds the initial weights (re-drawn with PyTorch's default schemes), the shuffling and the
+        dropout masks, through ``torch.Generator`` objects: the same seed gives the same model.
+        With None the initial weights are those of ``module`` and the rest is fresh entropy.
+        On CUDA, bitwise repeatable training also needs the (global, so left to the caller)
+        ``torch.use_deterministic_algorithms(True)``: cuDNN's default convolution gradients are
+        not deterministic.
+    embedding_layer : str, optional
+        Name (as in ``module.named_modules()``) of the layer whose input ``embed`` returns;
+        default: the last ``nn.Linear`` registered.
+    inference_batch_size : int
+        Rows per forward pass at prediction time.
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        classes: ArrayLike,
+        *,
+        epochs: int = 10,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        warm_start: bool = True,
+        device: str = "cpu",
+        random_state: np.random.Generator | int | None = None,
+        embedding_layer: str | None = None,
+        inference_batch_size: int = 1024,
+    ):
+        if not isinstance(module, nn.Module):
+            kind = type(module).__name__
+            raise InvalidInputError(f"module must be a torch nn.Module, got {kind}")
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
+        self.module = module
+        self.classes = classes
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.embedding_layer = embedding_layer
+        self.inference_batch_size = inference_batch_size
+
+    # ----------------------------------------------------------------------------- training
+    def fit(self, X: Any, y: ArrayLike) -> TorchModel:
+        """Train on ``(X, y)`` (continuing from the current weights with ``warm_start``)."""
+        classes = check_classes(self.classes)
+        labels = check_labels(y, n_rows(X))
+        targets = torch.as_tensor(encode_labels(labels, classes), dtype=torch.long)
+        if not (self.warm_start and hasattr(self, "module_")):
+            self.rng_ = check_rng(self.random_state)
+            self.module_ = self._initial_module()
+        inputs = self._as_tensor(X)
+        self._check_output_size(inputs[:2], classes.size)
+        shuffle, dropout = self._generators(self.rng_)
+        optimizer = torch.optim.Adam(
+            self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
+        )
+        self.module_.train()
+        losses: list[float] = []
+        with seeded_dropout(self.module_, dropout):
+            for _ in range(self.epochs):
+                total = 0.0
+                order = torch.randperm(len(targets), generator=shuffle)
+                for rows in _batches(order, self.batch_size):
+                    xb, yb = inputs[rows].to(self.device), targets[rows].to(self.device)
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(self.module_(xb), yb)
+                    loss.backward()
+                    optimizer.step()
+                    total += float(loss.detach()) * len(rows)
+                losses.append(total / len(targets))
+        self.module_.eval()
+        self.loss_curve_ = losses
+        self.classes_ = classes
+        return self
+
+    def _initial_module(self) -> nn.Module:
+        module = copy.deepcopy(self.module).to("cpu")
+        if self.random_state is not None:
+            generator = torch.Generator().manual_seed(int(self.rng_.integers(2**62)))
+            reset_parameters(module, generator)
+        return module.to(self.device)
+
+    def _generators(self, rng: np.random.Generator) -> tuple[torch.Generator, torch.Generator]:
+        """A CPU generator (shuffling) and one on the device (dropout masks) seeded from rng."""
+        seed = int(rng.integers(2**62))
+        cpu = torch.Generator().manual_seed(seed)
+        if torch.device(self.device).type == "cpu":
+            return cpu, cpu
+        return cpu, torch.Generator(device=self.device).manual_seed(seed)
+
+    def _as_tensor(self, X: Any) -> torch.Tensor:
+        dtype = next(iter(self.module_.parameters())).dtype
+        if isinstance(X, torch.Tensor):
+            tensor = X.detach().to("cpu", dtype)
+        else:
+            array = np.asarray(X)
+            if array.dtype.kind not in "fiub":
+                raise InvalidInputError(f"X must be numeric for a TorchModel, got {array.dtype}")
+            tensor = torch.as_tensor(array).to(dtype)
+        if not torch.isfinite(tensor).all():
+            raise InvalidInputError("X contains NaN or infinite values")
+        return tensor
+
+    def _check_output_size(self, sample: torch.Tensor, n_classes: int) -> None:
+        self.module_.eval()
+        with torch.no_grad():
+            out = self.module_(sample.to(self.device))
+        if out.dim() != 2 or out.shape[1] != n_classes:
+            raise InvalidInputError(
+                f"the module outputs shape {tuple(out.shape)} but classes has {n_classes} labels: "
+                "it must output one logit per class"
+            )
+
+    # ---------------------------------------------------------------------------- inference
+    def _chunks(self, X: Any) -> Iterator[torch.Tensor]:
+        inputs = self._as_tensor(X)
+        for rows in torch.split(torch.arange(len(inputs)), self.inference_batch_size):
+            yield inputs[rows].to(self.device)
+
+    @torch.no_grad()
+    def _forward(self, X: Any, embed: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (N, C) in eval mode, and the embedding layer's inputs (N, d) when asked."""
+        require_fitted(self, "module_")
+        self.module_.eval()
+        captured: list[torch.Tensor] = []
+        handle = None
+        if embed:
+            layer = self._embedding_module()
+            handle = layer.register_forward_pre_hook(
+                lambda _m, args: captured.append(args[0].detach().flatten(1))
+            )
+        try:
+            logits = [self.module_(x) for x in self._chunks(X)]
+        finally:
+            if handle is not None:
+                handle.remove()
+        h = torch.cat(captured).cpu() if embed else None
+        return torch.cat(logits).cpu(), h
+
+    def _embedding_module(self) -> nn.Module:
+        named = dict(self.module_.named_modules())
+        if self.embedding_layer is not None:
+            if self.embedding_layer not in named:
+                raise InvalidInputError(
+                    f"no layer named {self.embedding_layer!r}; layers: {', '.join(named)}"
+                )
+            return named[self.embedding_layer]
+        linears = [m for m in named.values() if isinstance(m, nn.Linear)]
+        if not linears:
+            raise InvalidInputError("the module has no nn.Linear: name the embedding_layer")
+        return linears[-1]
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        """Class probabilities ``softmax(logits)`` of shape (N, C) with the network in eval mode."""
+        logits, _ = self._forward(X)
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    @torch.no_grad()
+    def sample_proba(
+        self, X: Any, n_samples: int, rng: np.random.Generator | int | None = None
+    ) -> NDArray[np.float64]:
+        """MC Dropout: (K, N, C) probabilities from K passes with dropout on, all else in eval.
+
+        The masks come from ``rng`` (default: the model's own generator, seeded by
+        ``random_state``), so a seed gives the same samples.
+        """
+        require_fitted(self, "module_")
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise InvalidInputError(f"n_samples must be a positive int, got {n_samples!r}")
+        _, generator = self._generators(self.rng_ if rng is None else check_rng(rng))
+        self.module_.eval()
+        with mc_dropout(self.module_, generator):
+            parts = [
+                torch.stack([self.module_(x) for _ in range(n_samples)]).cpu()
+                for x in self._chunks(X)
+            ]
+        return torch.softmax(torch.cat(parts, dim=1).double(), dim=2).numpy()
+
+    def embed(self, X: Any) -> NDArray[np.float64]:
+        """Penultimate activations: the input of the embedding layer, shape (N, d), eval mode."""
+        _, h = self._forward(X, embed=True)
+        assert h is not None
+        return h.double().numpy()
+
+    def grad_embed(self, X: Any) -> NDArray[np.float64]:
+        """BADGE's gradient embedding (Ash et al. 2020), shape (N, C * d).
+
+        The gradient of the cross-entropy loss at the predicted label ``yhat = argmax p`` with
+        respect to the last layer's weights: ``g_x = (p - e_yhat) ⊗ h`` (row-major, class by
+        class), with ``h`` the penultimate activations. Needs the embedding layer to be the final
+        ``nn.Linear`` that outputs the logits.
+        """
+        logits, h = self._forward(X, embed=True)
+        assert h is not None
+        layer = self._embedding_module()
+        if not isinstance(layer, nn.Linear) or layer.out_features != logits.shape[1]:
+            raise InvalidInputError(
+                "grad_embed needs the embedding layer to be the final nn.Linear giving the logits"
+            )
+        p = torch.softmax(logits.double(), dim=1)
+        residual = p - F.one_hot(p.argmax(dim=1), p.shape[1]).double()
+        grads = residual[:, :, None] * h.double()[:, None, :]
+        return grads.reshape(len(p), -1).numpy()
+
+    def __repr__(self) -> str:
+        return (
+            f"TorchModel({type(self.module).__name__}, classes={self.classes!r}, "
+            f"epochs={self.epochs}, random_state={self.random_state!r})"
+        )

@@ -1,0 +1,50 @@
+"""The simulation networks and their re-initialisation from a generator."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from labelwise.models.torch_nets import gal_cnn, mlp, reset_parameters  # noqa: E402
+
+
+def test_gal_cnn_has_the_keras_models_parameter_count() -> None:
+    # conv 1->32 4x4: 544, conv 32->32 4x4: 16,416, dense 32*11*11->128: 495,744,
+    # dense 128->10: 1,290
+    assert sum(p.numel() for p in gal_cnn(10).parameters()) == 513_994
+
+
+@pytest.mark.parametrize("shape", [(2, 784), (2, 28, 28), (2, 1, 28, 28)])
+def test_gal_cnn_takes_flat_or_image_inputs(shape: tuple[int, ...]) -> None:
+    assert gal_cnn(7).eval()(torch.zeros(shape)).shape == (2, 7)
+
+
+def test_mlp_outputs_logits_from_a_hidden_layer_with_dropout() -> None:
+    net = mlp(5, 3, hidden=11, dropout=0.25)
+    assert net(torch.zeros(4, 5)).shape == (4, 3)
+    assert [type(m) for m in net] == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert net[2].p == 0.25 and net[3].in_features == 11
+
+
+def test_reset_parameters_is_deterministic_and_leaves_global_state_alone() -> None:
+    a = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.Conv1d(5, 2, 3))
+    b = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.Conv1d(5, 2, 3))
+    state = torch.get_rng_state()
+    reset_parameters(a, torch.Generator().manual_seed(0))
+    reset_parameters(b, torch.Generator().manual_seed(0))
+    assert torch.equal(torch.get_rng_state(), state)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_reset_parameters_uses_pytorchs_default_bounds() -> None:
+    layer = nn.Linear(400, 300)
+    reset_parameters(layer, torch.Generator().manual_seed(1))
+    bound = 1 / math.sqrt(400)  # kaiming_uniform(a=sqrt(5)) and the bias both give 1/sqrt(fan_in)
+    for param in (layer.weight.detach(), layer.bias.detach()):
+        assert float(param.abs().max()) <= bound
+        assert float(param.abs().max()) > 0.95 * bound
