@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except LabelwiseError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 
@@ -51,4 +51,4 @@ def _register_commands() -> None:
 
 
 #: Command modules under ``labelwise.cli``; add a module here when it adds commands.
-_COMMAND_MODULES: tuple[str, ...] = ("strategies_cmd",)
+_COMMAND_MODULES: tuple[str, ...] = ("strategies_cmd", "store_cmd", "simulate_cmd", "select_cmd")

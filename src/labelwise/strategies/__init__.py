@@ -4,6 +4,7 @@ Scoring functions (``entropy(proba) -> (N,)`` ...) are pure and chunkable; every
 has a :class:`Strategy` object with ``select(inputs, batch_size, rng)`` and a registry name.
 """
 
+from labelwise.strategies.badge import badge
 from labelwise.strategies.base import (
     INPUT_NAMES,
     PoolInputs,
@@ -14,25 +15,70 @@ from labelwise.strategies.base import (
     get_strategy,
     register_strategy,
 )
+from labelwise.strategies.batchbald import batch_mutual_information, batchbald
+from labelwise.strategies.bayesian import (
+    bald,
+    expected_entropy,
+    max_entropy,
+    mean_std,
+    variation_ratios,
+)
 from labelwise.strategies.chunking import score_in_chunks
+from labelwise.strategies.clustering import kmeans, kmeans_plus_plus
+from labelwise.strategies.committee import consensus_entropy, max_disagreement, vote_entropy
+from labelwise.strategies.coreset import coreset
+from labelwise.strategies.egl import expected_gradient_length
+from labelwise.strategies.hybrid import (
+    class_balanced,
+    cluster_margin,
+    information_density,
+    uncertainty_coreset,
+)
+from labelwise.strategies.stream import (
+    FixedThreshold,
+    RandomizedVariableUncertainty,
+    VariableUncertainty,
+)
 from labelwise.strategies.topk import StreamingTopK, random, top_k
 from labelwise.strategies.uncertainty import entropy, least_confidence, margin, ratio
 
 __all__ = [
     "INPUT_NAMES",
+    "FixedThreshold",
     "PoolInputs",
+    "RandomizedVariableUncertainty",
     "ScoringStrategy",
     "Selection",
     "Strategy",
     "StreamingTopK",
+    "VariableUncertainty",
     "available_strategies",
+    "badge",
+    "bald",
+    "batch_mutual_information",
+    "batchbald",
+    "class_balanced",
+    "cluster_margin",
+    "consensus_entropy",
+    "coreset",
     "entropy",
+    "expected_entropy",
+    "expected_gradient_length",
     "get_strategy",
+    "information_density",
+    "kmeans",
+    "kmeans_plus_plus",
     "least_confidence",
     "margin",
+    "max_disagreement",
+    "max_entropy",
+    "mean_std",
     "random",
     "ratio",
     "register_strategy",
     "score_in_chunks",
     "top_k",
+    "uncertainty_coreset",
+    "variation_ratios",
+    "vote_entropy",
 ]

@@ -1,0 +1,192 @@
+"""Opening a store: the URL, the engine, SQLite's pragmas, transactions and migrations.
+
+SQLite (the default, one file) runs in WAL mode with ``foreign_keys`` on and
+``synchronous=NORMAL``: a committed transaction survives the death of the process that wrote
+it. Write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue for the lock
+instead of failing half-way. PostgreSQL is reached by URL through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session
+
+from labelwise.store.errors import SchemaError, StoreError
+
+__all__ = ["DEFAULT_URL", "Store", "init_store", "normalize_url", "open_store", "utcnow"]
+
+#: The store used when neither ``--store`` nor ``LABELWISE_STORE`` names one.
+DEFAULT_URL = "sqlite:///labelwise.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Seconds a SQLite writer waits for another writer's lock before giving up.
+SQLITE_BUSY_SECONDS = 60.0
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, without tzinfo (the store keeps every time in naive UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def normalize_url(url: str | None = None) -> str:
+    """Resolve a store URL: ``url``, else ``$LABELWISE_STORE``, else :data:`DEFAULT_URL`.
+
+    ``postgresql://`` and ``postgres://`` are sent to the psycopg 3 driver
+    (``postgresql+psycopg://``), the one labelwise installs.
+    """
+    url = url or os.environ.get("LABELWISE_STORE") or DEFAULT_URL
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open store: an engine and the two ways in, :meth:`read` and :meth:`write`."""
+
+    url: str
+    engine: Engine
+    _write_engine: Engine = field(repr=False)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction that changes the store: committed on exit, rolled back on error."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; it never commits."""
+        with Session(self.engine) as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the connections of this store."""
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's begin event emits BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _make_engine(url: str) -> tuple[Engine, Engine]:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"not a database URL: {url!r} (try sqlite:///labelwise.db)") from exc
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database not in ("", ":memory:") and not database.startswith("file:"):
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(f"cannot create the store {url}: folder {parent} does not exist")
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine, engine.execution_options(sqlite_begin="IMMEDIATE")
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # a missing driver or a malformed URL
+        raise StoreError(f"cannot open the store {url}: {exc}") from exc
+    return engine, engine
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this version of labelwise."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration a database is at, or None when it has no labelwise schema."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+        return None if row is None else str(row[0])
+
+
+def init_store(url: str | None = None) -> Store:
+    """Create a store, or upgrade an existing one to the newest schema, and open it.
+
+    Parameters
+    ----------
+    url : str, optional
+        A SQLAlchemy URL; see :func:`normalize_url` for the default.
+    """
+    from alembic import command
+
+    url = normalize_url(url)
+    engine, write_engine = _make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+    except OperationalError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot reach the store {url}: {exc.orig}") from exc
+    return Store(url, engine, write_engine)
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open an existing store whose schema is the newest one.
+
+    Raises
+    ------
+    SchemaError
+        When the database has no labelwise schema or an older one (run ``labelwise init``).
+    """
+    url = normalize_url(url)
+    parsed = make_url(url) if "://" in url else None
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database not in ("", ":memory:") and not Path(database).expanduser().exists():
+            raise SchemaError(f"no store at {url}: run `labelwise init --store {url}` first")
+    engine, write_engine = _make_engine(url)
+    try:
+        found = current_revision(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot reach the store {url}: {exc.orig}") from exc
+    if found != head_revision():
+        engine.dispose()
+        what = "has no labelwise schema" if found is None else f"is at schema {found}"
+        raise SchemaError(f"the store {url} {what}: run `labelwise init --store {url}` first")
+    return Store(url, engine, write_engine)

@@ -1,0 +1,177 @@
+"""``export``: the labeled set, or any dataset version, as JSONL, CSV or Parquet.
+
+One row per labeled sample: ``id``, ``text``, ``image``, ``split``, ``label``, ``method``,
+``agreement``, ``n_annotations``, ``annotations`` (each annotator's answer, time and seconds
+spent; for a version, the annotations made up to that version) and ``meta``. CSV holds
+``annotations`` and ``meta`` as JSON text.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from labelwise.store.engine import Store
+from labelwise.store.errors import StoreError
+from labelwise.store.projects import project_row
+from labelwise.store.schema import (
+    Annotation,
+    Annotator,
+    DatasetVersionMember,
+    Label,
+    Sample,
+)
+from labelwise.store.versions import version_row
+
+__all__ = ["EXPORT_FORMATS", "ExportFormat", "export_labeled"]
+
+ExportFormat = Literal["jsonl", "csv", "parquet"]
+EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet")
+COLUMNS = (
+    "id",
+    "text",
+    "image",
+    "split",
+    "label",
+    "method",
+    "agreement",
+    "n_annotations",
+    "annotations",
+    "meta",
+)
+
+
+def export_labeled(
+    store: Store,
+    project: str,
+    out: str | Path,
+    file_format: ExportFormat = "jsonl",
+    *,
+    version: int | None = None,
+) -> int:
+    """Write the labeled set (or dataset version ``version``) to ``out``.
+
+    Returns
+    -------
+    int
+        The number of samples written.
+    """
+    if file_format not in EXPORT_FORMATS:
+        raise StoreError(f"export format must be one of {', '.join(EXPORT_FORMATS)}")
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise StoreError(f"cannot write {out}: folder {out.parent} does not exist")
+    rows = _rows(store, project, version)
+    if file_format == "jsonl":
+        with out.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    elif file_format == "csv":
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(
+                    {
+                        **row,
+                        "annotations": json.dumps(row["annotations"], default=str),
+                        "meta": None if row["meta"] is None else json.dumps(row["meta"]),
+                    }
+                )
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for row in rows:
+            row["meta"] = None if row["meta"] is None else json.dumps(row["meta"], default=str)
+        pq.write_table(pa.Table.from_pylist(rows, schema=_parquet_schema(pa)), out)
+    return len(rows)
+
+
+def _parquet_schema(pa: Any) -> Any:
+    annotation = pa.struct(
+        [
+            ("annotator", pa.string()),
+            ("label", pa.string()),
+            ("at", pa.timestamp("us")),
+            ("seconds_spent", pa.float64()),
+        ]
+    )
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("text", pa.string()),
+            ("image", pa.string()),
+            ("split", pa.string()),
+            ("label", pa.string()),
+            ("method", pa.string()),
+            ("agreement", pa.float64()),
+            ("n_annotations", pa.int64()),
+            ("annotations", pa.list_(annotation)),
+            ("meta", pa.string()),
+        ]
+    )
+
+
+def _rows(store: Store, project: str, version: int | None) -> list[dict[str, Any]]:
+    with store.read() as session:
+        row = project_row(session, project)
+        if version is None:
+            source: Any = Label
+            query = select(Sample, Label.value, Label.method, Label.agreement, Label.n_annotations)
+            query = query.join(Label, Label.sample_id == Sample.id).where(
+                Label.project_id == row.id
+            )
+            until = None
+        else:
+            found = version_row(session, row.id, version)
+            source = DatasetVersionMember
+            query = select(
+                Sample,
+                source.value,
+                source.method,
+                source.agreement,
+                source.n_annotations,
+            )
+            query = query.join(source, source.sample_id == Sample.id).where(
+                source.version_id == found.id
+            )
+            until = found.created_at
+        votes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        annotations = (
+            select(Annotation, Annotator.name)
+            .join(Annotator, Annotator.id == Annotation.annotator_id)
+            .where(Annotation.project_id == row.id)
+            .order_by(Annotation.created_at, Annotation.id)
+        )
+        if until is not None:
+            annotations = annotations.where(Annotation.created_at <= until)
+        for annotation, name in session.execute(annotations):
+            votes[annotation.sample_id].append(
+                {
+                    "annotator": name,
+                    "label": annotation.value,
+                    "at": annotation.created_at,
+                    "seconds_spent": annotation.seconds_spent,
+                }
+            )
+        return [
+            {
+                "id": sample.external_id,
+                "text": sample.text,
+                "image": sample.uri,
+                "split": sample.split,
+                "label": value,
+                "method": method,
+                "agreement": agreement,
+                "n_annotations": n,
+                "annotations": votes.get(sample.id, []),
+                "meta": sample.meta,
+            }
+            for sample, value, method, agreement, n in session.execute(query.order_by(Sample.id))
+        ]

@@ -1,0 +1,214 @@
+"""Projects (label space, task type, settings) and annotators (role, token hash)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelwise.store import _audit, _tally
+from labelwise.store.engine import Store, utcnow
+from labelwise.store.errors import NotFoundError, StoreError
+from labelwise.store.schema import ROLES, TASK_TYPES, Annotator, Project, Role, TaskType
+
+__all__ = [
+    "AnnotatorInfo",
+    "ProjectInfo",
+    "add_annotator",
+    "annotator_for_token",
+    "create_project",
+    "get_project",
+    "list_projects",
+]
+
+#: Settings a project starts with; ``overlap`` is the number of annotators per sample.
+DEFAULT_SETTINGS: dict[str, Any] = {"overlap": 1, "budget": None}
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A project as the rest of labelwise sees it."""
+
+    id: int
+    name: str
+    task_type: str
+    label_space: tuple[str, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def overlap(self) -> int:
+        """How many annotators label each queued sample."""
+        return int(self.settings.get("overlap", 1))
+
+
+@dataclass(frozen=True)
+class AnnotatorInfo:
+    id: int
+    name: str
+    role: str
+
+
+def _info(row: Project) -> ProjectInfo:
+    return ProjectInfo(row.id, row.name, row.task_type, tuple(row.label_space), dict(row.settings))
+
+
+def check_label_space(labels: Sequence[str]) -> list[str]:
+    """A label space: at least two distinct, non-empty labels, in the order given."""
+    cleaned = [str(label).strip() for label in labels]
+    if any(not label for label in cleaned):
+        raise StoreError("labels must be non-empty strings")
+    duplicates = sorted({label for label in cleaned if cleaned.count(label) > 1})
+    if duplicates:
+        raise StoreError(f"the label space repeats {', '.join(duplicates)}")
+    if len(cleaned) < 2:
+        raise StoreError(f"a label space needs at least 2 labels, got {cleaned}")
+    return cleaned
+
+
+def check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    merged = {**DEFAULT_SETTINGS, **(settings or {})}
+    overlap = merged["overlap"]
+    if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 1:
+        raise StoreError(f"overlap must be a positive integer, got {overlap!r}")
+    budget = merged["budget"]
+    if budget is not None and (not isinstance(budget, int) or budget < 0):
+        raise StoreError(f"budget must be a non-negative integer or None, got {budget!r}")
+    return merged
+
+
+def project_row(session: Session, name: str, *, lock: bool = False) -> Project:
+    """The project called ``name``, or NotFoundError naming the projects there are."""
+    query = select(Project).where(Project.name == name)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.scalars(query).first()
+    if row is None:
+        names = session.scalars(select(Project.name).order_by(Project.name)).all()
+        known = ", ".join(names) if names else "none yet: import a file or create one"
+        raise NotFoundError(f"no project named {name!r} in the store (projects: {known})")
+    return row
+
+
+def create_project(
+    store: Store,
+    name: str,
+    labels: Sequence[str],
+    task_type: TaskType = "text_classification",
+    settings: Mapping[str, Any] | None = None,
+    *,
+    actor: str = "labelwise",
+) -> ProjectInfo:
+    """Create a project with its label space, in one transaction with its audit row.
+
+    Parameters
+    ----------
+    name : str
+        Unique project name.
+    labels : sequence of str
+        The label space: the answers annotators may give, at least two.
+    task_type : {"text_classification", "image_classification"}
+    settings : mapping, optional
+        ``overlap`` (annotators per sample, default 1) and ``budget`` (annotations, default
+        None: unlimited); other keys are kept for the controller.
+    """
+    if not name or not name.strip():
+        raise StoreError("a project needs a non-empty name")
+    if task_type not in TASK_TYPES:
+        raise StoreError(f"task type must be one of {', '.join(TASK_TYPES)}, got {task_type!r}")
+    label_space = check_label_space(labels)
+    merged = check_settings(settings)
+    with store.write() as session:
+        if session.scalars(select(Project.id).where(Project.name == name)).first() is not None:
+            raise StoreError(f"a project named {name!r} already exists")
+        row = Project(
+            name=name,
+            task_type=task_type,
+            label_space=label_space,
+            settings=merged,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        _tally.create(session, row.id)
+        _audit.record(
+            session,
+            actor=actor,
+            action="create_project",
+            object_type="project",
+            object_id=row.id,
+            project_id=row.id,
+            detail={"name": name, "labels": label_space, "task_type": task_type},
+        )
+        return _info(row)
+
+
+def get_project(store: Store, name: str) -> ProjectInfo:
+    """The project called ``name``."""
+    with store.read() as session:
+        return _info(project_row(session, name))
+
+
+def list_projects(store: Store) -> list[ProjectInfo]:
+    """Every project, by name."""
+    with store.read() as session:
+        return [_info(row) for row in session.scalars(select(Project).order_by(Project.name))]
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of an access token: the store keeps only this."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_annotator(
+    store: Store,
+    name: str,
+    role: Role = "annotator",
+    token: str | None = None,
+    *,
+    actor: str = "labelwise",
+) -> AnnotatorInfo:
+    """Register an annotator; only the SHA-256 hash of ``token`` is stored."""
+    if not name or not name.strip():
+        raise StoreError("an annotator needs a non-empty name")
+    if role not in ROLES:
+        raise StoreError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    with store.write() as session:
+        if session.scalars(select(Annotator.id).where(Annotator.name == name)).first():
+            raise StoreError(f"an annotator named {name!r} already exists")
+        row = Annotator(
+            name=name,
+            role=role,
+            token_hash=None if token is None else hash_token(token),
+            created_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        _audit.record(
+            session,
+            actor=actor,
+            action="add_annotator",
+            object_type="annotator",
+            object_id=row.id,
+            detail={"name": name, "role": role},
+        )
+        return AnnotatorInfo(row.id, row.name, row.role)
+
+
+def annotator_row(session: Session, name: str) -> Annotator:
+    row = session.scalars(select(Annotator).where(Annotator.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no annotator named {name!r}: add one with add_annotator first")
+    return row
+
+
+def annotator_for_token(store: Store, token: str) -> AnnotatorInfo | None:
+    """The annotator whose token this is, or None."""
+    with store.read() as session:
+        row = session.scalars(
+            select(Annotator).where(Annotator.token_hash == hash_token(token))
+        ).first()
+        return None if row is None else AnnotatorInfo(row.id, row.name, row.role)

@@ -1,0 +1,376 @@
+"""k-means++ seeding (Arthur & Vassilvitskii 2007) and k-means selection (Lloyd 1982).
+
+:func:`d2_seeding` is the one D^2-sampling kernel: it works on any squared distance given as a
+function, so BADGE seeds on gradient embeddings it never materialises. It samples by rejection
+from stale upper bounds of each point's distance to its nearest centre, which draws from exactly
+the k-means++ distribution ``P(x) = D(x)^2 / sum_y D(y)^2`` while touching, per centre, only
+the points it proposes (plus a full refresh when proposals keep failing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, Literal
+
+import numpy as np
+import scipy.sparse
+from numpy.typing import ArrayLike, NDArray
+
+from labelwise.errors import InvalidInputError
+from labelwise.strategies._validation import (
+    check_batch_size,
+    check_exclude,
+    check_finite,
+    check_rng,
+)
+from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.chunking import iter_chunks
+
+#: ``sq_dist(rows, centers)``: squared distances of shape (len(rows), len(centers)), float64,
+#: where ``rows`` is a slice or an index array of the pool and ``centers`` an index array.
+SquaredDistances = Callable[[slice | NDArray[np.intp], NDArray[np.intp]], NDArray[np.float64]]
+
+#: Rows per block in full passes over the pool (keeps temporaries to a few MB).
+ROW_BLOCK = 4096
+#: Every bound is refreshed once the proposals rejected since the last refresh reach this many
+#: times the centres chosen since then (a refresh costs about as much as that many proposals).
+REFRESH_RATIO = 4
+
+
+def d2_seeding(
+    sq_dist: SquaredDistances,
+    n: int,
+    k: int,
+    rng: np.random.Generator,
+    available: NDArray[np.bool_],
+    first: int | None = None,
+) -> NDArray[np.intp]:
+    """k-means++ seeding over ``n`` points given only their squared distances.
+
+    The first centre is ``first``, or uniform over ``available`` (one ``rng.integers`` draw);
+    each next centre ``x`` is drawn with probability ``D(x)^2 / sum_y D(y)^2``, where ``D`` is the
+    distance to the nearest centre chosen so far (Arthur & Vassilvitskii 2007).
+
+    Sampling is by rejection: ``s`` holds an upper bound of each ``D^2`` (its value when last
+    computed; ``D^2`` only shrinks). A proposal ``i`` is drawn from ``s`` by inverse CDF with
+    ``u = rng.random()`` (``i = searchsorted(cumsum(s), u * sum(s), "right")``), its ``D^2`` is
+    brought up to date, and it is accepted when ``v * s_i < D_i^2`` with ``v = rng.random()``,
+    else ``s_i = D_i^2``. Once the rejections since the last full refresh reach
+    ``REFRESH_RATIO`` times the centres chosen since then, every bound is made exact.
+    When every remaining ``D^2`` is zero the centre is uniform over the points not yet chosen.
+
+    Trusts its inputs: ``1 <= k <= available.sum()``, ``first`` available.
+
+    Returns
+    -------
+    (k,) distinct indices of available points, in the order chosen.
+    """
+    chosen = np.zeros(n, dtype=bool)
+    if first is None:
+        candidates = np.flatnonzero(available)
+        first = int(candidates[rng.integers(candidates.size)])
+    centers = [int(first)]
+    chosen[first] = True
+    stale = np.zeros(n, dtype=np.float64)
+    fresh = np.zeros(n, dtype=np.intp)  # how many centres each bound accounts for
+    _refresh_all(sq_dist, stale, fresh, np.asarray(centers, dtype=np.intp), available, True)
+    stale[~available | chosen] = 0.0
+    rejections, refreshed_at = 0, 1
+    while len(centers) < k:
+        centers_arr = np.asarray(centers, dtype=np.intp)
+        while True:
+            cumulative = np.cumsum(stale)
+            total = float(cumulative[-1])
+            if not total > 0.0:
+                remaining = np.flatnonzero(available & ~chosen)
+                pick = int(remaining[rng.integers(remaining.size)])
+                break
+            u = rng.random()
+            i = min(int(np.searchsorted(cumulative, u * total, side="right")), n - 1)
+            current = _bring_up_to_date(sq_dist, i, stale, fresh, centers_arr)
+            v = rng.random()
+            if v * stale[i] < current:
+                pick = i
+                break
+            stale[i] = current
+            rejections += 1
+            if rejections >= REFRESH_RATIO * (len(centers) - refreshed_at):
+                _refresh_all(sq_dist, stale, fresh, centers_arr, available, False)
+                rejections, refreshed_at = 0, len(centers)
+        centers.append(pick)
+        chosen[pick] = True
+        stale[pick] = 0.0
+    return np.asarray(centers, dtype=np.intp)
+
+
+def _bring_up_to_date(
+    sq_dist: SquaredDistances,
+    i: int,
+    stale: NDArray[np.float64],
+    fresh: NDArray[np.intp],
+    centers: NDArray[np.intp],
+) -> float:
+    """``D_i^2`` against every centre, from the bound and the centres it has not seen yet."""
+    new = centers[fresh[i] :]
+    fresh[i] = centers.size
+    if new.size == 0:
+        return float(stale[i])
+    d2 = sq_dist(np.array([i], dtype=np.intp), new)
+    return float(min(stale[i], max(float(d2.min()), 0.0)))
+
+
+def _refresh_all(
+    sq_dist: SquaredDistances,
+    stale: NDArray[np.float64],
+    fresh: NDArray[np.intp],
+    centers: NDArray[np.intp],
+    available: NDArray[np.bool_],
+    initial: bool,
+) -> None:
+    """Make every bound exact (the first call sets them from the first centre)."""
+    for rows in iter_chunks(stale.size, ROW_BLOCK):
+        if not available[rows].any():
+            continue
+        start = int(fresh[rows].min())
+        d2 = np.maximum(sq_dist(rows, centers[start:]).min(axis=1), 0.0)
+        stale[rows] = d2 if initial else np.minimum(stale[rows], d2)
+    fresh[:] = centers.size
+
+
+def row_sq_norms(X: NDArray[np.floating]) -> NDArray[np.float64]:
+    """``|x_i|^2`` of every row in float64, block by block (no float64 copy of ``X``)."""
+    out = np.empty(X.shape[0], dtype=np.float64)
+    for rows in iter_chunks(X.shape[0], max(1, (1 << 18) // max(1, X.shape[1]))):
+        chunk = np.asarray(X[rows], dtype=np.float64)
+        out[rows] = np.einsum("ij,ij->i", chunk, chunk)
+    return out
+
+
+def check_matrix_with_norms(
+    x: ArrayLike, name: str
+) -> tuple[NDArray[np.floating], NDArray[np.float64]]:
+    """A finite 2-D float matrix and its row squared norms, in one blocked pass.
+
+    Same contract as :func:`labelwise.strategies._validation.check_matrix`, without its
+    N x d temporary: a NaN or infinity shows up in the row norms, which are needed anyway.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise InvalidInputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise InvalidInputError(f"{name} must be 2-dimensional, got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise InvalidInputError(f"{name} has no features (shape {arr.shape})")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    norms = row_sq_norms(arr)
+    if not np.isfinite(norms).all():
+        check_finite(arr, name)
+        raise InvalidInputError(f"{name} is too large: its squared norms overflow; rescale it")
+    return arr, norms
+
+
+def euclidean_sq_dist(
+    X: NDArray[np.floating], norms: NDArray[np.float64] | None = None
+) -> SquaredDistances:
+    """Squared Euclidean distances between rows of ``X``, ``|x|^2 + |c|^2 - 2 x.c``."""
+    if norms is None:
+        norms = row_sq_norms(X)
+
+    def sq_dist(rows: slice | NDArray[np.intp], centers: NDArray[np.intp]) -> NDArray[np.float64]:
+        dots = np.asarray(X[rows] @ X[centers].T, dtype=np.float64)
+        return norms[rows][:, None] + norms[centers][None, :] - 2.0 * dots
+
+    return sq_dist
+
+
+def kmeans_plus_plus(
+    X: ArrayLike,
+    k: int,
+    rng: np.random.Generator | int | None = None,
+    *,
+    first: Literal["random", "largest_norm"] = "random",
+    exclude: ArrayLike | None = None,
+) -> NDArray[np.intp]:
+    """k-means++ seeding: ``k`` rows of ``X`` far apart in the D^2 sense.
+
+    Each next centre ``x`` is drawn with probability ``D(x)^2 / sum_y D(y)^2`` (Arthur &
+    Vassilvitskii 2007, "k-means++: the advantages of careful seeding"); see :func:`d2_seeding`
+    for how the random draws are used.
+
+    Parameters
+    ----------
+    X : (N, d) points.
+    k : number of centres, at most the number of non-excluded rows.
+    rng : numpy Generator or seed.
+    first : ``"random"`` (uniform, the paper) or ``"largest_norm"`` (the row of largest norm,
+        ties to the lower index, as BADGE's reference code does).
+    exclude : rows that must not be chosen.
+
+    Returns
+    -------
+    (k,) distinct row indices, in the order chosen.
+    """
+    x, norms = check_matrix_with_norms(X, "X")
+    mask = check_exclude(exclude, x.shape[0])
+    check_batch_size(k, x.shape[0] - int(mask.sum()))
+    gen = check_rng(rng)
+    start = None
+    if first == "largest_norm":
+        start = int(np.argmax(np.where(mask, -np.inf, norms)))
+    return d2_seeding(euclidean_sq_dist(x, norms), x.shape[0], int(k), gen, ~mask, start)
+
+
+def kmeans(
+    embeddings: ArrayLike,
+    batch_size: int,
+    rng: np.random.Generator | int | None = None,
+    exclude: ArrayLike | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+) -> NDArray[np.intp]:
+    """Representative sampling: k-means with ``k = batch_size``, then the pool point nearest
+    each centroid (distinct).
+
+    Lloyd's algorithm (Lloyd 1982) from a k-means++ start, over the non-excluded points;
+    iterations stop when no point changes cluster, when the centroids move less than ``tol``
+    times the mean per-feature variance (squared shift, summed), or after ``max_iter``.
+
+    Returns
+    -------
+    (batch_size,) distinct pool indices, the representatives of the largest clusters first.
+    """
+    x, _ = check_matrix_with_norms(embeddings, "embeddings")
+    mask = check_exclude(exclude, x.shape[0])
+    check_batch_size(batch_size, x.shape[0] - int(mask.sum()))
+    indices, _ = kmeans_representatives(x, int(batch_size), check_rng(rng), mask, max_iter, tol)
+    return indices
+
+
+def kmeans_representatives(
+    x: NDArray[np.floating],
+    k: int,
+    rng: np.random.Generator,
+    exclude: NDArray[np.bool_],
+    max_iter: int = 100,
+    tol: float = 1e-4,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Kernel of :func:`kmeans`: (indices, cluster sizes), trusting its inputs."""
+    pool = np.flatnonzero(~exclude)
+    points = x[pool] if exclude.any() else x
+    seeds = d2_seeding(euclidean_sq_dist(points), points.shape[0], k, rng, np.ones(len(pool), bool))
+    centroids = np.asarray(points[seeds], dtype=np.float64)
+    _, sizes = lloyd(points, centroids, max_iter, tol)
+    nearest = _distinct_nearest(points, centroids)
+    order = np.lexsort((nearest, -sizes))
+    return pool[nearest[order]].astype(np.intp), sizes[order].astype(np.float64)
+
+
+def lloyd(
+    points: NDArray[np.floating], centroids: NDArray[np.float64], max_iter: int, tol: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Lloyd iterations, updating ``centroids`` in place; returns (labels, cluster sizes).
+
+    An emptied cluster is moved to the point farthest from its centroid (as scikit-learn does).
+    """
+    n, k = points.shape[0], centroids.shape[0]
+    variance = float(np.mean(np.var(points, axis=0))) if points.shape[1] else 0.0
+    labels = np.full(n, -1, dtype=np.intp)
+    for _ in range(max_iter):
+        new_labels, d2 = _assign(points, centroids)
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        membership = scipy.sparse.csr_matrix(
+            (np.ones(n), (labels, np.arange(n))), shape=(k, n), dtype=np.float64
+        )
+        sizes = np.bincount(labels, minlength=k)
+        sums = np.asarray(membership @ points, dtype=np.float64)
+        updated = centroids.copy()
+        filled = sizes > 0
+        updated[filled] = sums[filled] / sizes[filled, None]
+        if not filled.all():
+            farthest = np.argsort(-d2, kind="stable")
+            for j, far in zip(np.flatnonzero(~filled), farthest, strict=False):
+                updated[j] = points[far]
+        shift = float(((updated - centroids) ** 2).sum())
+        centroids[:] = updated
+        if shift <= tol * variance:
+            break
+    labels, _ = _assign(points, centroids)
+    return labels, np.bincount(labels, minlength=k)
+
+
+def _assign(
+    points: NDArray[np.floating], centroids: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Nearest centroid of each point (ties to the lower centroid) and its squared distance."""
+    n = points.shape[0]
+    labels = np.empty(n, dtype=np.intp)
+    d2 = np.empty(n, dtype=np.float64)
+    cc = np.einsum("ij,ij->i", centroids, centroids)
+    block = max(1, (1 << 22) // max(1, centroids.shape[0]))
+    for rows in iter_chunks(n, block):
+        chunk = np.asarray(points[rows], dtype=np.float64)
+        dist = cc[None, :] - 2.0 * (chunk @ centroids.T)
+        labels[rows] = np.argmin(dist, axis=1)
+        best = dist[np.arange(dist.shape[0]), labels[rows]]
+        d2[rows] = np.maximum(best + np.einsum("ij,ij->i", chunk, chunk), 0.0)
+    return labels, d2
+
+
+def _distinct_nearest(
+    points: NDArray[np.floating], centroids: NDArray[np.float64]
+) -> NDArray[np.intp]:
+    """For each centroid the nearest point, every point used once.
+
+    Centroids claim their nearest point in turn; one that finds its point taken falls back to
+    its nearest untaken point (ties to the lower index).
+    """
+    n, k = points.shape[0], centroids.shape[0]
+    pn = row_sq_norms(points)
+    best = np.full(k, np.inf)
+    first = np.zeros(k, dtype=np.intp)
+    block = max(1, (1 << 22) // max(1, k))
+    for rows in iter_chunks(n, block):
+        dist = pn[rows][:, None] - 2.0 * (np.asarray(points[rows], dtype=np.float64) @ centroids.T)
+        arg = np.argmin(dist, axis=0)
+        low = dist[arg, np.arange(k)]
+        better = low < best
+        best[better] = low[better]
+        first[better] = arg[better] + rows.start
+    taken = np.zeros(n, dtype=bool)
+    out = np.empty(k, dtype=np.intp)
+    for j in range(k):
+        i = int(first[j])
+        if taken[i]:
+            d2 = pn - 2.0 * np.asarray(points @ centroids[j].astype(points.dtype), dtype=np.float64)
+            d2[taken] = np.inf
+            i = int(np.argmin(d2))
+        taken[i] = True
+        out[j] = i
+    return out
+
+
+@register_strategy
+class KMeans(Strategy):
+    """Representative sampling with :func:`kmeans`; scores are the cluster sizes."""
+
+    name: ClassVar[str] = "kmeans"
+    needs = frozenset({"embeddings"})
+
+    def __init__(self, max_iter: int = 100, tol: float = 1e-4) -> None:
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _select(
+        self,
+        inputs: PoolInputs,
+        batch_size: int,
+        rng: np.random.Generator,
+        exclude: NDArray[np.bool_],
+    ) -> Selection:
+        assert inputs.embeddings is not None
+        x, _ = check_matrix_with_norms(inputs.embeddings, "embeddings")
+        idx, sizes = kmeans_representatives(x, batch_size, rng, exclude, self.max_iter, self.tol)
+        return Selection(idx, sizes)

@@ -1,0 +1,70 @@
+"""``labelwise simulate``: the issue's flags, a config file, and one red line for errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labelwise.cli import main
+
+FLAGS = [
+    "--dataset",
+    "wine",
+    "--model",
+    "logreg",
+    "--strategies",
+    "random,margin",
+    "--seeds",
+    "2",
+    "--initial",
+    "10",
+    "--batch-size",
+    "10",
+    "--budget",
+    "30",
+    "--test-size",
+    "0.3",
+    "--initial-strategy",
+    "balanced",
+    "--target",
+    "0.9",
+    "--workers",
+    "1",
+    "--quiet",
+]
+
+
+def test_simulate_writes_the_outputs_with_the_issue_flags(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", *FLAGS, "--out", str(tmp_path)])
+    assert done.value.code in (0, None)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["initial_strategy"] == "balanced"
+    assert summary["config"]["target"] == 0.9
+    assert "90%" in summary["strategies"]["margin"]["labels_to_target"]
+    assert (tmp_path / "learning_curve.png").stat().st_size > 10_000
+
+
+def test_flags_override_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    out = tmp_path / "from-file"
+    config.write_text(
+        f'dataset = "wine"\nstrategies = ["margin"]\nseeds = 1\ninitial = 10\nbatch_size = 10\n'
+        f'budget = 50\nfull_data = false\nout = "{out}"\n'
+    )
+    with pytest.raises(SystemExit):
+        main(["simulate", "--config", str(config), "--budget", "20", "--quiet"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["budget"] == 20 and summary["config"]["seeds"] == [0]
+
+
+def test_an_unknown_dataset_is_one_red_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", "--dataset", "nope", "--out", str(tmp_path), "--quiet"])
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert "unknown dataset 'nope'" in err and "Traceback" not in err
