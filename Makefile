@@ -38,8 +38,9 @@ test: lint typecheck
 
 bench: venv
 	$(BIN)/pip install --quiet -e ".[bench]"
-	$(BIN)/pip install --quiet --no-deps batchbald-redux baal
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/pip install --quiet --no-deps batchbald-redux==2.0.5 baal==2.1.0 "toma>=1.1,<2" \
+		"structlog>=22,<23" "torchmetrics>=1.7,<2" "lightning-utilities>=0.8"
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
