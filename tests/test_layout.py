@@ -32,6 +32,7 @@ FORBIDDEN_INTERNAL = {
     "datasets": {"server", "controller", "simulate", "scale", "cli", "store"},
     "simulate": {"server", "cli", "store"},
     "scale": {"server", "cli", "simulate"},
+    "stream": {"server", "cli", "simulate"},
 }
 STDLIB = {
     "__future__",

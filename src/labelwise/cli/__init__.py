@@ -51,4 +51,11 @@ def _register_commands() -> None:
 
 
 #: Command modules under ``labelwise.cli``; add a module here when it adds commands.
-_COMMAND_MODULES: tuple[str, ...] = ("strategies_cmd", "store_cmd", "simulate_cmd", "select_cmd")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "strategies_cmd",
+    "store_cmd",
+    "simulate_cmd",
+    "select_cmd",
+    "mlbackend_cmd",
+    "stream_cmd",
+)

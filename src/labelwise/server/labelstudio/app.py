@@ -1,0 +1,103 @@
+"""The HTTP face of the Label Studio ML backend: ``create_app(store, settings)``.
+
+Routes, as Label Studio 1.23 calls them (see :mod:`labelwise.server.labelstudio.backend`):
+
+* ``GET /health`` -> ``{"status": "UP", "model_class": "labelwise"}``
+* ``POST /setup {"project", "schema", "hostname", "access_token"}`` -> ``{"model_version"}``
+* ``POST /predict {"tasks", "project", "label_config", "params"}`` ->
+  ``{"results": [{"result": [...], "score", "model_version"}, ...]}``, one per task, in order
+* ``POST /webhook {"action", "project", ...}`` -> what was done (training after N annotations)
+* ``POST /train {"project"}``: train now; ``GET /versions`` -> ``{"versions": [...]}``
+
+A body that is not what the protocol says gets a 422 whose ``detail`` names the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from labelwise.errors import InvalidInputError, LabelwiseError, StoreError
+from labelwise.server.labelstudio.backend import BackendSettings, LabelStudioBackend
+from labelwise.server.labelstudio.schemas import (
+    HealthResponse,
+    PredictRequest,
+    PredictResponse,
+    SetupRequest,
+    SetupResponse,
+    TrainRequest,
+    VersionsResponse,
+)
+from labelwise.store import Store, init_store
+
+MODEL_CLASS = "labelwise"
+
+
+def create_app(store: Store | str | None = None, settings: BackendSettings | None = None) -> Any:
+    """Build the FastAPI app of the ML backend over ``store`` (an open store or a URL).
+
+    A URL is initialised (created or upgraded) with :func:`labelwise.store.init_store`.
+    """
+    opened = store if isinstance(store, Store) else init_store(store)
+    backend = LabelStudioBackend(opened, settings)
+
+    app = FastAPI(title="labelwise ML backend for Label Studio", version="1")
+    app.state.backend = backend
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(_request: Request, exc: InvalidInputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(StoreError)
+    async def _store(_request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(LabelwiseError)
+    async def _other(_request: Request, exc: LabelwiseError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.get("/")
+    @app.get("/health")
+    def health() -> HealthResponse:
+        return HealthResponse(status="UP", model_class=MODEL_CLASS)
+
+    @app.post("/setup")
+    def setup(body: SetupRequest) -> SetupResponse:
+        version = backend.setup(
+            body.project, body.label_schema, body.hostname or "", body.access_token or ""
+        )
+        return SetupResponse(model_version=version)
+
+    @app.post("/predict")
+    def predict(body: PredictRequest) -> PredictResponse:
+        results = backend.predict(body.tasks, body.project, body.label_config)
+        return PredictResponse.model_validate({"results": results})
+
+    @app.post("/webhook")
+    def webhook(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        return backend.webhook(body)
+
+    @app.post("/train")
+    def train(body: TrainRequest) -> dict[str, Any]:
+        return backend.train(body.project, body.label_config)
+
+    @app.get("/versions")
+    def versions(project: str | None = None) -> VersionsResponse:
+        return VersionsResponse(versions=backend.versions(project), model_class=MODEL_CLASS)
+
+    return app
+
+
+def serve_backend(
+    store: Store | str | None = None,
+    settings: BackendSettings | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9090,
+) -> None:
+    """Serve :func:`create_app` with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="info")

@@ -1,0 +1,162 @@
+"""The backend's memory in the labelwise store: one project per Label Studio project.
+
+Label Studio lets annotators change and delete annotations; the store's annotations are
+append-only. So each annotation event becomes a new *revision* sample of the task, imported
+with its label (or without one, for a deletion or a skipped task) under the external id
+``task-<task id>.a<annotation id>.r<revision>``. The training set is the newest revision of
+every task that has a label: the newest answer wins. Each trained model is a round
+(:func:`labelwise.store.record_round`) whose ``model_version`` is ``labelwise-<n>`` and whose
+metrics keep the revision count it was trained on, so a restarted backend knows how many
+annotations are new since its last model and retrains that model from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labelwise.errors import InvalidInputError
+from labelwise.server.labelstudio.label_config import LabelConfig
+from labelwise.store import (
+    NotFoundError,
+    Store,
+    create_project,
+    get_project,
+    import_samples,
+    labeled_set,
+    list_rounds,
+    list_samples,
+    record_round,
+)
+from labelwise.store.schema import TaskType
+
+_REVISION = re.compile(r"^task-(\d+)\.a(-?\d+)\.r(\d+)$")
+#: The strategy name of the backend's rounds.
+ROUND_STRATEGY = "labelstudio"
+
+
+def store_project_name(ls_project: int) -> str:
+    """The store project that mirrors Label Studio project ``ls_project``."""
+    return f"labelstudio-{ls_project}"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One annotation event of a task, as stored."""
+
+    task: int
+    annotation: int
+    number: int
+    label: str | None
+
+
+def revision_id(task: int, annotation: int, number: int) -> str:
+    """The external id of a revision sample."""
+    return f"task-{task}.a{annotation}.r{number}"
+
+
+def ensure_project(store: Store, ls_project: int, config: LabelConfig) -> str:
+    """Create the store project of ``ls_project`` with the config's choices, or check it."""
+    name = store_project_name(ls_project)
+    task_type: TaskType = (
+        "image_classification" if config.kind == "image" else "text_classification"
+    )
+    try:
+        found = get_project(store, name)
+    except NotFoundError:
+        create_project(store, name, list(config.labels), task_type, actor="labelstudio")
+        return name
+    if tuple(found.label_space) != tuple(config.labels):
+        raise InvalidInputError(
+            f"Label Studio project {ls_project} now has choices {list(config.labels)} but "
+            f"labelwise learned {list(found.label_space)}: a changed label space needs a new "
+            "project (or remove the store project to start over)"
+        )
+    return name
+
+
+def load_revisions(store: Store, project: str) -> list[Revision]:
+    """Every stored revision of the project, oldest first, with its label (None: none)."""
+    labels = {record.id: label for record, label in labeled_set(store, project)}
+    found: list[Revision] = []
+    for record in list_samples(store, project):
+        match = _REVISION.match(record.external_id)
+        if match is None:
+            continue
+        task, annotation, number = (int(part) for part in match.groups())
+        found.append(Revision(task, annotation, number, labels.get(record.id)))
+    return found
+
+
+def newest_labels(revisions: Sequence[Revision]) -> dict[int, str]:
+    """Task -> label of its newest revision, for tasks whose newest revision has a label."""
+    newest: dict[int, Revision] = {}
+    for revision in revisions:
+        held = newest.get(revision.task)
+        if held is None or revision.number > held.number:
+            newest[revision.task] = revision
+    return {task: rev.label for task, rev in newest.items() if rev.label is not None}
+
+
+def add_revisions(store: Store, project: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Import revision rows (``id``, ``text``, optional ``label``) in one transaction."""
+    if not rows:
+        return
+    with tempfile.TemporaryDirectory(prefix="labelwise-ls-") as folder:
+        path = Path(folder) / "revisions.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        import_samples(store, path, project, actor="labelstudio")
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """The newest model round of a project: its number and the revisions it learned from."""
+
+    number: int
+    model_version: str
+    n_revisions: int
+
+
+def last_model(store: Store, project: str) -> StoredModel | None:
+    """The newest round the backend recorded for the project, or None before the first."""
+    rounds = [r for r in list_rounds(store, project) if r.strategy == ROUND_STRATEGY]
+    if not rounds:
+        return None
+    newest = max(rounds, key=lambda r: r.number)
+    return StoredModel(
+        newest.number,
+        newest.model_version or f"labelwise-{newest.number}",
+        int(newest.metrics.get("n_revisions", 0)),
+    )
+
+
+def model_versions(store: Store, project: str) -> list[str]:
+    """The model versions of the project's rounds, oldest first."""
+    rounds = sorted(
+        (r for r in list_rounds(store, project) if r.strategy == ROUND_STRATEGY),
+        key=lambda r: r.number,
+    )
+    return [r.model_version or f"labelwise-{r.number}" for r in rounds]
+
+
+def save_model_round(store: Store, project: str, metrics: Mapping[str, Any]) -> str:
+    """Record a trained model as a round; returns its model version ``labelwise-<n>``."""
+    number = len(list_rounds(store, project)) + 1
+    version = f"labelwise-{number}"
+    record_round(
+        store,
+        project,
+        ROUND_STRATEGY,
+        model_version=version,
+        metrics=dict(metrics),
+        create_version=False,
+        actor="labelstudio",
+    )
+    return version
