@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?= -m "not slow" -n 2
 
-.PHONY: all venv demo test lint typecheck bench clean
+
+.PHONY: all venv demo simulate-demo test lint typecheck bench clean
 
 all: venv
 
@@ -21,7 +22,13 @@ $(STAMP): $(BIN)/python pyproject.toml Makefile
 
 venv: $(STAMP)
 
+# The main job: an annotation project on bundled digits images; label in the browser while the
+# model learns. Prints the URL and the tokens; Ctrl-C stops it.
 demo: venv
+	$(BIN)/labelwise serve --demo
+
+# Which strategy saves the most labels? A short simulation with learning curves versus random.
+simulate-demo: venv
 	$(BIN)/labelwise simulate --dataset digits --model logreg \
 		--strategies random,margin,entropy,coreset,badge --seeds 3 --initial 20 \
 		--batch-size 10 --budget 200 --out runs/demo

@@ -58,4 +58,5 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "select_cmd",
     "mlbackend_cmd",
     "stream_cmd",
+    "serve_cmd",
 )

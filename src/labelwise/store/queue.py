@@ -4,7 +4,9 @@ A queued sample gets ``overlap`` tasks (the project setting), each a slot for on
 so no sample is ever held by more annotators than the overlap. ``lease_next_task`` hands out
 the open task of highest priority (the strategy's score; ties: newest first) that this
 annotator has not had on that sample; a lease whose time ran out goes back to the queue at
-the next lease call. ``submit_annotation`` is idempotent per task. Each function is one
+the next lease call. With a gold fraction f, every annotator's n-th task is a gold question
+whenever floor(n f) grows (one in 1/f tasks, evenly spaced; see :mod:`labelwise.store.gold`).
+``submit_annotation`` is idempotent per task. Each function is one
 transaction with its audit row. Samples of the eval split are never queued (refused here, and
 by a CHECK constraint).
 """
@@ -16,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from labelwise.store import _audit, _tally
+from labelwise.store import _audit, _tally, gold
 from labelwise.store.aggregation import write_majority_label
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
@@ -115,11 +117,12 @@ def enqueue(
         fresh = [(i, v) for i, v in zip(ids, values, strict=True) if states[i][1] == "unlabeled"]
         again = [(i, v) for i, v in zip(ids, values, strict=True) if states[i][1] != "unlabeled"]
         created = _create_tasks(session, row, fresh, round_id)
-        for sample_id, priority in again:
-            session.execute(
+        if again:  # one executemany, not one round trip per sample
+            session.connection().execute(
                 update(Task)
-                .where(Task.sample_id == sample_id, Task.state == "open")
-                .values(priority=priority, round_id=round_id)
+                .where(Task.sample_id == bindparam("sid"), Task.state == "open")
+                .values(priority=bindparam("new_priority"), round_id=round_id),
+                [{"sid": i, "new_priority": v} for i, v in again],
             )
         _audit.record(
             session,
@@ -222,15 +225,20 @@ def lease_next_task(
     annotator: str,
     lease_seconds: float = 600.0,
     *,
+    gold_fraction: float = 0.0,
     now: datetime | None = None,
 ) -> TaskLease | None:
     """Lease the open task of highest score to ``annotator``, or None when the queue is empty.
 
     An annotator who already holds a live lease in the project gets that task back. Leases
-    that expired (``lease_seconds`` after they were given) return to the queue first.
+    that expired (``lease_seconds`` after they were given) return to the queue first. With
+    ``gold_fraction`` > 0, gold questions the annotator has not answered are mixed in at that
+    rate; the lease does not tell them apart from other tasks.
     """
     if not lease_seconds > 0:
         raise StoreError(f"lease_seconds must be positive, got {lease_seconds}")
+    if not 0.0 <= gold_fraction < 1.0:
+        raise StoreError(f"gold_fraction must lie in [0, 1), got {gold_fraction}")
     now = now or utcnow()
     with store.write() as session:
         row = project_row(session, project)
@@ -244,6 +252,10 @@ def lease_next_task(
         ).first()
         if held is not None:
             return _lease_of(session, held, annotator)
+        if gold_fraction > 0 and gold.gold_due(session, row.id, who.id, gold_fraction):
+            question = gold.lease_gold(session, row.id, who.id, now, lease_seconds)
+            if question is not None:
+                return _lease_of(session, question, annotator)
         other = aliased(Task)
         query = (
             select(Task)
@@ -323,6 +335,11 @@ def submit_annotation(
         project = session.get_one(Project, task.project_id)
         if task.state == "done":
             return _resubmitted(session, task, annotator, who.id, value)
+        if value not in project.label_space:
+            raise StoreError(
+                f"label {value!r} is not in project {project.name!r}'s label space "
+                f"({', '.join(project.label_space)})"
+            )
         if task.state != "leased" or task.annotator_id != who.id:
             raise LeaseError(f"task {task_id} is not leased to {annotator!r}: lease a task first")
         assert task.lease_expires_at is not None
@@ -330,11 +347,6 @@ def submit_annotation(
             raise LeaseError(
                 f"the lease on task {task_id} expired at {task.lease_expires_at:%Y-%m-%d %H:%M:%S}"
                 " UTC: lease a new task"
-            )
-        if value not in project.label_space:
-            raise StoreError(
-                f"label {value!r} is not in project {project.name!r}'s label space "
-                f"({', '.join(project.label_space)})"
             )
         if seconds_spent is not None and not (math.isfinite(seconds_spent) and seconds_spent >= 0):
             raise StoreError(f"seconds_spent must be a non-negative number, got {seconds_spent}")
@@ -366,6 +378,8 @@ def submit_annotation(
 
 
 def _label_if_complete(session: Session, project: Project, sample_id: int) -> str | None:
+    if session.get_one(Sample, sample_id).split == "gold":
+        return None  # gold answers are checked against the gold label, never aggregated
     overlap = int(project.settings.get("overlap", 1))
     answered = session.scalar(
         select(func.count()).select_from(Annotation).where(Annotation.sample_id == sample_id)
@@ -383,7 +397,9 @@ def _label_if_complete(session: Session, project: Project, sample_id: int) -> st
 def _resubmitted(
     session: Session, task: Task, annotator: str, annotator_id: int, value: str
 ) -> AnnotationRecord:
-    stored = session.scalars(select(Annotation).where(Annotation.task_id == task.id)).one()
+    stored = session.scalars(select(Annotation).where(Annotation.task_id == task.id)).first()
+    if stored is None:
+        raise LeaseError(f"task {task.id} was skipped; lease a new task")
     if stored.annotator_id != annotator_id or stored.value != value:
         raise LeaseError(f"task {task.id} was already answered; lease a new task")
     found = session.get(Label, task.sample_id)

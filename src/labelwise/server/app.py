@@ -1,0 +1,109 @@
+"""``create_app(settings)``: the FastAPI application of ``labelwise serve``.
+
+JSON API under ``/api`` (annotators and admins, Bearer tokens), the two web pages (``/`` for
+annotators, ``/admin``) and their static files. The pages themselves are public shells: every
+piece of data they show comes from the API with the token the person typed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from labelwise.errors import InvalidInputError, LabelwiseError
+from labelwise.server import routes_admin, routes_tasks
+from labelwise.server.runtime import Runtime
+from labelwise.server.settings import ServerSettings
+from labelwise.store import LeaseError, NotFoundError, Store, open_store
+
+__all__ = ["create_app", "run_server"]
+
+STATIC = files("labelwise.server") / "static"
+
+
+def _error_status(exc: LabelwiseError) -> int:
+    if isinstance(exc, NotFoundError):
+        return status.HTTP_404_NOT_FOUND
+    if isinstance(exc, InvalidInputError):
+        return status.HTTP_422_UNPROCESSABLE_CONTENT
+    if isinstance(exc, LeaseError):
+        return status.HTTP_409_CONFLICT
+    return status.HTTP_409_CONFLICT  # the store refused: it does not fit what is stored
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route offers at this path (Starlette names only the first route's)."""
+    allowed: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        methods = getattr(route, "methods", None)
+        if match != Match.NONE and methods:
+            allowed |= set(methods)
+    return sorted(allowed)
+
+
+def create_app(settings: ServerSettings | None = None, store: Store | None = None) -> FastAPI:
+    """Build the application; nothing is opened or started before this is called.
+
+    Parameters
+    ----------
+    settings : ServerSettings, optional
+        Default: :meth:`ServerSettings.from_env`.
+    store : Store, optional
+        An open store to serve (default: open ``settings.store``).
+    """
+    settings = settings or ServerSettings.from_env()
+    runtime = Runtime(store or open_store(settings.store), settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="labelwise",
+        summary="Active-learning annotation service: the model chooses what people label next.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    @app.exception_handler(LabelwiseError)
+    async def labelwise_error(_request: Request, exc: LabelwiseError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=_error_status(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            headers["Allow"] = ", ".join(_allowed_methods(app, request))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    app.include_router(routes_tasks.router)
+    app.include_router(routes_admin.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def annotate_page() -> FileResponse:
+        return FileResponse(str(STATIC / "annotate.html"))
+
+    @app.get("/admin", include_in_schema=False)
+    def admin_page() -> FileResponse:
+        return FileResponse(str(STATIC / "admin.html"))
+
+    return app
+
+
+def run_server(settings: ServerSettings, store: Store | None = None) -> None:
+    """Serve ``create_app(settings, store)`` with uvicorn on ``settings.host:settings.port``."""
+    import uvicorn
+
+    app = create_app(settings, store)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,87 @@
+"""Dependencies of the routes: the runtime, the store and who is calling (Bearer token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from labelwise.server.runtime import Runtime
+from labelwise.store import AnnotatorInfo, ProjectInfo, Store, get_project
+from labelwise.store.members import is_member
+
+__all__ = [
+    "AdminDep",
+    "RuntimeDep",
+    "StoreDep",
+    "UserDep",
+    "get_runtime",
+    "member_project",
+]
+
+_bearer = HTTPBearer(auto_error=False, description="the token you were given (Bearer)")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_store(runtime: RuntimeDep) -> Store:
+    return runtime.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def current_user(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AnnotatorInfo:
+    """The annotator whose token came in ``Authorization: Bearer``; 401 otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "send your token as 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    found = runtime.annotator(credentials.credentials)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "unknown token: ask an admin for an invitation",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return found
+
+
+UserDep = Annotated[AnnotatorInfo, Depends(current_user)]
+
+
+def require_admin(user: UserDep) -> AnnotatorInfo:
+    """The caller, when an admin; 403 otherwise."""
+    if user.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs an admin's token")
+    return user
+
+
+AdminDep = Annotated[AnnotatorInfo, Depends(require_admin)]
+
+
+def member_project(store: Store, user: AnnotatorInfo, project: str) -> ProjectInfo:
+    """The project, when the caller may work on it (admins always); 404 otherwise.
+
+    Annotators get the same 404 for a project that exists without them as for one that does
+    not, so project names do not leak.
+    """
+    try:
+        info = get_project(store, project)
+    except LookupError:
+        info = None
+    if info is None or (user.role != "admin" and not is_member(info, user.name)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no project {project!r} for you")
+    return info

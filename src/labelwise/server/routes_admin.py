@@ -1,0 +1,162 @@
+"""The admin's API: projects from an import, settings, invitations, rounds, the dashboard."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from dataclasses import asdict
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, File, HTTPException, Path, UploadFile, status
+from fastapi.responses import Response
+
+from labelwise.controller.report import project_report
+from labelwise.server.charts import learning_curve_png
+from labelwise.server.deps import AdminDep, RuntimeDep, StoreDep
+from labelwise.server.schemas import (
+    ERROR_RESPONSES,
+    AnnotatorCreate,
+    AnnotatorInvited,
+    DashboardPublic,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectSettingsPublic,
+    ProjectSettingsUpdate,
+    RoundPublic,
+)
+from labelwise.store import add_annotator, create_project, get_project, import_samples
+from labelwise.store.members import add_member, update_settings
+
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=ERROR_RESPONSES)
+
+ProjectName = Annotated[str, Path(min_length=1, max_length=200)]
+_SUFFIXES = (".csv", ".jsonl", ".parquet")
+_PROJECT_KEYS = ("overlap", "budget")
+
+
+def _public(name: str, store: StoreDep) -> ProjectPublic:
+    info = get_project(store, name)
+    return ProjectPublic(
+        name=info.name,
+        task_type=info.task_type,
+        labels=list(info.label_space),
+        overlap=info.overlap,
+    )
+
+
+@router.post("/projects", response_model=ProjectPublic, status_code=status.HTTP_201_CREATED)
+def new_project(body: ProjectCreate, admin: AdminDep, store: StoreDep) -> ProjectPublic:
+    """Create an empty project with its label space."""
+    create_project(store, body.name, body.labels, body.task_type, actor=admin.name)
+    return _public(body.name, store)
+
+
+@router.post("/projects/{project}/import", response_model=dict[str, int | str | bool])
+def import_file(
+    project: ProjectName,
+    admin: AdminDep,
+    store: StoreDep,
+    file: Annotated[UploadFile, File(description="a CSV, JSONL or Parquet file of samples")],
+) -> dict[str, int | str | bool]:
+    """Import a file of samples into a project (created when new), all or nothing."""
+    suffix = FilePath(file.filename or "").suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"upload a {', '.join(_SUFFIXES)} file, not {file.filename!r}",
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = FilePath(folder) / f"upload{suffix}"
+        path.write_bytes(file.file.read())
+        report = import_samples(store, path, project, actor=admin.name)
+    return {k: v for k, v in asdict(report).items() if k != "path"}
+
+
+def _settings_public(project: str, runtime: RuntimeDep) -> ProjectSettingsPublic:
+    info = get_project(runtime.store, project)
+    loop = runtime.loop(project).controller.settings()
+    return ProjectSettingsPublic(
+        overlap=info.overlap, budget=info.settings.get("budget"), loop=loop.to_dict()
+    )
+
+
+@router.get("/projects/{project}/settings", response_model=ProjectSettingsPublic)
+def get_settings(
+    project: ProjectName, admin: AdminDep, runtime: RuntimeDep
+) -> ProjectSettingsPublic:
+    """The project's settings: overlap, budget and the loop's."""
+    return _settings_public(project, runtime)
+
+
+@router.patch("/projects/{project}/settings", response_model=ProjectSettingsPublic)
+def change_settings(
+    project: ProjectName, body: ProjectSettingsUpdate, admin: AdminDep, runtime: RuntimeDep
+) -> ProjectSettingsPublic:
+    """Change settings; fields left out keep their value (budget: send it to change it)."""
+    given = body.model_dump(exclude_unset=True)
+    loop_changes = {k: v for k, v in given.items() if k not in _PROJECT_KEYS}
+    project_changes = {k: v for k, v in given.items() if k in _PROJECT_KEYS}
+    if project_changes.get("overlap", 1) is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "overlap cannot be null")
+    controller = runtime.loop(project).controller
+    controller.settings()  # 404 for an unknown project before anything is stored
+    if loop_changes:
+        controller.configure(actor=admin.name, **loop_changes)
+    if project_changes:
+        update_settings(runtime.store, project, project_changes, actor=admin.name)
+    return _settings_public(project, runtime)
+
+
+@router.post(
+    "/projects/{project}/annotators",
+    response_model=AnnotatorInvited,
+    status_code=status.HTTP_201_CREATED,
+)
+def invite(
+    project: ProjectName, body: AnnotatorCreate, admin: AdminDep, store: StoreDep
+) -> AnnotatorInvited:
+    """Invite a new annotator to the project; their token is shown here, once."""
+    get_project(store, project)
+    token = secrets.token_urlsafe(24)
+    add_annotator(store, body.name, body.role, token, actor=admin.name)
+    add_member(store, project, body.name, actor=admin.name)
+    return AnnotatorInvited(name=body.name, role=body.role, project=project, token=token)
+
+
+@router.post("/projects/{project}/rounds", response_model=RoundPublic)
+def run_round(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> RoundPublic:
+    """Run a round now: train, score the pool, re-order the queue."""
+    get_project(runtime.store, project)
+    report = runtime.loop(project).controller.run_round(actor=admin.name)
+    return RoundPublic(
+        number=report.number,
+        strategy=report.strategy,
+        n_labeled=report.n_labeled,
+        queued=report.queued,
+        eval_accuracy=report.eval_accuracy,
+        stopped=report.stop.stop,
+        stop_reason=report.stop.reason,
+    )
+
+
+@router.get("/projects/{project}/dashboard", response_model=DashboardPublic)
+def dashboard(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> DashboardPublic:
+    """Learning curve, class balance, agreement, gold accuracy per annotator, budget."""
+    report = project_report(runtime.store, project)
+    retrainer = runtime.loop(project).retrainer
+    values = asdict(report)
+    return DashboardPublic(
+        **values, retrain_error=None if retrainer is None else retrainer.last_error
+    )
+
+
+@router.get(
+    "/projects/{project}/learning-curve.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def learning_curve(project: ProjectName, admin: AdminDep, store: StoreDep) -> Response:
+    """The learning curve so far, as a PNG."""
+    report = project_report(store, project)
+    return Response(learning_curve_png(report.curve, project), media_type="image/png")

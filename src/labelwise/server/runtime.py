@@ -1,0 +1,79 @@
+"""What a running server holds: the store, one controller (and retrainer) per project, a
+short-lived cache of verified tokens. Built by :func:`labelwise.server.create_app`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from labelwise.controller import Controller, Retrainer
+from labelwise.server.settings import ServerSettings
+from labelwise.store import AnnotatorInfo, Store, annotator_for_token, list_rounds
+from labelwise.store.projects import hash_token
+
+__all__ = ["ProjectLoop", "Runtime"]
+
+
+@dataclass
+class ProjectLoop:
+    """A project's controller and, when the server retrains in the background, its retrainer."""
+
+    controller: Controller
+    retrainer: Retrainer | None
+    stop_reason: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        report = None if self.retrainer is None else self.retrainer.last_report
+        if report is not None and report.stop.stop:
+            self.stop_reason = report.stop.reason
+        return self.stop_reason is not None
+
+
+class Runtime:
+    """The server's state; every request reaches it through a dependency."""
+
+    def __init__(self, store: Store, settings: ServerSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self._loops: dict[str, ProjectLoop] = {}
+        self._tokens: dict[str, tuple[AnnotatorInfo, float]] = {}
+        self._lock = threading.Lock()
+
+    def annotator(self, token: str) -> AnnotatorInfo | None:
+        """The annotator a token belongs to (cached for ``token_cache_seconds``)."""
+        key = hash_token(token)
+        now = time.monotonic()
+        cached = self._tokens.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        found = annotator_for_token(self.store, token)
+        if found is not None and self.settings.token_cache_seconds > 0:
+            self._tokens[key] = (found, now + self.settings.token_cache_seconds)
+        return found
+
+    def loop(self, project: str) -> ProjectLoop:
+        """The project's loop, created (and its retrainer started) on first use."""
+        with self._lock:
+            found = self._loops.get(project)
+            if found is None:
+                controller = Controller(self.store, project)
+                if not list_rounds(self.store, project):
+                    controller.run_round(actor="server")  # the first queue, before anyone asks
+                retrainer = None
+                if self.settings.background:
+                    retrainer = Retrainer(controller, self.settings.poll_seconds).start()
+                rounds = list_rounds(self.store, project)
+                reason = rounds[-1].metrics.get("stop_reason") if rounds else None
+                found = ProjectLoop(controller, retrainer, reason)
+                self._loops[project] = found
+            return found
+
+    def close(self) -> None:
+        """Stop every retrainer."""
+        with self._lock:
+            for loop in self._loops.values():
+                if loop.retrainer is not None:
+                    loop.retrainer.stop()
+            self._loops.clear()

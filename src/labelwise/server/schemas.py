@@ -1,0 +1,187 @@
+"""Request and response bodies of the JSON API (pydantic), one family per resource."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "AnnotationCreate",
+    "AnnotationPublic",
+    "AnnotatorCreate",
+    "AnnotatorInvited",
+    "DashboardPublic",
+    "ErrorPublic",
+    "GuessPublic",
+    "MePublic",
+    "NextTaskPublic",
+    "ProgressPublic",
+    "ProjectCreate",
+    "ProjectPublic",
+    "ProjectSettingsPublic",
+    "ProjectSettingsUpdate",
+    "RoundPublic",
+    "TaskPublic",
+]
+
+#: Store ids: positive 63-bit integers.
+Id = Field(ge=1, le=2**62)
+Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MePublic(BaseModel):
+    name: str
+    role: str
+    projects: list[str]
+
+
+class ProjectPublic(BaseModel):
+    name: str
+    task_type: str
+    labels: list[str]
+    overlap: int
+
+
+class TaskPublic(BaseModel):
+    """A task as its annotator sees it: the sample's content, never its gold answer."""
+
+    task_id: int
+    project: str
+    external_id: str
+    text: str | None
+    image_url: str | None
+    expires_at: datetime
+
+
+class NextTaskPublic(BaseModel):
+    """The next task, or none with the reason (queue empty, budget spent, loop stopped)."""
+
+    task: TaskPublic | None
+    reason: str | None = None
+
+
+class AnnotationCreate(_Body):
+    label: str = Field(min_length=1, max_length=200)
+    seconds_spent: float | None = Field(None, ge=0, le=86_400, allow_inf_nan=False)
+
+
+class AnnotationPublic(BaseModel):
+    annotation_id: int
+    task_id: int
+    label: str
+    created_at: datetime
+
+
+class GuessPublic(BaseModel):
+    """The model's current answer for a task (pre-annotation); label None before any model."""
+
+    label: str | None
+    probability: float | None
+    round: int | None
+
+
+class ProgressPublic(BaseModel):
+    project: str
+    my_labels: int
+    labeled: int
+    budget: int | None
+    budget_left: int | None
+    round: int
+    eval_accuracy: float | None
+    stopped: bool
+    stop_reason: str | None
+
+
+class ProjectCreate(_Body):
+    name: str = Name
+    labels: list[str] = Field(min_length=2, max_length=1000)
+    task_type: Literal["text_classification", "image_classification"] = "text_classification"
+
+
+class ProjectSettingsUpdate(_Body):
+    """Settings to change; fields left out keep their value."""
+
+    strategy: str | None = Field(None, max_length=100)
+    batch_size: int | None = Field(None, ge=1, le=100_000)
+    overlap: int | None = Field(None, ge=1, le=100)
+    gold_fraction: float | None = Field(None, ge=0, lt=1, allow_inf_nan=False)
+    gold_threshold: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    retrain_every: int | None = Field(None, ge=1, le=1_000_000)
+    budget: int | None = Field(None, ge=0, le=10**12)
+    target_accuracy: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    stop_kappa: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    max_uncertainty: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    lease_seconds: float | None = Field(None, gt=0, le=86_400 * 7, allow_inf_nan=False)
+
+
+class ProjectSettingsPublic(BaseModel):
+    overlap: int
+    budget: int | None
+    loop: dict[str, Any]
+
+
+class AnnotatorCreate(_Body):
+    name: str = Name
+    role: Literal["annotator", "reviewer", "admin"] = "annotator"
+
+
+class AnnotatorInvited(BaseModel):
+    """A new annotator and their token: shown this once, stored only as a hash."""
+
+    name: str
+    role: str
+    project: str
+    token: str
+
+
+class RoundPublic(BaseModel):
+    number: int
+    strategy: str
+    n_labeled: int
+    queued: int
+    eval_accuracy: float | None
+    stopped: bool
+    stop_reason: str | None
+
+
+class DashboardPublic(BaseModel):
+    project: str
+    curve: list[dict[str, Any]]
+    class_balance: dict[str, int]
+    annotations_by_annotator: dict[str, int]
+    agreement_by_annotator: dict[str, float | None]
+    agreement_by_class: dict[str, float | None]
+    fleiss_kappa: float | None
+    gold: dict[str, dict[str, Any]]
+    budget: int | None
+    budget_used: int
+    stop_reason: str | None
+    by_state: dict[str, int]
+    retrain_error: str | None = None
+
+
+class ErrorPublic(BaseModel):
+    """Every 4xx: what was wrong (a sentence, or the list of invalid fields)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+#: The error answers every API route may give, documented in the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorPublic, "description": text}
+    for code, text in (
+        (400, "a body that cannot be parsed"),
+        (401, "no token, or an unknown one"),
+        (403, "an admin's token is needed"),
+        (404, "no such project or task for this token"),
+        (409, "the request conflicts with the store: lease not held or expired, answered"),
+        (422, "a malformed request, or a label outside the label space"),
+    )
+}

@@ -1,0 +1,45 @@
+"""The server's settings: one object, read from ``LABELWISE_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ENV_PREFIX", "ServerSettings"]
+
+ENV_PREFIX = "LABELWISE_"
+
+
+class ServerSettings(BaseModel):
+    """How ``labelwise serve`` runs.
+
+    Each field can be set by the environment variable ``LABELWISE_<FIELD>`` (``LABELWISE_STORE``,
+    ``LABELWISE_BACKGROUND``, ...); arguments given to :meth:`from_env` win.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    store: str = Field("sqlite:///labelwise.db", description="database URL of the store")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    background: bool = Field(True, description="retrain in a background thread every N labels")
+    poll_seconds: float = Field(1.0, gt=0, description="how often the retrainer looks for labels")
+    token_cache_seconds: float = Field(
+        30.0, ge=0, description="how long a verified token is remembered (0: never)"
+    )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> ServerSettings:
+        """Settings from ``LABELWISE_*`` variables, then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = ENV_PREFIX + name.upper()
+            if key in environ:
+                values[name] = environ[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

@@ -1,0 +1,129 @@
+"""An annotator's second thoughts: skip the task in hand, undo the last answer.
+
+``skip_task`` closes the annotator's slot on the sample (so they are not asked again) and puts a
+fresh slot with the same score back in the queue for someone else. ``undo_last`` takes back the
+annotator's latest answer in a project and leases that task to them again: the annotation row
+goes (its value, time and author stay in the audit trail), the sample's label is withdrawn when
+that answer had completed it (it returns with the next answer), and any other lease the
+annotator held goes back to the queue. Each is one transaction with its audit row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from labelwise.store import _audit, _tally
+from labelwise.store.engine import Store, utcnow
+from labelwise.store.errors import LeaseError, NotFoundError, StoreError
+from labelwise.store.projects import annotator_row, project_row
+from labelwise.store.queue import TaskLease
+from labelwise.store.schema import Annotation, Label, Sample, Task
+
+__all__ = ["skip_task", "undo_last"]
+
+
+def skip_task(store: Store, task_id: int, annotator: str, *, now: datetime | None = None) -> None:
+    """Give back a leased task without answering it; the annotator will not get it again."""
+    now = now or utcnow()
+    with store.write() as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise NotFoundError(f"no task {task_id} in the store")
+        who = annotator_row(session, annotator)
+        if task.state != "leased" or task.annotator_id != who.id:
+            raise LeaseError(f"task {task_id} is not leased to {annotator!r}: lease a task first")
+        sample = session.get_one(Sample, task.sample_id)
+        task.state = "done"  # the annotator's slot, closed without an answer
+        if sample.split != "gold":
+            session.add(
+                Task(
+                    project_id=task.project_id,
+                    sample_id=task.sample_id,
+                    round_id=task.round_id,
+                    priority=task.priority,
+                    state="open",
+                    created_at=now,
+                )
+            )
+        _audit.record(
+            session,
+            actor=annotator,
+            action="skip",
+            object_type="task",
+            object_id=task.id,
+            project_id=task.project_id,
+            detail={"sample_id": task.sample_id},
+        )
+
+
+def undo_last(
+    store: Store,
+    project: str,
+    annotator: str,
+    lease_seconds: float = 600.0,
+    *,
+    now: datetime | None = None,
+) -> TaskLease:
+    """Take back ``annotator``'s latest answer in ``project`` and lease its task to them again."""
+    if not lease_seconds > 0:
+        raise StoreError(f"lease_seconds must be positive, got {lease_seconds}")
+    now = now or utcnow()
+    with store.write() as session:
+        row = project_row(session, project, lock=True)
+        who = annotator_row(session, annotator)
+        last = session.scalars(
+            select(Annotation)
+            .where(Annotation.project_id == row.id, Annotation.annotator_id == who.id)
+            .order_by(Annotation.id.desc())
+            .limit(1)
+        ).first()
+        if last is None or last.task_id is None:
+            raise NotFoundError(f"{annotator!r} has no answer to undo in project {project!r}")
+        session.execute(
+            update(Task)
+            .where(Task.project_id == row.id, Task.annotator_id == who.id, Task.state == "leased")
+            .values(state="open", annotator_id=None, leased_at=None, lease_expires_at=None)
+        )
+        task = session.get_one(Task, last.task_id)
+        sample = session.get_one(Sample, last.sample_id)
+        detail = {"task_id": task.id, "sample_id": sample.id, "value": last.value}
+        session.execute(delete(Annotation).where(Annotation.id == last.id))
+        _withdraw_label(session, row.id, sample)
+        task.state = "leased"
+        task.leased_at = now
+        task.lease_expires_at = now + timedelta(seconds=lease_seconds)
+        _audit.record(
+            session,
+            actor=annotator,
+            action="undo",
+            object_type="annotation",
+            object_id=last.id,
+            project_id=row.id,
+            detail=detail,
+        )
+        return TaskLease(
+            task_id=task.id,
+            sample_id=sample.id,
+            external_id=sample.external_id,
+            text=sample.text,
+            uri=sample.uri,
+            priority=task.priority,
+            annotator=annotator,
+            expires_at=task.lease_expires_at,
+        )
+
+
+def _withdraw_label(session: Session, project_id: int, sample: Sample) -> None:
+    """After an answer is taken back the sample lacks one: its label (if any) is withdrawn."""
+    if sample.split == "gold":
+        return
+    label = session.get(Label, sample.id)
+    if label is None or label.n_annotations == 0:
+        return  # not labeled by annotators (or an imported label): nothing to withdraw
+    session.delete(label)
+    if sample.state == "labeled":
+        _tally.move(session, project_id, sample.split, "labeled", "in_progress")
+        sample.state = "in_progress"

@@ -1,0 +1,89 @@
+"""End to end in Debian's chromium (Playwright, never a downloaded browser): sign in, label."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium"
+    ),
+]
+playwright_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    import uvicorn
+
+    from labelwise.server import ServerSettings, create_app
+    from labelwise.server.demo import build_demo
+    from labelwise.store import init_store
+
+    store = init_store(f"sqlite:///{tmp_path / 'demo.db'}")
+    demo = build_demo(store, tmp_path / "images", retrain_every=3)
+    port = _free_port()
+    settings = ServerSettings(store=store.url, background=True, poll_seconds=0.2)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", demo.annotator_token
+    server.should_exit = True
+    thread.join(10)
+    store.close()
+
+
+def test_annotator_labels_with_buttons_and_keys(
+    demo_server: tuple[str, str], tmp_path: Path
+) -> None:
+    url, token = demo_server
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.fill("#token", token)
+        page.click("#signin-button")
+        page.wait_for_selector("#sample img", timeout=15_000)
+        page.click("#labels button[data-label='3']")
+        page.wait_for_function("document.getElementById('my-labels').textContent === '1'")
+        page.wait_for_selector("#sample img")
+        page.keyboard.press("7")
+        page.wait_for_function("document.getElementById('my-labels').textContent === '2'")
+        page.keyboard.press("u")
+        page.wait_for_function("document.getElementById('my-labels').textContent === '1'")
+        page.keyboard.press("5")
+        page.wait_for_function("document.getElementById('my-labels').textContent === '2'")
+        page.wait_for_function(
+            "Number(document.getElementById('round').textContent) >= 1", timeout=15_000
+        )
+        page.click("#guess")
+        page.wait_for_function("document.getElementById('guess-text').textContent !== ''")
+        page.screenshot(path=str(tmp_path / "annotate.png"), full_page=True)
+        shot = Path("/tmp/labelwise-annotate.png")
+        shot.write_bytes((tmp_path / "annotate.png").read_bytes())
+        browser.close()

@@ -1,0 +1,60 @@
+"""Schemathesis against the published OpenAPI schema: no 5xx, no response off its schema.
+
+The "positive data acceptance" check is left out: the schema cannot say every business rule
+(a file must be CSV/JSONL/Parquet, a strategy must be registered), and those answers are 422.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from labelwise.server import ServerSettings, create_app  # noqa: E402
+from labelwise.store import add_annotator, import_samples, init_store  # noqa: E402
+from labelwise.store.members import add_member  # noqa: E402
+from tests.server.conftest import write_project_csv  # noqa: E402
+
+_TMP = Path(__import__("tempfile").mkdtemp(prefix="labelwise-schema-"))
+
+
+def _app() -> object:
+    """A small project behind the app, built when this module is collected."""
+    store = init_store(f"sqlite:///{_TMP / 'store.db'}")
+    path = write_project_csv(_TMP / "p.csv", 30, 6, 2)
+    import_samples(store, path, "reviews", labels=["neg", "pos"])
+    add_annotator(store, "root", "admin", "admin-token")
+    add_annotator(store, "alice", "annotator", "alice-token")
+    add_member(store, "reviews", "alice")
+    return create_app(ServerSettings(store=store.url, background=False), store)
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+
+
+def _check(case: object, token: str) -> None:
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+    case.call_and_validate(  # type: ignore[attr-defined]
+        headers={"Authorization": f"Bearer {token}"}, excluded_checks=[positive_data_acceptance]
+    )
+
+
+_SETTINGS = settings(
+    max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
+
+
+@schema.parametrize()
+@_SETTINGS
+def test_api_conforms_to_its_schema_as_admin(case: object) -> None:
+    _check(case, "admin-token")
+
+
+@schema.parametrize()
+@_SETTINGS
+def test_api_conforms_to_its_schema_as_annotator(case: object) -> None:
+    _check(case, "alice-token")
