@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import BatchSizeError, InvalidInputError
+from labelwise.strategies.chunking import all_row_blocks
 
 #: Rows of a probability matrix must sum to one within this tolerance (float32 friendly).
 PROBA_SUM_ATOL = 1e-3
+#: Probability arrays with at least this many values take the fast blocked check first.
+FAST_CHECK_MIN_VALUES = 1 << 15
 
 FloatArray = NDArray[np.floating]
 IntArray = NDArray[np.intp]
@@ -43,6 +48,50 @@ def check_finite(arr: FloatArray, name: str) -> None:
         raise InvalidInputError(f"{name} contains {bad} NaN or infinite value(s)")
 
 
+def check_proba_layout(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatArray:
+    """Check the dtype and shape of class probabilities, without reading their values.
+
+    The first half of :func:`check_proba`, for kernels that check the values themselves as they
+    stream over the rows (:func:`transposed_rows_are_proba`, then :func:`check_proba` for the
+    message when that fast test fails).
+    """
+    arr = _as_float(proba, name, ndim)
+    if arr.shape[-1] < 2:
+        raise InvalidInputError(f"{name} needs at least 2 classes, got shape {arr.shape}")
+    return arr
+
+
+def proba_sums_dtype(n_classes: int, dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """Dtype in which :func:`transposed_rows_are_proba` adds up rows of ``n_classes`` values.
+
+    The array's own dtype while its rounding over a row (at most ``4 C eps``) stays below a
+    quarter of :data:`PROBA_SUM_ATOL` (float32: up to 524 classes), else float64.
+    """
+    own = np.dtype(dtype)
+    if 4 * n_classes * float(np.finfo(own).eps) <= PROBA_SUM_ATOL / 4:
+        return own
+    return np.dtype(np.float64)
+
+
+def transposed_rows_are_proba(t: FloatArray, sums: FloatArray) -> bool:
+    """Fast test of a block of probability rows held transposed, ``t[c, i]`` = class c of row i.
+
+    One pass for the row sums (into the scratch ``sums``, of :func:`proba_sums_dtype`) and one
+    for the minimum. True only where :func:`check_proba` accepts the rows: the sums must lie
+    within :data:`PROBA_SUM_ATOL` minus their worst rounding error (``4 C eps``), so rows near
+    the tolerance's edge get False and the exact check decides. NaN fails both comparisons;
+    with non-negative values, rows summing to at most ``1 + atol`` hold no value above it.
+    """
+    if sums.dtype == t.dtype:
+        np.add.reduce(t, axis=0, out=sums)
+    else:
+        np.add.reduce(t, axis=0, dtype=sums.dtype, out=sums)
+    slack = PROBA_SUM_ATOL - 4 * t.shape[0] * float(np.finfo(sums.dtype).eps)
+    return (
+        bool(t.min() >= 0.0) and bool(sums.min() >= 1.0 - slack) and bool(sums.max() <= 1.0 + slack)
+    )
+
+
 def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatArray:
     """Check class probabilities whose last axis holds the classes.
 
@@ -54,12 +103,24 @@ def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatAr
     Returns
     -------
     The same data as a floating array (no copy when it already is one).
+
+    Notes
+    -----
+    Large arrays are first tested in cache-sized transposed blocks on two threads
+    (:func:`transposed_rows_are_proba`); the exact check below runs only when that fast test
+    fails, and raises the message.
     """
-    arr = _as_float(proba, name, ndim)
-    if arr.shape[-1] < 2:
-        raise InvalidInputError(f"{name} needs at least 2 classes, got shape {arr.shape}")
+    arr = check_proba_layout(proba, name, ndim)
     if arr.size == 0:
         return arr
+    if arr.size >= FAST_CHECK_MIN_VALUES and _rows_are_proba_fast(arr):
+        return arr
+    check_proba_values(arr, name)
+    return arr
+
+
+def check_proba_values(arr: FloatArray, name: str = "proba") -> None:
+    """The exact value check of :func:`check_proba` on a floating array: raise its message."""
     # One pass for the row sums catches NaN and infinity too (they propagate into the sum).
     sums = arr.sum(axis=-1, dtype=np.float64)
     ok = np.abs(sums - 1.0) <= PROBA_SUM_ATOL
@@ -71,7 +132,16 @@ def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatAr
         )
     if arr.min() < 0.0 or arr.max() > 1.0 + PROBA_SUM_ATOL:
         raise InvalidInputError(f"{name} must lie in [0, 1]: are these logits, not probabilities?")
-    return arr
+
+
+def _rows_are_proba_fast(arr: FloatArray) -> bool:
+    """The fast test over every row of ``arr`` (2-D, or each (N, C) slice of a 3-D array)."""
+    c = arr.shape[-1]
+    matrices = [arr] if arr.ndim == 2 else list(arr.reshape(-1, *arr.shape[-2:]))
+    sums_dtype = proba_sums_dtype(c, arr.dtype)
+    return all(
+        all_row_blocks(transposed_rows_are_proba, rows, check_dtype=sums_dtype) for rows in matrices
+    )
 
 
 def check_matrix(x: ArrayLike, name: str) -> FloatArray:
