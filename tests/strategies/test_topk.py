@@ -59,3 +59,24 @@ def test_random_is_uniform_and_reproducible() -> None:
     assert counts.min() > 0.8 * 600 and counts.max() < 1.2 * 600
     np.testing.assert_array_equal(random(100, 5, rng=3), random(100, 5, rng=3))
     assert set(random(10, 5, rng=0, exclude=np.arange(5)).tolist()) == set(range(5, 10))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(4096, 12_000),
+    st.integers(1, 300),
+    st.sampled_from(["continuous", "ties"]),
+    st.sampled_from([0.0, 0.3, 0.99]),
+    st.integers(0, 2**31),
+)
+def test_large_pools_take_the_block_bound_path_and_stay_exact(
+    n: int, k: int, kind: str, excluded: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.choice([0.0, 0.5, 1.0, 2.0], size=n) if kind == "ties" else rng.random(n)
+    exclude = rng.random(n) < excluded
+    if (~exclude).sum() < k:
+        return
+    got = top_k(scores, k, exclude=exclude)
+    order = sorted((i for i in range(n) if not exclude[i]), key=lambda i: (-scores[i], i))
+    assert got.tolist() == order[:k]

@@ -27,10 +27,38 @@ def top_k_masked(
 
     Trusts its inputs: finite scores, ``k`` at most the number of non-excluded items.
     """
-    if exclude is not None and exclude.any():
-        candidates = np.flatnonzero(~exclude)
+    mask = exclude if exclude is not None and exclude.any() else None
+    if scores.size >= _PREFILTER_MIN and scores.size > 4 * k:
+        s = scores if mask is None else np.where(mask, -np.inf, scores)
+        candidates = _candidates_above_block_bound(s, k)
+        if candidates is not None:
+            order = np.lexsort((candidates, -scores[candidates]))[:k]
+            return candidates[order].astype(np.intp, copy=False)
+    if mask is not None:
+        candidates = np.flatnonzero(~mask)
         return candidates[_top_k_unchecked(scores[candidates], k)]
     return _top_k_unchecked(scores, k)
+
+
+#: Pools at least this large are pre-filtered by block maxima before the exact top-k.
+_PREFILTER_MIN = 4096
+
+
+def _candidates_above_block_bound(s: NDArray[np.floating], k: int) -> NDArray[np.intp] | None:
+    """Every index whose score can be among the top k, or None when the bound is useless.
+
+    Split the scores into 4k disjoint blocks: the k-th largest block maximum is a lower bound of
+    the k-th largest score (k blocks each hold a score at least that large), so every top-k item,
+    ties included, scores at least that bound. One max per block replaces a full argpartition.
+    """
+    n_blocks = 4 * k
+    width = s.size // n_blocks
+    maxima = s[: n_blocks * width].reshape(n_blocks, width).max(axis=1)
+    bound = np.partition(maxima, n_blocks - k)[n_blocks - k]
+    if not np.isfinite(bound):
+        return None
+    candidates = np.flatnonzero(s >= bound)
+    return candidates if candidates.size >= k else None
 
 
 def _top_k_unchecked(scores: NDArray[np.floating], k: int) -> NDArray[np.intp]:
