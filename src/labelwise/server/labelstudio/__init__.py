@@ -2,15 +2,19 @@
 
 ``labelwise ml-backend --store URL --port P`` serves :func:`create_app`; connect it in Label
 Studio (Settings > Model, or ``POST /api/ml``) and set the project's sampling to
-"Uncertainty sampling". See :mod:`labelwise.server.labelstudio.backend` for what it does.
+"Uncertainty sampling". Text and image classification projects are served alike.
+See :mod:`labelwise.server.labelstudio.backend` for what it does.
 """
 
 from labelwise.server.labelstudio.app import create_app
 from labelwise.server.labelstudio.backend import BackendSettings, LabelStudioBackend
+from labelwise.server.labelstudio.images import ImageFetchError, ImageSource
 from labelwise.server.labelstudio.label_config import LabelConfig, parse_label_config
 
 __all__ = [
     "BackendSettings",
+    "ImageFetchError",
+    "ImageSource",
     "LabelConfig",
     "LabelStudioBackend",
     "create_app",

@@ -9,7 +9,8 @@ Routes, as Label Studio 1.23 calls them (see :mod:`labelwise.server.labelstudio.
 * ``POST /webhook {"action", "project", ...}`` -> what was done (training after N annotations)
 * ``POST /train {"project"}``: train now; ``GET /versions`` -> ``{"versions": [...]}``
 
-A body that is not what the protocol says gets a 422 whose ``detail`` names the problem.
+A body that is not what the protocol says gets a 422 whose ``detail`` names the problem; an
+image that cannot be fetched from where the task says it lives, a 502 naming the task.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from labelwise.errors import InvalidInputError, LabelwiseError, StoreError
 from labelwise.server.labelstudio.backend import BackendSettings, LabelStudioBackend
+from labelwise.server.labelstudio.images import ImageFetchError
 from labelwise.server.labelstudio.schemas import (
     HealthResponse,
     PredictRequest,
@@ -53,6 +55,10 @@ def create_app(store: Store | str | None = None, settings: BackendSettings | Non
     @app.exception_handler(StoreError)
     async def _store(_request: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(ImageFetchError)
+    async def _fetch(_request: Request, exc: ImageFetchError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=502)
 
     @app.exception_handler(LabelwiseError)
     async def _other(_request: Request, exc: LabelwiseError) -> JSONResponse:

@@ -1,9 +1,14 @@
 """The ML backend's logic: predictions with acquisition scores, training on annotations.
 
 The HTTP routes (:mod:`labelwise.server.labelstudio.app`) only translate requests into calls
-of :class:`LabelStudioBackend`. Per Label Studio project it keeps a text classifier (hashed
-words and bigrams + logistic regression, :mod:`labelwise.stream.features`) trained on the
-newest label of every annotated task, and answers each task with the most likely choice and
+of :class:`LabelStudioBackend`. Per Label Studio project it keeps a classifier trained on the
+newest label of every annotated task: for text, logistic regression over hashed words and
+bigrams (:mod:`labelwise.stream.features`); for images, logistic regression over the image's
+features (by default its 16 x 16 grayscale pixels, :mod:`labelwise.stream.image_features`; the
+``image_features`` setting takes any ``bytes -> 1-D array`` callable, e.g. a pretrained
+network's embedding). Images are fetched as :mod:`labelwise.server.labelstudio.images` says,
+once per task while its data stays the same, and their features are kept with each annotation
+in the store. The backend answers each task and answers each task with the most likely choice and
 ``score = 1 - uncertainty`` (:func:`labelwise.stream.scoring.labelstudio_score`): Label
 Studio's "Uncertainty sampling" serves the lowest score first, so annotators get the tasks the
 model is least sure of (Lewis & Gale 1994, uncertainty sampling).
@@ -19,9 +24,10 @@ own model versions (``labelwise-1``, ``-2`` ...) are listed by ``/versions``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +35,16 @@ import numpy as np
 
 from labelwise.errors import InvalidInputError
 from labelwise.server.labelstudio import state
+from labelwise.server.labelstudio.images import FeatureCache, ImageSource, image_features
 from labelwise.server.labelstudio.label_config import LabelConfig, parse_label_config
 from labelwise.store import Store
 from labelwise.stream.features import hashed_text, text_classifier
+from labelwise.stream.image_features import (
+    decode_features,
+    encode_features,
+    image_classifier,
+    pixel_features,
+)
 from labelwise.stream.scoring import UncertaintyKind, labelstudio_score
 
 logger = logging.getLogger(__name__)
@@ -53,6 +66,12 @@ class BackendSettings:
     model_version : a fixed ``model_version`` for every prediction; None: follow the project.
     ask_label_studio : at ``/setup``, read the project's ``model_version`` from Label Studio's
         API with the token Label Studio sends (a short timeout; failures are ignored).
+    image_features : ``bytes -> 1-D array``: the features of an encoded image (default
+        :func:`~labelwise.stream.image_features.pixel_features`, 16 x 16 grayscale in [0, 1]).
+        Every image of a project must give the same length.
+    image_timeout : seconds for fetching one image.
+    local_files_root : Label Studio's ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``, to read
+        ``/data/local-files/?d=...`` images from disk (default: that environment variable).
     """
 
     train_every: int = 1
@@ -60,10 +79,17 @@ class BackendSettings:
     title: str = "labelwise"
     model_version: str | None = None
     ask_label_studio: bool = True
+    image_features: Callable[[bytes], Any] = pixel_features
+    image_timeout: float = 10.0
+    local_files_root: str | None = field(
+        default_factory=lambda: os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT") or None
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.train_every, bool) or self.train_every < 1:
             raise InvalidInputError(f"train_every must be a positive int, got {self.train_every}")
+        if not self.image_timeout > 0:
+            raise InvalidInputError(f"image_timeout must be positive, got {self.image_timeout}")
 
 
 @dataclass
@@ -78,6 +104,9 @@ class ProjectState:
     version: str | None = None
     trained_on: int = 0  # revisions the current model learned from
     ls_model_version: str | None = None
+    hostname: str = ""
+    token: str = ""
+    features: FeatureCache = field(default_factory=FeatureCache)
 
 
 def project_id(value: Any) -> int:
@@ -123,6 +152,7 @@ class LabelStudioBackend:
             previous = self._projects.get(ls_id)
             if previous is not None:
                 loaded.ls_model_version = previous.ls_model_version
+                loaded.hostname, loaded.token = previous.hostname, previous.token
             stored = state.last_model(self.store, name)
             if stored is not None:
                 self._fit(loaded)
@@ -138,6 +168,8 @@ class LabelStudioBackend:
     def setup(self, ls_project: Any, schema: str, hostname: str = "", token: str = "") -> str:
         """Answer ``/setup``: learn the project's config; returns the model version."""
         project = self.project(project_id(ls_project), schema)
+        if hostname:
+            project.hostname, project.token = hostname, token
         if self.settings.ask_label_studio and hostname and token:
             found = _ask_model_version(hostname, token, project.ls_id)
             if found:
@@ -151,21 +183,23 @@ class LabelStudioBackend:
         """One prediction per task, in order: the likeliest choice and the acquisition score."""
         project = self.project(project_id(ls_project), label_config)
         config = project.config
-        if config.kind != "text":
-            raise InvalidInputError(
-                "the labelwise ML backend predicts for text classification projects only; "
-                f"this project labels an <{config.kind.title()}>"
-            )
-        texts = [_task_text(task, config, position) for position, task in enumerate(tasks)]
-        if not texts:
+        values = [_task_value(task, config, position) for position, task in enumerate(tasks)]
+        if not values:
             return []
         with self._lock:
             model = project.model
         n_classes = len(config.labels)
+        if config.kind == "image":
+            features = [
+                self._image_features(project, task, value)
+                for task, value in zip(tasks, values, strict=True)
+            ]
         if model is None:
-            proba = np.full((len(texts), n_classes), 1.0 / n_classes)
+            proba = np.full((len(values), n_classes), 1.0 / n_classes)
+        elif config.kind == "image":
+            proba = model.predict_proba(_stack(features, project))
         else:
-            proba = model.predict_proba(hashed_text(texts))
+            proba = model.predict_proba(hashed_text(values))
         scores = labelstudio_score(proba, self.settings.score)
         version = self.model_version(project)
         best = np.argmax(proba, axis=1)
@@ -242,9 +276,15 @@ class LabelStudioBackend:
             )
         task_id = _int_field(task, "id", "task")
         annotation_id = _int_field(annotation, "id", "annotation")
-        text = _task_text(task, project.config, 0)
+        value = _task_value(task, project.config, 0)
         label = None if annotation.get("was_cancelled") else _chosen(annotation, project.config)
-        self._add_revisions(project, [(task_id, annotation_id, text, label)])
+        content: dict[str, Any] = {"text": value}
+        if project.config.kind == "image":
+            features = self._image_features(project, task, value)
+            content = {"image": self._image_uri(project, task_id, value)}
+            if label is not None:
+                content["features"] = encode_features(features)
+        self._add_revisions(project, [(task_id, annotation_id, content, label)])
 
     def _record_deletions(self, project: ProjectState, annotations: Any) -> None:
         if not isinstance(annotations, list):
@@ -265,20 +305,24 @@ class LabelStudioBackend:
     def _add_revisions(
         self,
         project: ProjectState,
-        events: Sequence[tuple[int, int, str | None, str | None]],
+        events: Sequence[tuple[int, int, dict[str, Any] | None, str | None]],
     ) -> None:
         counts: dict[int, int] = {}
         for revision in project.revisions:
             counts[revision.task] = max(counts.get(revision.task, 0), revision.number)
         rows: list[dict[str, Any]] = []
         added: list[state.Revision] = []
-        for task_id, annotation_id, text, label in events:
+        for task_id, annotation_id, content, label in events:
             number = counts.get(task_id, 0) + 1
             counts[task_id] = number
-            row: dict[str, Any] = {
-                "id": state.revision_id(task_id, annotation_id, number),
-                "text": text if text is not None else self._text_of(project, task_id),
-            }
+            if content is None:  # a deletion: no label, and no features to keep
+                content = (
+                    {"image": f"labelstudio://task/{task_id}"}
+                    if project.config.kind == "image"
+                    else {"text": self._text_of(project, task_id)}
+                )
+            row: dict[str, Any] = {"id": state.revision_id(task_id, annotation_id, number)}
+            row.update(content)
             if label is not None:
                 row["label"] = label
             rows.append(row)
@@ -342,17 +386,55 @@ class LabelStudioBackend:
             if newest_number.get(rev.task) == rev.number
         }
         pairs = [
-            (record.text or "", label)
+            (record, label)
             for record, label in labeled_set(self.store, project.name)
             if record.external_id in wanted
         ]
         if len({label for _, label in pairs}) < 2:
             project.model = None  # one class teaches nothing: keep predictions uniform
             return len(pairs)
-        model = text_classifier(project.config.labels)
-        model.fit(hashed_text([text for text, _ in pairs]), [label for _, label in pairs])
+        y = [label for _, label in pairs]
+        if project.config.kind == "image":
+            stored = state.load_features(self.store, project.name, wanted)
+            rows = [decode_features(stored[record.external_id]) for record, _ in pairs]
+            model = image_classifier(project.config.labels)
+            model.fit(_stack(rows, project), y)
+        else:
+            model = text_classifier(project.config.labels)
+            model.fit(hashed_text([record.text or "" for record, _ in pairs]), y)
         project.model = model
         return len(pairs)
+
+    # -- images -------------------------------------------------------------------------------
+    def _image_features(self, project: ProjectState, task: Mapping[str, Any], value: str) -> Any:
+        """The features of a task's image: from the cache, or fetched and computed once."""
+        raw_id = task.get("id")
+        task_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+        if task_id is not None:
+            with self._lock:
+                held = project.features.get(task_id, value)
+            if held is not None:
+                return held
+        source = ImageSource(
+            project.hostname,
+            project.token,
+            self.settings.local_files_root,
+            self.settings.image_timeout,
+        )
+        features = image_features(value, raw_id, source, self.settings.image_features)
+        if task_id is not None:
+            with self._lock:
+                project.features.put(task_id, value, features)
+        return features
+
+    @staticmethod
+    def _image_uri(project: ProjectState, task_id: int, value: str) -> str:
+        """What the store keeps as the image's URI: its URL, or a reference to the task."""
+        if value.startswith(("http://", "https://")):
+            return value
+        if value.startswith("/") and project.hostname:
+            return project.hostname.rstrip("/") + value
+        return f"labelstudio://task/{task_id}"
 
 
 def _int_field(obj: Any, key: str, what: str) -> int:
@@ -362,18 +444,30 @@ def _int_field(obj: Any, key: str, what: str) -> int:
     return value
 
 
-def _task_text(task: Any, config: LabelConfig, position: int) -> str:
+def _task_value(task: Any, config: LabelConfig, position: int) -> str:
+    """The task's text, or its image's URL / path / data URI, from ``data[config.data_key]``."""
     if not isinstance(task, Mapping):
         raise InvalidInputError(f"task {position} is not an object")
     data = task.get("data")
     value = data.get(config.data_key) if isinstance(data, Mapping) else None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or (config.kind == "image" and not value.strip()):
         name = task.get("id", position)
         raise InvalidInputError(
-            f"task {name} has no text in data[{config.data_key!r}] (the config's "
+            f"task {name} has no {config.kind} in data[{config.data_key!r}] (the config's "
             f"<{config.kind.title()} name={config.to_name!r} value=${config.data_key}>)"
         )
     return value
+
+
+def _stack(rows: Sequence[Any], project: ProjectState) -> Any:
+    """Image feature rows as one (N, D) array; refuses rows of different lengths."""
+    lengths = {len(row) for row in rows}
+    if len(lengths) > 1:
+        raise InvalidInputError(
+            f"the image features of project {project.ls_id} have different lengths "
+            f"{sorted(lengths)}: image_features must give one length for every image"
+        )
+    return np.vstack(rows)
 
 
 def _chosen(annotation: Mapping[str, Any], config: LabelConfig) -> str | None:

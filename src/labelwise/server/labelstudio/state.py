@@ -3,7 +3,9 @@
 Label Studio lets annotators change and delete annotations; the store's annotations are
 append-only. So each annotation event becomes a new *revision* sample of the task, imported
 with its label (or without one, for a deletion or a skipped task) under the external id
-``task-<task id>.a<annotation id>.r<revision>``. The training set is the newest revision of
+``task-<task id>.a<annotation id>.r<revision>``. An image revision keeps the image's URL as its
+URI and the image's features (base64 float32) in the sample's metadata under ``features``, so
+training never fetches an image twice. The training set is the newest revision of
 every task that has a label: the newest answer wins. Each trained model is a round
 (:func:`labelwise.store.record_round`) whose ``model_version`` is ``labelwise-<n>`` and whose
 metrics keep the revision count it was trained on, so a restarted backend knows how many
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,8 @@ from labelwise.store import (
     list_samples,
     record_round,
 )
-from labelwise.store.schema import TaskType
+from labelwise.store.projects import project_row
+from labelwise.store.schema import Sample, TaskType
 
 _REVISION = re.compile(r"^task-(\d+)\.a(-?\d+)\.r(\d+)$")
 #: The strategy name of the backend's rounds.
@@ -103,8 +106,29 @@ def newest_labels(revisions: Sequence[Revision]) -> dict[int, str]:
     return {task: rev.label for task, rev in newest.items() if rev.label is not None}
 
 
+def load_features(store: Store, project: str, external_ids: Collection[str]) -> dict[str, str]:
+    """External id -> the stored (encoded) image features of those revisions that have them."""
+    from sqlalchemy import select
+
+    wanted = set(external_ids)
+    found: dict[str, str] = {}
+    with store.read() as session:
+        row = project_row(session, project)
+        query = select(Sample.external_id, Sample.meta).where(Sample.project_id == row.id)
+        for external_id, meta in session.execute(query):
+            if external_id in wanted and isinstance(meta, Mapping) and "features" in meta:
+                found[external_id] = str(meta["features"])
+    missing = wanted - set(found)
+    if missing:
+        raise InvalidInputError(
+            f"the store has no image features for revisions {sorted(missing)[:5]} of {project}"
+        )
+    return found
+
+
 def add_revisions(store: Store, project: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Import revision rows (``id``, ``text``, optional ``label``) in one transaction."""
+    """Import revision rows (``id``, ``text`` or ``image``, optional ``label`` and
+    ``features``) in one transaction."""
     if not rows:
         return
     with tempfile.TemporaryDirectory(prefix="labelwise-ls-") as folder:
