@@ -37,6 +37,13 @@ from labelwise.errors import InvalidInputError
 from labelwise.server.labelstudio import state
 from labelwise.server.labelstudio.images import FeatureCache, ImageSource, image_features
 from labelwise.server.labelstudio.label_config import LabelConfig, parse_label_config
+from labelwise.server.labelstudio.payloads import (
+    ask_model_version,
+    chosen_label,
+    int_field,
+    stack_features,
+    task_value,
+)
 from labelwise.store import Store
 from labelwise.stream.features import hashed_text, text_classifier
 from labelwise.stream.image_features import (
@@ -171,7 +178,7 @@ class LabelStudioBackend:
         if hostname:
             project.hostname, project.token = hostname, token
         if self.settings.ask_label_studio and hostname and token:
-            found = _ask_model_version(hostname, token, project.ls_id)
+            found = ask_model_version(hostname, token, project.ls_id)
             if found:
                 project.ls_model_version = found
         return self.model_version(project)
@@ -183,7 +190,7 @@ class LabelStudioBackend:
         """One prediction per task, in order: the likeliest choice and the acquisition score."""
         project = self.project(project_id(ls_project), label_config)
         config = project.config
-        values = [_task_value(task, config, position) for position, task in enumerate(tasks)]
+        values = [task_value(task, config, position) for position, task in enumerate(tasks)]
         if not values:
             return []
         with self._lock:
@@ -197,7 +204,7 @@ class LabelStudioBackend:
         if model is None:
             proba = np.full((len(values), n_classes), 1.0 / n_classes)
         elif config.kind == "image":
-            proba = model.predict_proba(_stack(features, project))
+            proba = model.predict_proba(stack_features(features, project.ls_id))
         else:
             proba = model.predict_proba(hashed_text(values))
         scores = labelstudio_score(proba, self.settings.score)
@@ -274,10 +281,12 @@ class LabelStudioBackend:
             raise InvalidInputError(
                 f"{payload.get('action')} needs 'annotation' and 'task' objects in the body"
             )
-        task_id = _int_field(task, "id", "task")
-        annotation_id = _int_field(annotation, "id", "annotation")
-        value = _task_value(task, project.config, 0)
-        label = None if annotation.get("was_cancelled") else _chosen(annotation, project.config)
+        task_id = int_field(task, "id", "task")
+        annotation_id = int_field(annotation, "id", "annotation")
+        value = task_value(task, project.config, 0)
+        label = (
+            None if annotation.get("was_cancelled") else chosen_label(annotation, project.config)
+        )
         content: dict[str, Any] = {"text": value}
         if project.config.kind == "image":
             features = self._image_features(project, task, value)
@@ -289,7 +298,7 @@ class LabelStudioBackend:
     def _record_deletions(self, project: ProjectState, annotations: Any) -> None:
         if not isinstance(annotations, list):
             raise InvalidInputError("ANNOTATIONS_DELETED needs a list 'annotations' of {'id'}")
-        deleted = {_int_field(item, "id", "annotation") for item in annotations}
+        deleted = {int_field(item, "id", "annotation") for item in annotations}
         newest: dict[int, state.Revision] = {}
         for revision in project.revisions:
             held = newest.get(revision.task)
@@ -398,7 +407,7 @@ class LabelStudioBackend:
             stored = state.load_features(self.store, project.name, wanted)
             rows = [decode_features(stored[record.external_id]) for record, _ in pairs]
             model = image_classifier(project.config.labels)
-            model.fit(_stack(rows, project), y)
+            model.fit(stack_features(rows, project.ls_id), y)
         else:
             model = text_classifier(project.config.labels)
             model.fit(hashed_text([record.text or "" for record, _ in pairs]), y)
@@ -435,70 +444,3 @@ class LabelStudioBackend:
         if value.startswith("/") and project.hostname:
             return project.hostname.rstrip("/") + value
         return f"labelstudio://task/{task_id}"
-
-
-def _int_field(obj: Any, key: str, what: str) -> int:
-    value = obj.get(key) if isinstance(obj, Mapping) else None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"the {what} needs an integer {key!r}, got {value!r}")
-    return value
-
-
-def _task_value(task: Any, config: LabelConfig, position: int) -> str:
-    """The task's text, or its image's URL / path / data URI, from ``data[config.data_key]``."""
-    if not isinstance(task, Mapping):
-        raise InvalidInputError(f"task {position} is not an object")
-    data = task.get("data")
-    value = data.get(config.data_key) if isinstance(data, Mapping) else None
-    if not isinstance(value, str) or (config.kind == "image" and not value.strip()):
-        name = task.get("id", position)
-        raise InvalidInputError(
-            f"task {name} has no {config.kind} in data[{config.data_key!r}] (the config's "
-            f"<{config.kind.title()} name={config.to_name!r} value=${config.data_key}>)"
-        )
-    return value
-
-
-def _stack(rows: Sequence[Any], project: ProjectState) -> Any:
-    """Image feature rows as one (N, D) array; refuses rows of different lengths."""
-    lengths = {len(row) for row in rows}
-    if len(lengths) > 1:
-        raise InvalidInputError(
-            f"the image features of project {project.ls_id} have different lengths "
-            f"{sorted(lengths)}: image_features must give one length for every image"
-        )
-    return np.vstack(rows)
-
-
-def _chosen(annotation: Mapping[str, Any], config: LabelConfig) -> str | None:
-    """The first choice the annotation made in the config's ``<Choices>``, or None."""
-    for item in annotation.get("result") or []:
-        if not isinstance(item, Mapping) or item.get("from_name") != config.from_name:
-            continue
-        value = item.get("value")
-        choices = value.get("choices") if isinstance(value, Mapping) else None
-        if isinstance(choices, list) and choices:
-            choice = str(choices[0])
-            if choice not in config.labels:
-                raise InvalidInputError(
-                    f"choice {choice!r} is not in the config's choices {list(config.labels)}"
-                )
-            return choice
-    return None
-
-
-def _ask_model_version(hostname: str, token: str, ls_id: int) -> str | None:
-    """The project's ``model_version`` read from Label Studio's API, or None on any failure."""
-    import httpx
-
-    url = f"{hostname.rstrip('/')}/api/projects/{ls_id}"
-    for scheme in ("Token", "Bearer"):
-        try:
-            response = httpx.get(url, headers={"Authorization": f"{scheme} {token}"}, timeout=3.0)
-        except httpx.HTTPError as exc:
-            logger.info("cannot read project %d from %s: %s", ls_id, hostname, exc)
-            return None
-        if response.status_code == 200:
-            found = response.json().get("model_version")
-            return str(found) if found else None
-    return None
