@@ -13,7 +13,8 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 
 from labelwise.errors import InvalidInputError
-from labelwise.models._labels import check_classes, check_labels, n_rows, require_fitted
+from labelwise.models._labels import check_classes, check_labels, n_rows
+from labelwise.models._members import MemberPredictions
 from labelwise.models.sklearn import SklearnModel
 from labelwise.strategies._validation import check_rng
 
@@ -27,18 +28,7 @@ def _take(X: Any, rows: NDArray[np.intp]) -> Any:
     return X[rows]
 
 
-def check_n_samples(n_samples: int, available: int) -> int:
-    """A number of probability samples between 1 and the members available."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
-        raise InvalidInputError(f"n_samples must be an int, got {type(n_samples).__name__}")
-    if not 1 <= n_samples <= available:
-        raise InvalidInputError(
-            f"n_samples={n_samples} must lie between 1 and the {available} committee member(s)"
-        )
-    return int(n_samples)
-
-
-class BootstrapCommittee:
+class BootstrapCommittee(MemberPredictions):
     """A committee of ``n_members`` clones of ``estimator``, each fit on a bootstrap resample.
 
     ``predict_proba`` is the members' mean; ``committee_proba`` stacks them as (M, N, C);
@@ -90,20 +80,3 @@ class BootstrapCommittee:
         self.members_ = members
         self.classes_ = members[0].classes_
         return self
-
-    def committee_proba(self, X: Any) -> NDArray[np.float64]:
-        """Probabilities of shape (M, N, C), one slice per member."""
-        require_fitted(self, "members_")
-        return np.stack([member.predict_proba(X) for member in self.members_])
-
-    def predict_proba(self, X: Any) -> NDArray[np.float64]:
-        """The committee's consensus: the mean of the members' probabilities, shape (N, C)."""
-        return self.committee_proba(X).mean(axis=0)
-
-    def sample_proba(
-        self, X: Any, n_samples: int, rng: np.random.Generator | int | None = None
-    ) -> NDArray[np.float64]:
-        """Probabilities of the first ``n_samples`` members, shape (K, N, C); ``rng`` is unused."""
-        require_fitted(self, "members_")
-        k = check_n_samples(n_samples, self.n_members)
-        return np.stack([member.predict_proba(X) for member in self.members_[:k]])

@@ -14,13 +14,12 @@ from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from labelwise.errors import InvalidInputError
-from labelwise.models._labels import require_fitted
-from labelwise.models.committee import check_n_samples
+from labelwise.models._members import MemberPredictions
 from labelwise.models.torch_model import TorchModel
 from labelwise.strategies._validation import check_rng
 
 
-class DeepEnsemble:
+class DeepEnsemble(MemberPredictions):
     """An ensemble of ``n_members`` :class:`TorchModel` members built by ``module_factory``.
 
     Parameters
@@ -93,20 +92,3 @@ class DeepEnsemble:
         self.members_ = members
         self.classes_ = members[0].classes_
         return self
-
-    def committee_proba(self, X: Any) -> NDArray[np.float64]:
-        """Probabilities of shape (M, N, C), one slice per member."""
-        require_fitted(self, "members_")
-        return np.stack([member.predict_proba(X) for member in self.members_])
-
-    def predict_proba(self, X: Any) -> NDArray[np.float64]:
-        """The ensemble's predictive distribution: the members' mean, shape (N, C)."""
-        return self.committee_proba(X).mean(axis=0)
-
-    def sample_proba(
-        self, X: Any, n_samples: int, rng: np.random.Generator | int | None = None
-    ) -> NDArray[np.float64]:
-        """Probabilities of the first ``n_samples`` members, shape (K, N, C); ``rng`` is unused."""
-        require_fitted(self, "members_")
-        k = check_n_samples(n_samples, self.n_members)
-        return np.stack([member.predict_proba(X) for member in self.members_[:k]])
