@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,6 +15,7 @@ from labelwise.datasets import Dataset, load_dataset
 from labelwise.simulate import SimulationConfig, run_simulation, write_results
 from labelwise.simulate.problem import initial_indices, make_problem
 from labelwise.strategies import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.base import unregister_strategy
 
 TINY = {"initial": 10, "batch_size": 10, "budget": 40, "test_size": 0.3}
 
@@ -94,7 +96,6 @@ SENTINEL = 1e6
 SEEN: list[PoolInputs] = []
 
 
-@register_strategy
 class _FenceSpy(Strategy):
     """Reads everything a strategy can be given and records it."""
 
@@ -116,6 +117,15 @@ def _fenced_dataset() -> Dataset:
     return Dataset("fenced", X, y, ("no", "yes"), X_test=X_test, y_test=y_test)
 
 
+@pytest.fixture
+def fence_spy() -> Iterator[None]:
+    """The spy, registered for one test only (other tests see the registry unchanged)."""
+    register_strategy(_FenceSpy)
+    yield
+    unregister_strategy(_FenceSpy.name)
+
+
+@pytest.mark.usefixtures("fence_spy")
 def test_a_strategy_cannot_see_the_test_split() -> None:
     SEEN.clear()
     ds = _fenced_dataset()

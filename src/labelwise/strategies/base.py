@@ -188,6 +188,11 @@ def register_strategy(cls: S) -> S:
     return cls
 
 
+def unregister_strategy(name: str) -> None:
+    """Remove a strategy from the registry (for plugins and tests that register their own)."""
+    _REGISTRY.pop(name, None)
+
+
 def get_strategy(name: str, **params: Any) -> Strategy:
     """Build a registered strategy by name, e.g. ``get_strategy("margin")``.
 
