@@ -4,7 +4,13 @@ Each annotator loops "next task" then "submit" for ``--seconds``; the script rep
 submissions per second, p50/p99 latency of next-task and submit, and double assignments (samples
 answered more often than the overlap of 1). Bounded: every loop stops after ``--seconds``.
 
+``--mode combined`` (the default) submits with ``?next=true``, so each answer brings the next
+task back in the same transaction (the web UI's loop); ``--mode plain`` sends "next task" and
+"submit" as two requests, which measures the plain next-task latency. The server runs in its own
+process (``--in-process`` puts it in this one, where the 16 client threads share its GIL).
+
     .venv/bin/python -m benchmarks.server_bench --pool 100000 --annotators 16 --seconds 20
+    .venv/bin/python -m benchmarks.server_bench --mode plain
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import argparse
 import csv
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -59,23 +67,67 @@ def build(folder: Path, pool: int, annotators: int) -> str:
     return url
 
 
-def annotator(base: str, k: int, until: float, out: dict[str, list[float]]) -> None:
+def annotator(
+    base: str, k: int, until: float, out: dict[str, list[float]], combined: bool = True
+) -> None:
     headers = {"Authorization": f"Bearer token-{k}"}
+    params = {"next": "true"} if combined else {}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        task = None
         while time.perf_counter() < until:
             t0 = time.perf_counter()
-            task = client.post("/api/projects/bench/next").json()["task"]
-            t1 = time.perf_counter()
-            out["next"].append(t1 - t0)
             if task is None:
-                break
-            r = client.post(f"/api/tasks/{task['task_id']}/annotation", json={"label": "pos"})
+                task = client.post("/api/projects/bench/next").json()["task"]
+                out["next"].append(time.perf_counter() - t0)
+                if task is None:
+                    break
+            t1 = time.perf_counter()
+            r = client.post(
+                f"/api/tasks/{task['task_id']}/annotation", json={"label": "pos"}, params=params
+            )
             t2 = time.perf_counter()
             if r.status_code == 201:
                 out["submit"].append(t2 - t1)
                 out["done"].append(t2)
+                following = r.json().get("next") if combined else None
+                task = None if following is None else following["task"]
+                if combined and task is None:
+                    break
             else:
                 out["errors"].append(float(r.status_code))
+                task = None
+
+
+SERVE = """
+import sys
+from labelwise.server import ServerSettings
+from labelwise.server.app import run_server
+run_server(ServerSettings(store=sys.argv[1], port=int(sys.argv[2]), background=False))
+"""
+
+
+def serve_in_process(url: str, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    app = create_app(ServerSettings(store=url, background=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, thread
+
+
+def wait_for(base: str, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with status {process.returncode}")
+        try:
+            httpx.get(f"{base}/openapi.json", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the server did not start")
 
 
 def main() -> None:
@@ -83,23 +135,21 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=100_000)
     parser.add_argument("--annotators", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--mode", choices=["combined", "plain"], default="combined")
+    parser.add_argument("--in-process", action="store_true", help="serve from this process")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="labelwise-bench-"))
     url = build(folder, args.pool, args.annotators)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = ServerSettings(store=url, background=False)
-    from labelwise.store import open_store
-
-    store = open_store(url)
-    app = create_app(settings, store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
+    process = None
+    if args.in_process:
+        server, thread = serve_in_process(url, port)
+    else:
+        process = subprocess.Popen([sys.executable, "-c", SERVE, url, str(port)])
+        wait_for(base, process)
     t = time.perf_counter()
     httpx.get(
         f"{base}/api/admin/projects/bench/settings", headers={"Authorization": "Bearer admin-token"}
@@ -108,8 +158,9 @@ def main() -> None:
     results = [{"next": [], "submit": [], "done": [], "errors": []} for _ in range(args.annotators)]
     start = time.perf_counter()
     until = start + args.seconds
+    combined = args.mode == "combined"
     workers = [
-        threading.Thread(target=annotator, args=(base, k, until, results[k]))
+        threading.Thread(target=annotator, args=(base, k, until, results[k], combined))
         for k in range(args.annotators)
     ]
     for w in workers:
@@ -117,8 +168,15 @@ def main() -> None:
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - start
-    server.should_exit = True
-    thread.join(10)
+    if process is None:
+        server.should_exit = True
+        thread.join(10)
+    else:
+        process.terminate()
+        process.wait(10)
+    from labelwise.store import open_store
+
+    store = open_store(url)
     nexts = np.array([x for r in results for x in r["next"]]) * 1000
     submits = np.array([x for r in results for x in r["submit"]]) * 1000
     done = sum(len(r["done"]) for r in results)
@@ -132,12 +190,15 @@ def main() -> None:
         doubles = session.scalar(
             select(func.count()).select_from(per_sample).where(per_sample.c.n > 1)
         )
-    print(f"annotators {args.annotators}, pool {args.pool}, {elapsed:.1f} s")
+    where = "in process" if args.in_process else "own process"
+    print(f"annotators {args.annotators}, pool {args.pool}, {elapsed:.1f} s, {args.mode}, {where}")
     print(f"submissions: {done} ({done / elapsed:.0f}/s), errors {errors}")
-    print(f"next-task ms: p50 {np.percentile(nexts, 50):.1f}  p99 {np.percentile(nexts, 99):.1f}")
     print(
-        f"submit ms:    p50 {np.percentile(submits, 50):.1f}  p99 {np.percentile(submits, 99):.1f}"
+        f"next-task ms: p50 {np.percentile(nexts, 50):.1f}  p99 {np.percentile(nexts, 99):.1f}"
+        f"  ({len(nexts)} plain next-task requests)"
     )
+    what = "submit+next ms" if combined else "submit ms"
+    print(f"{what}: p50 {np.percentile(submits, 50):.1f}  p99 {np.percentile(submits, 99):.1f}")
     print(f"double assignments: {doubles}")
 
 

@@ -1,4 +1,9 @@
-"""Dependencies of the routes: the runtime, the store and who is calling (Bearer token)."""
+"""Dependencies of the routes: the runtime, the store and who is calling (Bearer token).
+
+They are ``async``: FastAPI runs a plain ``def`` dependency in its thread pool, one hop per
+dependency per request, and these only read memory (a token the cache does not hold is looked
+up in the thread pool).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from labelwise.server.runtime import Runtime
-from labelwise.store import AnnotatorInfo, ProjectInfo, Store, get_project
+from labelwise.store import AnnotatorInfo, ProjectInfo, Store
 from labelwise.store.members import is_member
+from labelwise.store.tasks import project_info
 
 __all__ = [
     "AdminDep",
@@ -23,7 +30,7 @@ __all__ = [
 _bearer = HTTPBearer(auto_error=False, description="the token you were given (Bearer)")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -31,14 +38,14 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_store(runtime: RuntimeDep) -> Store:
+async def get_store(runtime: RuntimeDep) -> Store:
     return runtime.store
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def current_user(
+async def current_user(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AnnotatorInfo:
@@ -49,7 +56,10 @@ def current_user(
             "send your token as 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    found = runtime.annotator(credentials.credentials)
+    token = credentials.credentials
+    found = runtime.cached_annotator(token)
+    if found is None:
+        found = await run_in_threadpool(runtime.annotator, token)
     if found is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -62,7 +72,7 @@ def current_user(
 UserDep = Annotated[AnnotatorInfo, Depends(current_user)]
 
 
-def require_admin(user: UserDep) -> AnnotatorInfo:
+async def require_admin(user: UserDep) -> AnnotatorInfo:
     """The caller, when an admin; 403 otherwise."""
     if user.role != "admin":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs an admin's token")
@@ -79,7 +89,7 @@ def member_project(store: Store, user: AnnotatorInfo, project: str) -> ProjectIn
     not, so project names do not leak.
     """
     try:
-        info = get_project(store, project)
+        info = project_info(store, project)
     except LookupError:
         info = None
     if info is None or (user.role != "admin" and not is_member(info, user.name)):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import FileResponse, Response
 
+from labelwise.controller import loop_settings
 from labelwise.server.deps import RuntimeDep, StoreDep, UserDep, member_project
+from labelwise.server.runtime import Runtime
 from labelwise.server.schemas import (
     ERROR_RESPONSES,
     AnnotationCreate,
@@ -24,7 +26,6 @@ from labelwise.store import (
     AnnotatorInfo,
     Store,
     TaskLease,
-    get_project,
     lease_next_task,
     list_projects,
     list_rounds,
@@ -34,9 +35,17 @@ from labelwise.store import status as store_status
 from labelwise.store.annotator_stats import annotation_count, labeled_count
 from labelwise.store.corrections import skip_task, undo_last
 from labelwise.store.members import is_member
+from labelwise.store.queue import submit_and_lease_next
 from labelwise.store.tasks import TaskView, task_view
 
 router = APIRouter(prefix="/api", tags=["annotate"], responses=ERROR_RESPONSES)
+
+
+class AnnotationWithNext(AnnotationPublic):
+    """An answer as stored and, when asked for with ``?next=true``, the next task."""
+
+    next: NextTaskPublic | None = None
+
 
 TaskId = Annotated[int, Path(ge=1, le=2**62, description="a task id")]
 ProjectName = Annotated[str, Path(min_length=1, max_length=200)]
@@ -83,16 +92,16 @@ def projects(user: UserDep, store: StoreDep) -> list[ProjectPublic]:
 
 
 @router.post("/projects/{project}/next", response_model=NextTaskPublic)
-def next_task(project: ProjectName, user: UserDep, runtime: RuntimeDep) -> NextTaskPublic:
+async def next_task(project: ProjectName, user: UserDep, runtime: RuntimeDep) -> NextTaskPublic:
     """Lease the next task by score (the same one again while its lease holds)."""
-    info = member_project(runtime.store, user, project)
-    loop = runtime.loop(project)
-    if loop.stopped:
-        return NextTaskPublic(task=None, reason=f"the project stopped: {loop.stop_reason}")
-    budget = info.settings.get("budget")
-    if budget is not None and store_status(runtime.store, project).annotations >= budget:
-        return NextTaskPublic(task=None, reason="the budget is spent")
-    settings = loop.controller.settings()
+    return await runtime.call(_next_task, project, user, runtime)
+
+
+def _next_task(project: str, user: AnnotatorInfo, runtime: Runtime) -> NextTaskPublic:
+    refused = _refusal(runtime, user, project)
+    if refused is not None:
+        return refused
+    settings = loop_settings(member_project(runtime.store, user, project).settings)
     lease = lease_next_task(
         runtime.store,
         project,
@@ -100,6 +109,22 @@ def next_task(project: ProjectName, user: UserDep, runtime: RuntimeDep) -> NextT
         settings.lease_seconds,
         gold_fraction=settings.gold_fraction,
     )
+    return _next_public(project, lease)
+
+
+def _refusal(runtime: Runtime, user: AnnotatorInfo, project: str) -> NextTaskPublic | None:
+    """Why no task may be leased in the project now (stopped, budget spent), or None."""
+    info = member_project(runtime.store, user, project)
+    loop = runtime.loop(project)
+    if loop.stopped:
+        return NextTaskPublic(task=None, reason=f"the project stopped: {loop.stop_reason}")
+    budget = info.settings.get("budget")
+    if budget is not None and store_status(runtime.store, project).annotations >= budget:
+        return NextTaskPublic(task=None, reason="the budget is spent")
+    return None
+
+
+def _next_public(project: str, lease: TaskLease | None) -> NextTaskPublic:
     if lease is None:
         return NextTaskPublic(task=None, reason="no task in the queue right now")
     return NextTaskPublic(task=_task_public(project, lease))
@@ -107,26 +132,71 @@ def next_task(project: ProjectName, user: UserDep, runtime: RuntimeDep) -> NextT
 
 @router.post(
     "/tasks/{task_id}/annotation",
-    response_model=AnnotationPublic,
+    response_model=AnnotationWithNext,
     status_code=status.HTTP_201_CREATED,
 )
-def annotate(
-    task_id: TaskId, body: AnnotationCreate, user: UserDep, store: StoreDep
-) -> AnnotationPublic:
-    """Answer a leased task; sending the same answer again changes nothing."""
+async def annotate(
+    task_id: TaskId,
+    body: AnnotationCreate,
+    user: UserDep,
+    runtime: RuntimeDep,
+    next: Annotated[
+        bool, Query(description="also lease the next task in the same project (one round trip)")
+    ] = False,
+) -> AnnotationWithNext:
+    """Answer a leased task; sending the same answer again changes nothing.
+
+    With ``?next=true`` the reply also carries what ``POST /projects/{project}/next`` would
+    return now; when the project has a budget or has stopped, the answer is stored first and
+    the next task follows the same checks as that call, otherwise both happen in one
+    transaction.
+    """
+    return await runtime.call(_annotate, task_id, body, user, runtime, next)
+
+
+def _annotate(
+    task_id: int, body: AnnotationCreate, user: AnnotatorInfo, runtime: Runtime, next: bool
+) -> AnnotationWithNext:
+    store = runtime.store
     view = _own_task(store, user, task_id)
-    space = get_project(store, view.project).label_space
-    if body.label not in space:
+    if body.label not in view.label_space:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"label {body.label!r} is not one of {', '.join(space)}",
+            f"label {body.label!r} is not one of {', '.join(view.label_space)}",
         )
-    record = submit_annotation(store, task_id, user.name, body.label, body.seconds_spent)
-    return AnnotationPublic(
+    following: NextTaskPublic | None = None
+    info = view.project_info
+    if (
+        next
+        and info is not None
+        and (user.role == "admin" or is_member(info, user.name))
+        and info.settings.get("budget") is None
+        and not runtime.loop(view.project).stopped
+    ):
+        settings = loop_settings(info.settings)
+        record, lease = submit_and_lease_next(
+            store,
+            task_id,
+            user.name,
+            body.label,
+            body.seconds_spent,
+            lease_seconds=settings.lease_seconds,
+            gold_fraction=settings.gold_fraction,
+        )
+        following = _next_public(view.project, lease)
+    else:
+        record = submit_annotation(store, task_id, user.name, body.label, body.seconds_spent)
+        if next:
+            try:
+                following = _next_task(view.project, user, runtime)
+            except HTTPException as exc:  # no longer a member: the answer stands, no next task
+                following = NextTaskPublic(task=None, reason=str(exc.detail))
+    return AnnotationWithNext(
         annotation_id=record.id,
         task_id=task_id,
         label=record.value,
         created_at=record.created_at,
+        next=following,
     )
 
 

@@ -1,11 +1,25 @@
 """What a running server holds: the store, one controller (and retrainer) per project, a
-short-lived cache of verified tokens. Built by :func:`labelwise.server.create_app`."""
+short-lived cache of verified tokens, and the threads that run the annotators' store calls.
+Built by :func:`labelwise.server.create_app`.
+
+The annotators' hot endpoints (next task, answer) run their store work through
+:meth:`Runtime.call`, on a small pool of its own: one thread on SQLite, which has one writer at
+a time anyway. Sixteen threads each holding a connection and taking turns on the write lock
+spent most of their time waiting for the GIL inside the lock (every SQLite call releases it and
+must win it back); one thread runs each transaction without that convoy, while the event loop
+parses requests and writes responses.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
 from labelwise.controller import Controller, Retrainer
 from labelwise.server.settings import ServerSettings
@@ -13,6 +27,10 @@ from labelwise.store import AnnotatorInfo, Store, annotator_for_token, list_roun
 from labelwise.store.projects import hash_token
 
 __all__ = ["ProjectLoop", "Runtime"]
+
+T = TypeVar("T")
+#: Threads for the store calls of the hot endpoints on PostgreSQL (row locks, many writers).
+PG_THREADS = 8
 
 
 @dataclass
@@ -40,6 +58,25 @@ class Runtime:
         self._loops: dict[str, ProjectLoop] = {}
         self._tokens: dict[str, tuple[AnnotatorInfo, float]] = {}
         self._lock = threading.Lock()
+        self._calls: ThreadPoolExecutor | None = None  # started on first use, again after close
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the store's threads (see the module's notes), awaited."""
+        calls = self._calls
+        if calls is None:
+            with self._lock:
+                if self._calls is None:
+                    threads = 1 if self.store.dialect == "sqlite" else PG_THREADS
+                    self._calls = ThreadPoolExecutor(threads, thread_name_prefix="labelwise-store")
+                calls = self._calls
+        return await asyncio.get_running_loop().run_in_executor(calls, partial(fn, *args))
+
+    def cached_annotator(self, token: str) -> AnnotatorInfo | None:
+        """The annotator of a token verified less than ``token_cache_seconds`` ago, or None."""
+        cached = self._tokens.get(hash_token(token))
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return None
 
     def annotator(self, token: str) -> AnnotatorInfo | None:
         """The annotator a token belongs to (cached for ``token_cache_seconds``)."""
@@ -71,7 +108,11 @@ class Runtime:
             return found
 
     def close(self) -> None:
-        """Stop every retrainer."""
+        """Stop every retrainer and the store's threads."""
+        with self._lock:
+            calls, self._calls = self._calls, None
+        if calls is not None:
+            calls.shutdown(wait=True)
         with self._lock:
             for loop in self._loops.values():
                 if loop.retrainer is not None:

@@ -1,9 +1,13 @@
-"""The audit trail: one row per change, written in the transaction that makes the change."""
+"""The audit trail: one row per change, written in the transaction that makes the change.
+
+Each row is one Core ``INSERT`` sent at once (no unit-of-work bookkeeping on the hot path).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from labelwise.store.engine import utcnow
@@ -21,8 +25,8 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Add an audit row to the session's transaction."""
-    session.add(
-        Audit(
+    session.execute(
+        insert(Audit).values(
             project_id=project_id,
             actor=actor,
             action=action,

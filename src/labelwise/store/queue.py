@@ -1,5 +1,9 @@
 """The annotation queue: enqueue scored samples, lease tasks by score, take annotations.
 
+Leasing lives in :mod:`labelwise.store.leasing` (re-exported here); submitting is here, with
+:func:`submit_and_lease_next`, the answer and the next lease in one transaction. The hot path
+(lease, submit) uses SQLAlchemy Core statements, a few per call.
+
 A queued sample gets ``overlap`` tasks (the project setting), each a slot for one annotator,
 so no sample is ever held by more annotators than the overlap. ``lease_next_task`` hands out
 the open task of highest priority (the strategy's score; ties: newest first) that this
@@ -16,35 +20,35 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
-from labelwise.store import _audit, _tally, gold
-from labelwise.store.aggregation import write_majority_label
+from labelwise.store import _audit, _hot, _tally
+from labelwise.store.aggregation import majority
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
-from labelwise.store.projects import annotator_row, project_row
+from labelwise.store.leasing import (
+    TaskLease,
+    annotator_id_of,
+    check_lease_args,
+    lease_in,
+    lease_next_task,
+)
+from labelwise.store.projects import project_row
 from labelwise.store.schema import Annotation, Label, Project, Round, Sample, Task
 
-__all__ = ["AnnotationRecord", "TaskLease", "enqueue", "lease_next_task", "submit_annotation"]
+__all__ = [
+    "AnnotationRecord",
+    "TaskLease",
+    "enqueue",
+    "lease_next_task",
+    "submit_and_lease_next",
+    "submit_annotation",
+]
 
 _CHUNK = 5_000
-
-
-@dataclass(frozen=True)
-class TaskLease:
-    """A task leased to an annotator: what to show and until when the lease holds."""
-
-    task_id: int
-    sample_id: int
-    external_id: str
-    text: str | None
-    uri: str | None
-    priority: float
-    annotator: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -192,122 +196,6 @@ def _create_tasks(
     return len(rows)
 
 
-def _reclaim_expired(session: Session, project_id: int, now: datetime) -> int:
-    """Return leases whose time ran out to the queue; samples nobody holds become queued."""
-    expired = session.execute(
-        select(Task.id, Task.sample_id).where(
-            Task.project_id == project_id, Task.state == "leased", Task.lease_expires_at <= now
-        )
-    ).all()
-    if not expired:
-        return 0
-    session.execute(
-        update(Task)
-        .where(Task.id.in_([task_id for task_id, _ in expired]))
-        .values(state="open", annotator_id=None, leased_at=None, lease_expires_at=None)
-    )
-    for sample_id in sorted({sample_id for _, sample_id in expired}):
-        busy = session.scalar(
-            select(func.count())
-            .select_from(Task)
-            .where(Task.sample_id == sample_id, Task.state != "open")
-        )
-        sample = session.get(Sample, sample_id)
-        if not busy and sample is not None and sample.state == "in_progress":
-            sample.state = "queued"
-            _tally.move(session, project_id, sample.split, "in_progress", "queued")
-    return len(expired)
-
-
-def lease_next_task(
-    store: Store,
-    project: str,
-    annotator: str,
-    lease_seconds: float = 600.0,
-    *,
-    gold_fraction: float = 0.0,
-    now: datetime | None = None,
-) -> TaskLease | None:
-    """Lease the open task of highest score to ``annotator``, or None when the queue is empty.
-
-    An annotator who already holds a live lease in the project gets that task back. Leases
-    that expired (``lease_seconds`` after they were given) return to the queue first. With
-    ``gold_fraction`` > 0, gold questions the annotator has not answered are mixed in at that
-    rate; the lease does not tell them apart from other tasks.
-    """
-    if not lease_seconds > 0:
-        raise StoreError(f"lease_seconds must be positive, got {lease_seconds}")
-    if not 0.0 <= gold_fraction < 1.0:
-        raise StoreError(f"gold_fraction must lie in [0, 1), got {gold_fraction}")
-    now = now or utcnow()
-    with store.write() as session:
-        row = project_row(session, project)
-        who = annotator_row(session, annotator)
-        reclaimed = _reclaim_expired(session, row.id, now)
-        held = session.scalars(
-            select(Task)
-            .where(Task.project_id == row.id, Task.state == "leased")
-            .where(Task.annotator_id == who.id, Task.lease_expires_at > now)
-            .order_by(Task.id)
-        ).first()
-        if held is not None:
-            return _lease_of(session, held, annotator)
-        if gold_fraction > 0 and gold.gold_due(session, row.id, who.id, gold_fraction):
-            question = gold.lease_gold(session, row.id, who.id, now, lease_seconds)
-            if question is not None:
-                return _lease_of(session, question, annotator)
-        other = aliased(Task)
-        query = (
-            select(Task)
-            .where(Task.project_id == row.id, Task.state == "open")
-            .where(
-                ~exists().where(
-                    and_(other.sample_id == Task.sample_id, other.annotator_id == who.id)
-                )
-            )
-            .order_by(Task.priority.desc(), Task.id.desc())
-            .limit(1)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Task)
-        task = session.scalars(query).first()
-        if task is None:
-            return None
-        task.state = "leased"
-        task.annotator_id = who.id
-        task.leased_at = now
-        task.lease_expires_at = now + timedelta(seconds=lease_seconds)
-        sample = session.get_one(Sample, task.sample_id)
-        if sample.state == "queued":
-            sample.state = "in_progress"
-            _tally.move(session, row.id, sample.split, "queued", "in_progress")
-        _audit.record(
-            session,
-            actor=annotator,
-            action="lease",
-            object_type="task",
-            object_id=task.id,
-            project_id=row.id,
-            detail={"sample_id": task.sample_id, "seconds": lease_seconds, "reclaimed": reclaimed},
-        )
-        return _lease_of(session, task, annotator)
-
-
-def _lease_of(session: Session, task: Task, annotator: str) -> TaskLease:
-    sample = session.get_one(Sample, task.sample_id)
-    assert task.lease_expires_at is not None
-    return TaskLease(
-        task_id=task.id,
-        sample_id=sample.id,
-        external_id=sample.external_id,
-        text=sample.text,
-        uri=sample.uri,
-        priority=task.priority,
-        annotator=annotator,
-        expires_at=task.lease_expires_at,
-    )
-
-
 def submit_annotation(
     store: Store,
     task_id: int,
@@ -323,87 +211,153 @@ def submit_annotation(
     changes nothing. Refused: an unknown task or annotator, a lease that is not this
     annotator's or has expired, a label outside the project's label space.
     """
+    with store.write() as session:
+        record, pending = _submit_in(
+            session, task_id, annotator, value, seconds_spent, now or utcnow()
+        )
+        if pending is not None:
+            pending.flush(session.connection())
+        return record
+
+
+def submit_and_lease_next(
+    store: Store,
+    task_id: int,
+    annotator: str,
+    value: str,
+    seconds_spent: float | None = None,
+    *,
+    lease_seconds: float = 600.0,
+    gold_fraction: float = 0.0,
+    now: datetime | None = None,
+) -> tuple[AnnotationRecord, TaskLease | None]:
+    """:func:`submit_annotation`, then :func:`lease_next_task` in the task's project.
+
+    One transaction for both (one commit instead of two): the answer and the next lease are
+    stored together or not at all. The next lease is None when the queue is empty.
+    """
+    check_lease_args(lease_seconds, gold_fraction)
     now = now or utcnow()
     with store.write() as session:
-        query = select(Task).where(Task.id == task_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        task = session.scalars(query).first()
-        if task is None:
-            raise NotFoundError(f"no task {task_id} in the store")
-        who = annotator_row(session, annotator)
-        project = session.get_one(Project, task.project_id)
-        if task.state == "done":
-            return _resubmitted(session, task, annotator, who.id, value)
-        if value not in project.label_space:
-            raise StoreError(
-                f"label {value!r} is not in project {project.name!r}'s label space "
-                f"({', '.join(project.label_space)})"
-            )
-        if task.state != "leased" or task.annotator_id != who.id:
-            raise LeaseError(f"task {task_id} is not leased to {annotator!r}: lease a task first")
-        assert task.lease_expires_at is not None
-        if task.lease_expires_at <= now:
-            raise LeaseError(
-                f"the lease on task {task_id} expired at {task.lease_expires_at:%Y-%m-%d %H:%M:%S}"
-                " UTC: lease a new task"
-            )
-        if seconds_spent is not None and not (math.isfinite(seconds_spent) and seconds_spent >= 0):
-            raise StoreError(f"seconds_spent must be a non-negative number, got {seconds_spent}")
-        annotation = Annotation(
-            project_id=project.id,
-            sample_id=task.sample_id,
-            task_id=task.id,
-            annotator_id=who.id,
-            value=value,
-            seconds_spent=seconds_spent,
-            created_at=now,
-        )
-        session.add(annotation)
-        task.state = "done"
-        session.flush()
-        label = _label_if_complete(session, project, task.sample_id)
-        _audit.record(
-            session,
-            actor=annotator,
-            action="annotate",
-            object_type="annotation",
-            object_id=annotation.id,
-            project_id=project.id,
-            detail={"task_id": task.id, "sample_id": task.sample_id, "value": value},
-        )
-        return AnnotationRecord(
-            annotation.id, task.id, task.sample_id, annotator, value, now, label
-        )
+        record, pending = _submit_in(session, task_id, annotator, value, seconds_spent, now)
+        who = annotator_id_of(session, annotator) if pending is None else pending.who
+        if pending is None:  # an answer sent again: nothing was written
+            pid = session.connection().scalar(select(Task.project_id).where(Task.id == task_id))
+            assert pid is not None
+            pending = _Pending(int(pid), who)
+        lease = lease_in(session, pending, who, annotator, lease_seconds, gold_fraction, now)
+        pending.flush(session.connection())
+        return record, lease
 
 
-def _label_if_complete(session: Session, project: Project, sample_id: int) -> str | None:
-    if session.get_one(Sample, sample_id).split == "gold":
-        return None  # gold answers are checked against the gold label, never aggregated
-    overlap = int(project.settings.get("overlap", 1))
-    answered = session.scalar(
-        select(func.count()).select_from(Annotation).where(Annotation.sample_id == sample_id)
+class _Pending(_hot.Pending):
+    """The writes deferred by a submission, and who submitted."""
+
+    def __init__(self, project_id: int, who: int) -> None:
+        super().__init__(project_id)
+        self.who = who
+
+
+def _submit_in(
+    session: Session,
+    task_id: int,
+    annotator: str,
+    value: str,
+    seconds_spent: float | None,
+    now: datetime,
+) -> tuple[AnnotationRecord, _Pending | None]:
+    """The submission, in the caller's transaction; its tally moves and audit row are flushed
+    here unless a lease follows (:func:`submit_and_lease_next` flushes them with the lease's).
+    Returns no pending writes when the answer was already stored."""
+    conn = session.connection()
+    query = _hot.SUBMITTED_TASK_PG if conn.dialect.name == "postgresql" else _hot.SUBMITTED_TASK
+    found = conn.execute(query, {"tid": task_id}).first()
+    if found is None:
+        raise NotFoundError(f"no task {task_id} in the store")
+    project_id, sample_id, task_state, holder, expires, name, space, settings = found[:8]
+    split, sample_state = found[8], found[9]
+    who = annotator_id_of(session, annotator)
+    if task_state == "done":
+        return _resubmitted(session, task_id, annotator, who, value), None
+    if value not in space:
+        raise StoreError(
+            f"label {value!r} is not in project {name!r}'s label space ({', '.join(space)})"
+        )
+    if task_state != "leased" or holder != who:
+        raise LeaseError(f"task {task_id} is not leased to {annotator!r}: lease a task first")
+    assert expires is not None
+    if expires <= now:
+        raise LeaseError(
+            f"the lease on task {task_id} expired at {expires:%Y-%m-%d %H:%M:%S}"
+            " UTC: lease a new task"
+        )
+    if seconds_spent is not None and not (math.isfinite(seconds_spent) and seconds_spent >= 0):
+        raise StoreError(f"seconds_spent must be a non-negative number, got {seconds_spent}")
+    inserted = conn.execute(
+        _hot.ADD_ANNOTATION,
+        {
+            "project_id": project_id,
+            "sample_id": sample_id,
+            "task_id": task_id,
+            "annotator_id": who,
+            "value": value,
+            "seconds_spent": seconds_spent,
+            "created_at": now,
+        },
     )
-    if (answered or 0) < overlap:
+    key = inserted.inserted_primary_key
+    assert key is not None
+    annotation_id = int(key[0])
+    conn.execute(_hot.TASK_DONE, {"tid": task_id})
+    pending = _Pending(project_id, who)
+    label = None
+    if split != "gold":  # gold answers are checked against the gold label, never aggregated
+        overlap = int((settings or {}).get("overlap", 1))
+        label = _label_if_complete(conn, pending, sample_id, split, sample_state, overlap, now)
+    pending.record(
+        annotator,
+        "annotate",
+        "annotation",
+        annotation_id,
+        task_id=task_id,
+        sample_id=sample_id,
+        value=value,
+    )
+    record = AnnotationRecord(annotation_id, task_id, sample_id, annotator, value, now, label)
+    return record, pending
+
+
+def _label_if_complete(
+    conn: Connection,
+    pending: _Pending,
+    sample_id: int,
+    split: str,
+    state: str,
+    overlap: int,
+    now: datetime,
+) -> str | None:
+    """Majority label once ``overlap`` answers are in (as :func:`write_majority_label`)."""
+    values = list(conn.scalars(_hot.VOTES, {"sid": sample_id}))
+    if len(values) < overlap:
         return None
-    label = write_majority_label(session, project.id, sample_id)
-    sample = session.get_one(Sample, sample_id)
-    if sample.state != "labeled":
-        _tally.move(session, project.id, sample.split, sample.state, "labeled")
-        sample.state = "labeled"
-    return label.value
+    value, agreement = majority(values)
+    _hot.write_label(conn, pending.project_id, sample_id, value, agreement, len(values), now)
+    if state != "labeled":
+        pending.move(split, state, "labeled")
+        _hot.set_sample_state(conn, sample_id, "labeled")
+    return value
 
 
 def _resubmitted(
-    session: Session, task: Task, annotator: str, annotator_id: int, value: str
+    session: Session, task_id: int, annotator: str, annotator_id: int, value: str
 ) -> AnnotationRecord:
-    stored = session.scalars(select(Annotation).where(Annotation.task_id == task.id)).first()
+    stored = session.scalars(select(Annotation).where(Annotation.task_id == task_id)).first()
     if stored is None:
-        raise LeaseError(f"task {task.id} was skipped; lease a new task")
+        raise LeaseError(f"task {task_id} was skipped; lease a new task")
     if stored.annotator_id != annotator_id or stored.value != value:
-        raise LeaseError(f"task {task.id} was already answered; lease a new task")
-    found = session.get(Label, task.sample_id)
+        raise LeaseError(f"task {task_id} was already answered; lease a new task")
+    found = session.get(Label, stored.sample_id)
     label = None if found is None else found.value
     return AnnotationRecord(
-        stored.id, task.id, stored.sample_id, annotator, stored.value, stored.created_at, label
+        stored.id, task_id, stored.sample_id, annotator, stored.value, stored.created_at, label
     )
