@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 DEFAULT_CHUNK_SIZE = 65_536
 
 #: Bytes of one transposed block of :func:`map_row_blocks` (each thread holds two of them).
-BLOCK_BYTES = 256 * 1024
+BLOCK_BYTES = 1024 * 1024
 #: Below this many values (N * C) a second thread costs more than it saves.
 MIN_VALUES_FOR_THREADS = 1 << 18
 #: Threads sharing the blocks of one call: the cores this process may run on, at most two.
