@@ -112,3 +112,19 @@ def test_a_bad_shard_is_named_before_the_cluster_runs(client, tmp_path: Path) ->
     (tmp_path / "shard-00003.parquet").write_bytes(b"PAR1 broken")
     with pytest.raises(ShardError, match=r"shard-00003\.parquet"):
         select_from_shards(tmp_path, "entropy", 5, client=client)
+
+
+def test_a_lone_worker_dying_loses_the_scattered_model_and_it_is_sent_again(
+    proba_pool, tmp_path: Path
+) -> None:
+    """With one worker, its death loses every scattered argument: the round resends them."""
+    folder, _, _ = proba_pool
+    expected = select_from_shards(folder, "margin", 100)
+    marker = tmp_path / "died"
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    )
+    with cluster, distributed.Client(cluster) as lone:
+        got = select_from_shards(folder, "margin", 100, model=DyingOnce(str(marker)), client=lone)
+    assert marker.exists(), "no worker died: the test proved nothing"
+    assert got.ids.tolist() == expected.ids.tolist()

@@ -91,24 +91,70 @@ def _map_dask(
     total: int,
     label: str,
 ) -> list[T]:
+    """Run on the cluster; a death that loses the scattered arguments re-sends them.
+
+    Dask reschedules a task whose worker died, but data scattered to that worker cannot be
+    recomputed: its dependants are cancelled ("lost data", "already forgotten"). The shards
+    that were not finished are then submitted again with freshly scattered arguments, at most
+    ``retries + 1`` more times; finished shards are kept.
+    """
+    results: dict[int, Any] = {}
+    done = 0
+    for attempt in range(retries + 2):
+        pending = [i for i in range(total) if i not in results]
+        if not pending:
+            break
+        try:
+            for i, value in _dask_attempt(fn, per_shard, pending, shared, client, retries, label):
+                results[i] = value
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        except _LostData:
+            if attempt == retries + 1:
+                raise
+    return [results[i] for i in range(total)]
+
+
+class _LostData(Exception):
+    """Scattered arguments went with a dead worker; the unfinished shards must be resent."""
+
+
+def _dask_attempt(
+    fn: Callable[..., T],
+    per_shard: Sequence[tuple[Any, ...]],
+    pending: list[int],
+    shared: dict[str, Any],
+    client: Any,
+    retries: int,
+    label: str,
+) -> Any:
     from distributed import as_completed as dask_completed
+    from distributed.client import FutureCancelledError
 
     scattered = {
         name: client.scatter(value, broadcast=True, hash=False) for name, value in shared.items()
     }
     run = uuid.uuid4().hex[:8]
-    futures = [
+    futures = {
         client.submit(
-            fn, *args, **scattered, key=f"{label}-{run}-{i:06d}", retries=retries, pure=False
-        )
-        for i, args in enumerate(per_shard)
-    ]
+            fn,
+            *per_shard[i],
+            **scattered,
+            key=f"{label}-{run}-{i:06d}",
+            retries=retries,
+            pure=False,
+        ): i
+        for i in pending
+    }
     try:
-        for done, future in enumerate(dask_completed(futures), start=1):
-            if future.status == "error":
-                future.result()  # raises the task's error (retries are spent) at once
-            if progress is not None:
-                progress(done, total)
-        return list(client.gather(futures))
+        for future in dask_completed(list(futures)):
+            if future.status == "cancelled":
+                raise _LostData
+            try:
+                value = future.result()  # raises the task's error (retries are spent) at once
+            except FutureCancelledError as error:
+                raise _LostData from error
+            yield futures[future], value
     finally:
         client.cancel([*futures, *scattered.values()])
