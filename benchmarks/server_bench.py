@@ -2,7 +2,9 @@
 
 Each annotator loops "next task" then "submit" for ``--seconds``; the script reports label
 submissions per second, p50/p99 latency of next-task and submit, and double assignments (samples
-answered more often than the overlap of 1). Bounded: every loop stops after ``--seconds``.
+answered more often than the overlap of 1), and the CPU time the server spent per submission
+(user + system; it varies much less with other load on the machine than the rate does).
+Bounded: every loop stops after ``--seconds``.
 
 ``--mode combined`` (the default) submits with ``?next=true``, so each answer brings the next
 task back in the same transaction (the web UI's loop); ``--mode plain`` sends "next task" and
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import socket
 import subprocess
 import sys
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psutil
 import uvicorn
 from sqlalchemy import func, select
 
@@ -116,6 +120,12 @@ def serve_in_process(url: str, port: int) -> tuple[uvicorn.Server, threading.Thr
     return server, thread
 
 
+def server_cpu_seconds(process: subprocess.Popen[bytes] | None) -> float:
+    """CPU seconds (user + system) the server has used so far: its process, or this one."""
+    times = psutil.Process(None if process is None else process.pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def wait_for(base: str, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
@@ -156,6 +166,8 @@ def main() -> None:
     )
     print(f"first request: {time.perf_counter() - t:.1f} s")
     results = [{"next": [], "submit": [], "done": [], "errors": []} for _ in range(args.annotators)]
+    cpu_before = server_cpu_seconds(process)
+    client_before = psutil.Process().cpu_times()
     start = time.perf_counter()
     until = start + args.seconds
     combined = args.mode == "combined"
@@ -168,6 +180,9 @@ def main() -> None:
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - start
+    cpu = server_cpu_seconds(process) - cpu_before
+    client_after = psutil.Process().cpu_times()
+    client = (client_after.user + client_after.system) - (client_before.user + client_before.system)
     if process is None:
         server.should_exit = True
         thread.join(10)
@@ -200,6 +215,13 @@ def main() -> None:
     what = "submit+next ms" if combined else "submit ms"
     print(f"{what}: p50 {np.percentile(submits, 50):.1f}  p99 {np.percentile(submits, 99):.1f}")
     print(f"double assignments: {doubles}")
+    if done:
+        print(
+            f"server CPU: {cpu:.1f} s user+sys, {cpu / done * 1000:.2f} ms per submission"
+            " (less sensitive to other load on the machine than the rate)"
+        )
+        print(f"client CPU: {client:.1f} s user+sys, {client / done * 1000:.2f} ms per submission")
+        print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
 from sqlalchemy import func, select
 
 from labelwise.store.schema import Annotation, Sample
@@ -14,9 +17,15 @@ def next_task(served: Served, who: dict[str, str], project: str = "reviews") -> 
     return response.json()
 
 
-def n_annotations(served: Served) -> int:
+def n_annotations(served: Served, *, retracted: bool = False) -> int:
+    """The annotations that stand (or, with ``retracted``, those taken back)."""
+    taken_back = (
+        Annotation.retracted_at.is_not(None) if retracted else Annotation.retracted_at.is_(None)
+    )
     with served.store.read() as session:
-        return int(session.scalar(select(func.count()).select_from(Annotation)) or 0)
+        return int(
+            session.scalar(select(func.count()).select_from(Annotation).where(taken_back)) or 0
+        )
 
 
 def test_every_api_endpoint_needs_a_token(served: Served) -> None:
@@ -117,9 +126,19 @@ def test_undo_gives_the_last_task_back_and_withdraws_the_label(served: Served) -
     assert served.client.post(url, headers=served.alice, json={"label": "pos"}).status_code == 201
     back = served.client.post("/api/projects/reviews/undo", headers=served.alice)
     assert back.status_code == 200 and back.json()["task_id"] == task["task_id"]
-    assert n_annotations(served) == 0
+    assert n_annotations(served) == 0 and n_annotations(served, retracted=True) == 1
     assert served.client.post(url, headers=served.alice, json={"label": "neg"}).status_code == 201
     assert served.client.post("/api/projects/reviews/undo", headers=served.bob).status_code == 404
+
+
+def test_a_second_undo_of_the_same_answer_is_refused(served: Served) -> None:
+    task = next_task(served, served.alice)["task"]
+    url = f"/api/tasks/{task['task_id']}/annotation"
+    assert served.client.post(url, headers=served.alice, json={"label": "pos"}).status_code == 201
+    assert served.client.post("/api/projects/reviews/undo", headers=served.alice).status_code == 200
+    again = served.client.post("/api/projects/reviews/undo", headers=served.alice)
+    assert again.status_code == 409 and "already taken back" in again.json()["detail"]
+    assert n_annotations(served) == 0 and n_annotations(served, retracted=True) == 1
 
 
 def test_gold_questions_are_mixed_in_without_their_answers(served: Served) -> None:
@@ -234,8 +253,25 @@ def test_dashboard_and_learning_curve(served: Served) -> None:
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_class_balance_is_served_as_a_png_bar_chart(served: Served) -> None:
+    task = next_task(served, served.alice)["task"]
+    url = f"/api/tasks/{task['task_id']}/annotation"
+    assert served.client.post(url, headers=served.alice, json={"label": "pos"}).status_code == 201
+    url = "/api/admin/projects/reviews/class-balance.png"
+    png = served.client.get(url, headers=served.admin)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(png.content)) as image:
+        assert image.format == "PNG" and image.size == (600, 340)
+        colors = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    assert colors is not None and (76, 114, 176) in {rgb for _, rgb in colors}  # a bar is drawn
+    assert served.client.get(url, headers=served.alice).status_code == 403
+    assert "class-balance.png" in served.client.get("/static/admin.js").text
+
+
 def test_pages_and_openapi_are_served(served: Served) -> None:
     assert "Sign in" in served.client.get("/").text
     assert "Dashboard" in served.client.get("/admin").text
     schema = served.client.get("/openapi.json").json()
     assert "/api/projects/{project}/next" in schema["paths"]
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert {"HTTPBearer": []} in schema["paths"]["/api/projects/{project}/next"]["post"]["security"]

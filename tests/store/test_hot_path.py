@@ -202,3 +202,36 @@ def test_plain_submit_still_writes_its_tally_and_audit(store: Store, tmp_path: P
     assert _audit_actions(store)["annotate"] == before["annotate"] + 1
     assert status(store, "p").by_state.get("labeled") == 1
     assert tally_matches_samples(store)
+
+
+def test_rows_of_the_hot_path_read_back_as_the_orm_wrote_them(store: Store, tmp_path: Path) -> None:
+    """SQLite's driver-level path stores times, JSON and numbers as SQLAlchemy does."""
+    ids = pool_project(store, tmp_path, n=1)
+    enqueue(store, "p", [ids["s0"]], [0.25])
+    now = utcnow().replace(microsecond=123456)
+    lease = lease_next_task(store, "p", "a0", 60.0, now=now)
+    assert lease is not None and lease.expires_at == now + timedelta(seconds=60)
+    record = submit_annotation(store, lease.task_id, "a0", "pos", 1.5, now=now)
+    with store.read() as session:
+        task = session.get_one(Task, lease.task_id)
+        annotation = session.get_one(Annotation, record.id)
+        label = session.get_one(Label, ids["s0"])
+        audit = session.scalars(select(Audit).where(Audit.action == "annotate")).one()
+    assert (task.leased_at, task.lease_expires_at, task.priority) == (
+        now,
+        lease.expires_at,
+        0.25,
+    )
+    assert (annotation.created_at, annotation.seconds_spent, annotation.retracted_at) == (
+        now,
+        1.5,
+        None,
+    )
+    assert (label.value, label.method, label.agreement, label.updated_at) == (
+        "pos",
+        "majority",
+        1.0,
+        now,
+    )
+    assert audit.detail == {"task_id": lease.task_id, "sample_id": ids["s0"], "value": "pos"}
+    assert isinstance(audit.at, type(now)) and audit.object_id == str(record.id)

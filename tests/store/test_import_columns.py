@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelwise.store._columns import (
@@ -27,29 +27,35 @@ TRICKY = st.text(
     max_size=8,
 )
 VALUES = st.lists(st.one_of(st.none(), TRICKY, st.text(max_size=8)), max_size=30)
+#: No per-example deadline: on a loaded machine an example's time says nothing of its result.
+UNTIMED = settings(deadline=None)
 
 
 def arrow(values: list[str | None]) -> pa.Array:
     return pa.array(values, pa.string())
 
 
+@UNTIMED
 @given(VALUES)
 def test_strip_is_python_strip(values: list[str | None]) -> None:
     expected = [None if v is None else v.strip() for v in values]
     assert strip(arrow(values)).to_pylist() == expected
 
 
+@UNTIMED
 @given(VALUES)
 def test_blank_mask_is_null_or_only_whitespace(values: list[str | None]) -> None:
     expected = [v is None or not v.strip() for v in values]
     assert blank_mask(arrow(values)).tolist() == expected
 
 
+@UNTIMED
 @given(VALUES)
 def test_json_strings_are_json_dumps(values: list[str | None]) -> None:
     assert json_strings(arrow(values)).to_pylist() == [json.dumps(v) for v in values]
 
 
+@UNTIMED
 @given(st.dictionaries(TRICKY, st.lists(st.one_of(st.none(), TRICKY), min_size=3, max_size=3)))
 def test_json_object_is_json_dumps_with_sorted_keys(columns: dict[str, list[str | None]]) -> None:
     made = json_object({k: arrow(v) for k, v in columns.items()}, 3)

@@ -113,6 +113,11 @@ def export(
         "jsonl", "--format", help=f"One of {', '.join(EXPORT_FORMATS)}."
     ),
     version: int | None = typer.Option(None, "--version", help="A dataset version number."),
+    include_retracted: bool = typer.Option(
+        False,
+        "--include-retracted",
+        help="Also list the answers taken back by an undo, marked retracted (full history).",
+    ),
     project: str | None = PROJECT,
     store: str | None = STORE,
 ) -> None:
@@ -124,7 +129,14 @@ def export(
     opened = open_store(store)
     try:
         name = _project(opened, project)
-        n = export_labeled(opened, name, out, file_format, version=version)  # type: ignore[arg-type]
+        n = export_labeled(
+            opened,
+            name,
+            out,
+            file_format,  # type: ignore[arg-type]
+            version=version,
+            include_retracted=include_retracted,
+        )
     finally:
         opened.close()
     typer.echo(f"wrote {n} labeled samples to {out}")

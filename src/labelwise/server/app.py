@@ -102,8 +102,21 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
 
 
 def run_server(settings: ServerSettings, store: Store | None = None) -> None:
-    """Serve ``create_app(settings, store)`` with uvicorn on ``settings.host:settings.port``."""
+    """Serve ``create_app(settings, store)`` with uvicorn on ``settings.host:settings.port``.
+
+    No access log (a line per request costs more than a label submission's store work);
+    uvicorn's ``auto`` HTTP parser and event loop pick httptools and uvloop when they are
+    installed (``pip install uvicorn[standard]``), else h11 and asyncio.
+    """
     import uvicorn
 
     app = create_app(settings, store)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        http="auto",
+        loop="auto",
+    )

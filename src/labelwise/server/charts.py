@@ -1,13 +1,15 @@
-"""The dashboard's plot: the learning curve so far, as PNG bytes (matplotlib, Agg backend)."""
+"""The dashboard's plots as PNG bytes (matplotlib's Figure, no pyplot state): the learning curve
+so far and the class balance of the labeled set."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from labelwise.controller.report import CurvePoint
 
-__all__ = ["learning_curve_png"]
+__all__ = ["class_balance_png", "learning_curve_png"]
 
 
 def learning_curve_png(curve: Sequence[CurvePoint], title: str) -> bytes:
@@ -38,6 +40,38 @@ def learning_curve_png(curve: Sequence[CurvePoint], title: str) -> bytes:
         axes.legend(loc="lower right")
     else:
         axes.text(0.5, 0.5, "no model yet", ha="center", va="center", transform=axes.transAxes)
+    return _png(figure)
+
+
+def class_balance_png(balance: Mapping[str, int], title: str) -> bytes:
+    """Labeled samples per class, one bar per label of the label space (in its order).
+
+    Parameters
+    ----------
+    balance : mapping of str to int
+        The count of each class, as the dashboard's ``class_balance`` gives it.
+    title : str
+        Shown above the bars.
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.4), dpi=100)
+    axes = figure.subplots()
+    labels = list(balance)
+    counts = [int(balance[label]) for label in labels]
+    bars = axes.bar(range(len(labels)), counts, color="#4c72b0")
+    axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 6 else 0)
+    axes.bar_label(bars, labels=[str(n) for n in counts], padding=2)
+    axes.set_ylabel("labeled samples")
+    axes.set_ylim(0, max([*counts, 1]) * 1.15)
+    axes.set_title(title)
+    axes.grid(axis="y", alpha=0.3)
+    if not any(counts):
+        axes.text(0.5, 0.5, "no labels yet", ha="center", va="center", transform=axes.transAxes)
+    return _png(figure)
+
+
+def _png(figure: Any) -> bytes:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, HTTPException, Path, UploadFile, status
 from fastapi.responses import Response
 
 from labelwise.controller.report import project_report
-from labelwise.server.charts import learning_curve_png
+from labelwise.server.charts import class_balance_png, learning_curve_png
 from labelwise.server.deps import AdminDep, RuntimeDep, StoreDep
 from labelwise.server.schemas import (
     ERROR_RESPONSES,
@@ -26,6 +26,7 @@ from labelwise.server.schemas import (
     RoundPublic,
 )
 from labelwise.store import add_annotator, create_project, get_project, import_samples
+from labelwise.store import status as store_status
 from labelwise.store.members import add_member, update_settings
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], responses=ERROR_RESPONSES)
@@ -160,3 +161,15 @@ def learning_curve(project: ProjectName, admin: AdminDep, store: StoreDep) -> Re
     """The learning curve so far, as a PNG."""
     report = project_report(store, project)
     return Response(learning_curve_png(report.curve, project), media_type="image/png")
+
+
+@router.get(
+    "/projects/{project}/class-balance.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def class_balance(project: ProjectName, admin: AdminDep, store: StoreDep) -> Response:
+    """The class balance of the labeled set (samples per label), as a PNG bar chart."""
+    balance = store_status(store, project).by_class  # what the dashboard's table shows
+    title = f"{project}: class balance of the labeled set"
+    return Response(class_balance_png(balance, title), media_type="image/png")

@@ -24,6 +24,7 @@ from labelwise.server.schemas import (
 )
 from labelwise.store import (
     AnnotatorInfo,
+    ProjectInfo,
     Store,
     TaskLease,
     lease_next_task,
@@ -98,10 +99,11 @@ async def next_task(project: ProjectName, user: UserDep, runtime: RuntimeDep) ->
 
 
 def _next_task(project: str, user: AnnotatorInfo, runtime: Runtime) -> NextTaskPublic:
-    refused = _refusal(runtime, user, project)
+    info = member_project(runtime.store, user, project)
+    refused = _refusal(runtime, info)
     if refused is not None:
         return refused
-    settings = loop_settings(member_project(runtime.store, user, project).settings)
+    settings = loop_settings(info.settings)
     lease = lease_next_task(
         runtime.store,
         project,
@@ -112,14 +114,13 @@ def _next_task(project: str, user: AnnotatorInfo, runtime: Runtime) -> NextTaskP
     return _next_public(project, lease)
 
 
-def _refusal(runtime: Runtime, user: AnnotatorInfo, project: str) -> NextTaskPublic | None:
+def _refusal(runtime: Runtime, info: ProjectInfo) -> NextTaskPublic | None:
     """Why no task may be leased in the project now (stopped, budget spent), or None."""
-    info = member_project(runtime.store, user, project)
-    loop = runtime.loop(project)
+    loop = runtime.loop(info.name)
     if loop.stopped:
         return NextTaskPublic(task=None, reason=f"the project stopped: {loop.stop_reason}")
     budget = info.settings.get("budget")
-    if budget is not None and store_status(runtime.store, project).annotations >= budget:
+    if budget is not None and store_status(runtime.store, info.name).annotations >= budget:
         return NextTaskPublic(task=None, reason="the budget is spent")
     return None
 

@@ -119,7 +119,7 @@ ADD_ANNOTATION = insert(Annotation)
 TASK_DONE = update(Task).where(Task.id == bindparam("tid")).values(state="done")
 VOTES = (
     select(Annotation.value)
-    .where(Annotation.sample_id == bindparam("sid"))
+    .where(Annotation.sample_id == bindparam("sid"), Annotation.retracted_at.is_(None))
     .order_by(Annotation.created_at, Annotation.id)
 )
 HAS_LABEL = select(Label.sample_id).where(Label.sample_id == bindparam("sid"))

@@ -103,11 +103,15 @@ class _TableLoad:
         self.tally: Counter[tuple[str, str]] = Counter()
         self.counts = {"rows": 0, "inserted": 0, "unchanged": 0}
 
-    def add(self, table: pa.Table) -> None:
-        """Check ``table`` (the next rows of the file) and insert its new rows."""
+    def add(self, table: pa.Table) -> pa.Table:
+        """Check ``table`` (the next rows of the file); its new rows, to insert.
+
+        The rows returned have the columns of :data:`labelwise.store._bulk.SAMPLE_COLUMNS`
+        but the first.
+        """
         n = table.num_rows
         if n == 0:
-            return
+            return table
         offset = self.counts["rows"]
         column = {name: _string_column(table, name) for name in RESERVED}
         id_blank = blank_mask(column["id"])
@@ -179,7 +183,7 @@ class _TableLoad:
             }
         ).filter(pa.array(~held))
         self._remember(rows)
-        _bulk.insert_sample_table(self.session, self.project_id, rows.drop_columns(["label"]))
+        return rows.drop_columns(["label"])
 
     def _uris(self, image: pa.Array, image_blank: np.ndarray) -> tuple[pa.Array, np.ndarray]:
         """The kept URI of each row's image (checked like the row path), and the bad ones."""
@@ -258,6 +262,7 @@ def load_tables(
         The line (or row number) that an error names for the row at a position from 0.
     """
     load = _TableLoad(session, project_id, checker, space, line_of)
-    for table in tables:
-        load.add(table)
+    with _bulk.sample_table_writer(session, project_id) as insert:
+        for table in tables:
+            insert(load.add(table))
     return load.finish()

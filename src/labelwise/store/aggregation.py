@@ -62,7 +62,7 @@ def write_majority_label(session: Session, project_id: int, sample_id: int) -> L
     values = list(
         session.scalars(
             select(Annotation.value)
-            .where(Annotation.sample_id == sample_id)
+            .where(Annotation.sample_id == sample_id, Annotation.retracted_at.is_(None))
             .order_by(Annotation.created_at, Annotation.id)
         )
     )
@@ -109,7 +109,7 @@ def reaggregate(
             Vote(sample_id, annotator_id, value)
             for sample_id, annotator_id, value in session.execute(
                 select(Annotation.sample_id, Annotation.annotator_id, Annotation.value)
-                .where(Annotation.sample_id.in_(labeled))
+                .where(Annotation.sample_id.in_(labeled), Annotation.retracted_at.is_(None))
                 .order_by(Annotation.created_at, Annotation.id)
             )
         ]

@@ -52,7 +52,11 @@ def annotation_count(store: Store, project: str, annotator: str) -> int:
         found = session.scalar(
             select(func.count())
             .select_from(Annotation)
-            .where(Annotation.project_id == row.id, Annotation.annotator_id == who.id)
+            .where(
+                Annotation.project_id == row.id,
+                Annotation.annotator_id == who.id,
+                Annotation.retracted_at.is_(None),
+            )
         )
         return int(found or 0)
 
@@ -65,7 +69,11 @@ def pool_votes(store: Store, project: str) -> list[PoolVote]:
             select(Annotation.sample_id, Annotator.name, Annotation.value)
             .join(Annotator, Annotator.id == Annotation.annotator_id)
             .join(Sample, Sample.id == Annotation.sample_id)
-            .where(Annotation.project_id == row.id, Sample.split != "gold")
+            .where(
+                Annotation.project_id == row.id,
+                Sample.split != "gold",
+                Annotation.retracted_at.is_(None),
+            )
             .order_by(Annotation.id)
         )
         return [PoolVote(s, a, v) for s, a, v in found]
@@ -89,6 +97,7 @@ def gold_answers(store: Store, project: str) -> list[GoldAnswer]:
                 Annotation.project_id == row.id,
                 Sample.split == "gold",
                 Sample.gold_label.is_not(None),
+                Annotation.retracted_at.is_(None),
             )
             .order_by(Annotation.id)
         )

@@ -2,17 +2,20 @@
 
 ``skip_task`` closes the annotator's slot on the sample (so they are not asked again) and puts a
 fresh slot with the same score back in the queue for someone else. ``undo_last`` takes back the
-annotator's latest answer in a project and leases that task to them again: the annotation row
-goes (its value, time and author stay in the audit trail), the sample's label is withdrawn when
-that answer had completed it (it returns with the next answer), and any other lease the
-annotator held goes back to the queue. Each is one transaction with its audit row.
+annotator's latest answer in a project and leases that task to them again: annotations are
+append-only, so the row stays, marked retracted (``retracted_at``, ``retracted_by``) and no
+longer counted by labels, agreement, gold accuracy, answer counts or exports; the sample's
+label is withdrawn when that answer had completed it (it returns with the next answer), and any
+other lease the annotator held goes back to the queue. An answer is taken back once: undo again
+before answering that task anew is refused. Each is one transaction with its audit row.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _tally
@@ -67,7 +70,17 @@ def undo_last(
     *,
     now: datetime | None = None,
 ) -> TaskLease:
-    """Take back ``annotator``'s latest answer in ``project`` and lease its task to them again."""
+    """Take back ``annotator``'s latest answer in ``project`` and lease its task to them again.
+
+    The annotation is retracted, not deleted (see the module's notes).
+
+    Raises
+    ------
+    NotFoundError
+        When the annotator has no answer in the project.
+    LeaseError
+        When their latest answer was already taken back (answer its task again first).
+    """
     if not lease_seconds > 0:
         raise StoreError(f"lease_seconds must be positive, got {lease_seconds}")
     now = now or utcnow()
@@ -82,6 +95,11 @@ def undo_last(
         ).first()
         if last is None or last.task_id is None:
             raise NotFoundError(f"{annotator!r} has no answer to undo in project {project!r}")
+        if last.retracted_at is not None:
+            raise LeaseError(
+                f"{annotator!r}'s last answer in project {project!r} (annotation {last.id}) was"
+                " already taken back: answer its task again before undoing"
+            )
         session.execute(
             update(Task)
             .where(Task.project_id == row.id, Task.annotator_id == who.id, Task.state == "leased")
@@ -90,7 +108,13 @@ def undo_last(
         task = session.get_one(Task, last.task_id)
         sample = session.get_one(Sample, last.sample_id)
         detail = {"task_id": task.id, "sample_id": sample.id, "value": last.value}
-        session.execute(delete(Annotation).where(Annotation.id == last.id))
+        retracted: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(Annotation)
+            .where(Annotation.id == last.id, Annotation.retracted_at.is_(None))
+            .values(retracted_at=now, retracted_by=who.id)
+        )
+        if retracted.rowcount != 1:  # pragma: no cover - the project row lock orders undos
+            raise LeaseError(f"annotation {last.id} was already taken back")
         _withdraw_label(session, row.id, sample)
         task.state = "leased"
         task.leased_at = now

@@ -4,6 +4,12 @@ One row per labeled sample: ``id``, ``text``, ``image``, ``split``, ``label``, `
 ``agreement``, ``n_annotations``, ``annotations`` (each annotator's answer, time and seconds
 spent; for a version, the annotations made up to that version) and ``meta``. CSV holds
 ``annotations`` and ``meta`` as JSON text.
+
+``annotations`` lists the answers that stand: an answer taken back by an undo is left out (as
+it is from the label). With ``include_retracted=True`` the list is each annotator's whole
+history: retracted answers appear too, marked with ``retracted_at`` and ``retracted_by``
+(None on the answers that stand). For a version, an answer retracted after the version was
+made counts as standing, as it did then.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from labelwise.store.engine import Store
 from labelwise.store.errors import StoreError
@@ -53,8 +61,12 @@ def export_labeled(
     file_format: ExportFormat = "jsonl",
     *,
     version: int | None = None,
+    include_retracted: bool = False,
 ) -> int:
     """Write the labeled set (or dataset version ``version``) to ``out``.
+
+    ``include_retracted`` adds the answers taken back by an undo to each sample's
+    ``annotations``, marked with ``retracted_at`` and ``retracted_by`` (see the module's notes).
 
     Returns
     -------
@@ -66,7 +78,7 @@ def export_labeled(
     out = Path(out)
     if not out.parent.is_dir():
         raise StoreError(f"cannot write {out}: folder {out.parent} does not exist")
-    rows = _rows(store, project, version)
+    rows = _rows(store, project, version, include_retracted)
     if file_format == "jsonl":
         with out.open("w", encoding="utf-8") as handle:
             for row in rows:
@@ -89,19 +101,21 @@ def export_labeled(
 
         for row in rows:
             row["meta"] = None if row["meta"] is None else json.dumps(row["meta"], default=str)
-        pq.write_table(pa.Table.from_pylist(rows, schema=_parquet_schema(pa)), out)
+        schema = _parquet_schema(pa, include_retracted)
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), out)
     return len(rows)
 
 
-def _parquet_schema(pa: Any) -> Any:
-    annotation = pa.struct(
-        [
-            ("annotator", pa.string()),
-            ("label", pa.string()),
-            ("at", pa.timestamp("us")),
-            ("seconds_spent", pa.float64()),
-        ]
-    )
+def _parquet_schema(pa: Any, include_retracted: bool) -> Any:
+    fields = [
+        ("annotator", pa.string()),
+        ("label", pa.string()),
+        ("at", pa.timestamp("us")),
+        ("seconds_spent", pa.float64()),
+    ]
+    if include_retracted:
+        fields += [("retracted_at", pa.timestamp("us")), ("retracted_by", pa.string())]
+    annotation = pa.struct(fields)
     return pa.schema(
         [
             ("id", pa.string()),
@@ -118,7 +132,9 @@ def _parquet_schema(pa: Any) -> Any:
     )
 
 
-def _rows(store: Store, project: str, version: int | None) -> list[dict[str, Any]]:
+def _rows(
+    store: Store, project: str, version: int | None, include_retracted: bool
+) -> list[dict[str, Any]]:
     with store.read() as session:
         row = project_row(session, project)
         if version is None:
@@ -143,23 +159,32 @@ def _rows(store: Store, project: str, version: int | None) -> list[dict[str, Any
             )
             until = found.created_at
         votes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        retractor = aliased(Annotator)
         annotations = (
-            select(Annotation, Annotator.name)
+            select(Annotation, Annotator.name, retractor.name)
             .join(Annotator, Annotator.id == Annotation.annotator_id)
+            .outerjoin(retractor, retractor.id == Annotation.retracted_by)
             .where(Annotation.project_id == row.id)
             .order_by(Annotation.created_at, Annotation.id)
         )
         if until is not None:
             annotations = annotations.where(Annotation.created_at <= until)
-        for annotation, name in session.execute(annotations):
-            votes[annotation.sample_id].append(
-                {
-                    "annotator": name,
-                    "label": annotation.value,
-                    "at": annotation.created_at,
-                    "seconds_spent": annotation.seconds_spent,
-                }
-            )
+        for annotation, name, retractor_name in session.execute(annotations):
+            retracted_at: datetime | None = annotation.retracted_at
+            retracted_by: str | None = retractor_name
+            if until is not None and retracted_at is not None and retracted_at > until:
+                retracted_at = retracted_by = None  # it still stood when the version was made
+            if retracted_at is not None and not include_retracted:
+                continue
+            vote = {
+                "annotator": name,
+                "label": annotation.value,
+                "at": annotation.created_at,
+                "seconds_spent": annotation.seconds_spent,
+            }
+            if include_retracted:
+                vote |= {"retracted_at": retracted_at, "retracted_by": retracted_by}
+            votes[annotation.sample_id].append(vote)
         return [
             {
                 "id": sample.external_id,

@@ -27,7 +27,11 @@ def gold_due(session: Session, project_id: int, annotator_id: int, fraction: flo
         session.scalar(
             select(func.count())
             .select_from(Annotation)
-            .where(Annotation.project_id == project_id, Annotation.annotator_id == annotator_id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.annotator_id == annotator_id,
+                Annotation.retracted_at.is_(None),
+            )
         )
         or 0
     )

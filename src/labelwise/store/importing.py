@@ -13,12 +13,15 @@ Two paths, one behaviour. CSV files and Parquet files of string columns are read
 checked a column at a time (:mod:`labelwise.store._tables`); JSONL, other Parquet files and
 image folders are checked a row at a time (:mod:`labelwise.store._rows`), which is also the
 reference: a file that Arrow cannot read as Python's ``csv`` module does is handed to it. Rows
-go in by batches through the driver (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
+go in by batches through the driver (``executemany`` on SQLite, one ``COPY`` on PostgreSQL
+that the server works through while the next batch is checked). After a large import into
+PostgreSQL the tables' statistics are renewed (:func:`labelwise.store._bulk.tidy_after_import`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -92,12 +95,15 @@ def import_samples(
     options = (labels, settings, actor)
     from labelwise.store._table_readers import NeedsRowReader  # Arrow, on the first import
 
+    report = None
     if _columnar(path, file_format):
-        try:
-            return _import(store, path, file_format, project, *options, columnar=True)
-        except NeedsRowReader:
-            pass  # rolled back: the row reader reads the file again and names its problem
-    return _import(store, path, file_format, project, *options, columnar=False)
+        # NeedsRowReader rolled it back: the row reader reads the file again, names its problem
+        with suppress(NeedsRowReader):
+            report = _import(store, path, file_format, project, *options, columnar=True)
+    if report is None:
+        report = _import(store, path, file_format, project, *options, columnar=False)
+    _bulk.tidy_after_import(store, report.inserted)
+    return report
 
 
 def _import(

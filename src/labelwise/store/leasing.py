@@ -7,19 +7,22 @@ sample; a lease whose time ran out goes back to the queue at the next lease call
 query on ``ix_task_expiry``). With a gold fraction f, every annotator's n-th task is a gold
 question whenever floor(n f) grows (see :mod:`labelwise.store.gold`).
 
-This is the hot path of the annotation service: its statements are SQLAlchemy Core built once
-(:mod:`labelwise.store._hot`), a handful per lease, all in one transaction with the audit row.
+This is the hot path of the annotation service: on SQLite its statements are fixed SQL run on
+the driver's connection (:mod:`labelwise.store._sqlite_hot`), on PostgreSQL SQLAlchemy Core
+built once (:mod:`labelwise.store._hot`); a handful per lease, all in one transaction with the
+audit row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from labelwise.store import _hot, gold
+from labelwise.store import _hot, _sqlite_hot, gold
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import NotFoundError, StoreError
 from labelwise.store.projects import annotator_row, project_row
@@ -79,6 +82,8 @@ def lease_next_task(
     rate; the lease does not tell them apart from other tasks.
     """
     check_lease_args(lease_seconds, gold_fraction)
+    if store.dialect == "sqlite":
+        return _sqlite_lease(store, project, annotator, lease_seconds, gold_fraction, now)
     with store.write() as session:
         project_id = project_id_of(session, project)
         pending = _hot.Pending(project_id)
@@ -93,6 +98,32 @@ def lease_next_task(
         )
         pending.flush(session.connection())
         return lease
+
+
+def _sqlite_lease(
+    store: Store,
+    project: str,
+    annotator: str,
+    lease_seconds: float,
+    gold_fraction: float,
+    now: datetime | None,
+) -> TaskLease | None:
+    """:func:`lease_next_task` on SQLite's driver connection (see :mod:`._sqlite_hot`)."""
+    with store.sqlite_write() as conn:
+        cur = conn.cursor()
+        pending = _hot.Pending(_sqlite_hot.project_id(cur, store, project))
+        who = _sqlite_hot.annotator_id(cur, annotator)
+        found = _sqlite_hot.lease_in(
+            cur, pending, who, annotator, lease_seconds, gold_fraction, now or utcnow()
+        )
+        _sqlite_hot.flush(cur, pending)
+    return None if found is None else lease_from_row(found, annotator)
+
+
+def lease_from_row(row: tuple[Any, ...], annotator: str) -> TaskLease:
+    """A TaskLease from the row :func:`labelwise.store._sqlite_hot.lease_in` returns."""
+    task_id, external_id, text, uri, priority, expires_at, sample_id = row
+    return TaskLease(task_id, sample_id, external_id, text, uri, priority, annotator, expires_at)
 
 
 def lease_in(

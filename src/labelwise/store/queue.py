@@ -2,7 +2,8 @@
 
 Leasing lives in :mod:`labelwise.store.leasing` (re-exported here); submitting is here, with
 :func:`submit_and_lease_next`, the answer and the next lease in one transaction. The hot path
-(lease, submit) uses SQLAlchemy Core statements, a few per call.
+(lease, submit) runs fixed SQL on SQLite's driver connection (:mod:`._sqlite_hot`) and
+SQLAlchemy Core statements on PostgreSQL, a few per call.
 
 A queued sample gets ``overlap`` tasks (the project setting), each a slot for one annotator,
 so no sample is ever held by more annotators than the overlap. ``lease_next_task`` hands out
@@ -25,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from labelwise.store import _audit, _hot, _tally
+from labelwise.store import _audit, _hot, _sqlite_hot, _tally
 from labelwise.store.aggregation import majority
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
@@ -33,6 +34,7 @@ from labelwise.store.leasing import (
     TaskLease,
     annotator_id_of,
     check_lease_args,
+    lease_from_row,
     lease_in,
     lease_next_task,
 )
@@ -211,6 +213,9 @@ def submit_annotation(
     changes nothing. Refused: an unknown task or annotator, a lease that is not this
     annotator's or has expired, a label outside the project's label space.
     """
+    if store.dialect == "sqlite":
+        record, _ = _sqlite_submit(store, task_id, annotator, value, seconds_spent, None, now)
+        return record
     with store.write() as session:
         record, pending = _submit_in(
             session, task_id, annotator, value, seconds_spent, now or utcnow()
@@ -237,6 +242,9 @@ def submit_and_lease_next(
     stored together or not at all. The next lease is None when the queue is empty.
     """
     check_lease_args(lease_seconds, gold_fraction)
+    if store.dialect == "sqlite":
+        following = (lease_seconds, gold_fraction)
+        return _sqlite_submit(store, task_id, annotator, value, seconds_spent, following, now)
     now = now or utcnow()
     with store.write() as session:
         record, pending = _submit_in(session, task_id, annotator, value, seconds_spent, now)
@@ -248,6 +256,37 @@ def submit_and_lease_next(
         lease = lease_in(session, pending, who, annotator, lease_seconds, gold_fraction, now)
         pending.flush(session.connection())
         return record, lease
+
+
+def _sqlite_submit(
+    store: Store,
+    task_id: int,
+    annotator: str,
+    value: str,
+    seconds_spent: float | None,
+    following: tuple[float, float] | None,
+    now: datetime | None,
+) -> tuple[AnnotationRecord, TaskLease | None]:
+    """The submission (and, with ``following = (lease_seconds, gold_fraction)``, the next
+    lease) in one transaction on SQLite's driver connection (see :mod:`._sqlite_hot`)."""
+    now = now or utcnow()
+    lease = None
+    with store.sqlite_write() as conn:
+        cur = conn.cursor()
+        stored, pending, who = _sqlite_hot.submit_in(
+            cur, task_id, annotator, value, seconds_spent, now
+        )
+        if following is not None:
+            lease_seconds, gold_fraction = following
+            lease = _sqlite_hot.lease_in(
+                cur, pending, who, annotator, lease_seconds, gold_fraction, now
+            )
+        _sqlite_hot.flush(cur, pending)
+    annotation_id, sample_id, stored_value, created_at, label = stored
+    record = AnnotationRecord(
+        annotation_id, task_id, sample_id, annotator, stored_value, created_at, label
+    )
+    return record, None if lease is None else lease_from_row(lease, annotator)
 
 
 class _Pending(_hot.Pending):
@@ -351,7 +390,9 @@ def _label_if_complete(
 def _resubmitted(
     session: Session, task_id: int, annotator: str, annotator_id: int, value: str
 ) -> AnnotationRecord:
-    stored = session.scalars(select(Annotation).where(Annotation.task_id == task_id)).first()
+    stored = session.scalars(
+        select(Annotation).where(Annotation.task_id == task_id, Annotation.retracted_at.is_(None))
+    ).first()
     if stored is None:
         raise LeaseError(f"task {task_id} was skipped; lease a new task")
     if stored.annotator_id != annotator_id or stored.value != value:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -142,6 +143,7 @@ class Task(Base):
         Index("ix_task_queue", "project_id", "state", "priority", "id"),
         Index("ix_task_expiry", "project_id", "state", "lease_expires_at"),
         Index("ix_task_sample_id_annotator_id", "sample_id", "annotator_id"),
+        Index("ix_task_annotator_id_sample_id", "annotator_id", "sample_id"),
         CheckConstraint(_one_of("state", TASK_STATES), name="state"),
     )
 
@@ -157,23 +159,41 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime())
 
 
+#: The annotations that count: those not taken back by an undo.
+STANDING = "retracted_at IS NULL"
+
+
 class Annotation(Base):
-    """One annotator's answer for one sample; rows are only ever inserted."""
+    """One annotator's answer for one sample; rows are only ever inserted.
+
+    An undone answer stays, marked ``retracted_at`` / ``retracted_by``; every reader that counts
+    answers or aggregates labels skips it. One standing answer per task (a partial unique
+    index): a task answered, undone and answered again holds two rows, one of them retracted.
+    """
 
     __tablename__ = "annotation"
     __table_args__ = (
         Index("ix_annotation_sample_id", "sample_id"),
         Index("ix_annotation_project_id_annotator_id", "project_id", "annotator_id"),
+        Index(
+            "ux_annotation_task_id_standing",
+            "task_id",
+            unique=True,
+            sqlite_where=text(STANDING),
+            postgresql_where=text(STANDING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
     sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"))
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"), unique=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     annotator_id: Mapped[int] = mapped_column(ForeignKey("annotator.id"))
     value: Mapped[str] = mapped_column(String(200))
     seconds_spent: Mapped[float | None] = mapped_column(Float())
     created_at: Mapped[datetime] = mapped_column(DateTime())
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime())
+    retracted_by: Mapped[int | None] = mapped_column(ForeignKey("annotator.id"))
 
 
 class Label(Base):

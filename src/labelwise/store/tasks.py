@@ -1,15 +1,18 @@
 """Looking up one task or one project for the server's access checks, on the hot path.
 
-Both run one statement built once (SQLAlchemy Core with bind parameters, on a plain
-connection: no ORM session), since every answer and every "next task" asks them.
+Both run one statement built once (on SQLite a fixed SQL string on the driver's connection,
+see :mod:`labelwise.store._sqlite_hot`; elsewhere SQLAlchemy Core with bind parameters on a
+plain connection: no ORM session), since every answer and every "next task" asks them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from labelwise.store import _sqlite_hot
 from labelwise.store.engine import Store
 from labelwise.store.errors import NotFoundError
 from labelwise.store.projects import ProjectInfo, get_project
@@ -61,8 +64,12 @@ _PROJECT = select(
 
 def task_view(store: Store, task_id: int) -> TaskView:
     """The task ``task_id``, or NotFoundError."""
-    with store.engine.connect() as conn:
-        found = conn.execute(_TASK_VIEW, {"tid": task_id}).first()
+    found: Any
+    if store.dialect == "sqlite":
+        found = _sqlite_hot.task_row(store, task_id)
+    else:
+        with store.engine.connect() as conn:
+            found = conn.execute(_TASK_VIEW, {"tid": task_id}).first()
     if found is None:
         raise NotFoundError(f"no task {task_id} in the store")
     sample = SampleRecord(found[4], found[5], found[6], found[7], found[8], found[9])
@@ -73,6 +80,8 @@ def task_view(store: Store, task_id: int) -> TaskView:
 
 def project_info(store: Store, name: str) -> ProjectInfo:
     """:func:`labelwise.store.get_project`, in one prebuilt statement (same NotFoundError)."""
+    if store.dialect == "sqlite":
+        return _sqlite_hot.project_info(store, name)
     with store.engine.connect() as conn:
         found = conn.execute(_PROJECT, {"name": name}).first()
     if found is None:

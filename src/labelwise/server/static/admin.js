@@ -40,6 +40,8 @@ async function refresh() {
   const d = await lw.api("GET", base() + "/dashboard");
   const curve = await lw.api("GET", base() + "/learning-curve.png");
   lw.$("curve").src = URL.createObjectURL(curve);
+  const balance = await lw.api("GET", base() + "/class-balance.png");
+  lw.$("balance").src = URL.createObjectURL(balance);
   const gold = Object.entries(d.gold).map(([name, g]) => [name, g.answered, g.accuracy, g.flagged ? "flagged" : ""]);
   lw.$("dashboard").innerHTML =
     table("Budget", [["used", d.budget_used], ["budget", d.budget === null ? "unlimited" : d.budget], ["stopped", d.stop_reason]]) +
