@@ -42,6 +42,7 @@ STDLIB = {
     "typing",
     "math",
     "functools",
+    "inspect",
     "itertools",
     "warnings",
     "enum",
@@ -105,12 +106,24 @@ def test_nothing_below_the_server_imports_fastapi_and_core_never_imports_torch_e
 
 
 def test_import_labelwise_needs_neither_torch_nor_fastapi() -> None:
+    """Nor scikit-learn or pandas: the model adapters load on first use of their names."""
     import subprocess
     import sys
 
+    heavy = ("torch", "fastapi", "sqlalchemy", "sklearn", "pandas")
     code = (
         "import sys, labelwise, labelwise.strategies;"
-        "bad = [m for m in ('torch', 'fastapi', 'sqlalchemy') if m in sys.modules];"
-        "assert not bad, bad"
+        f"bad = [m for m in {heavy!r} if m in sys.modules];"
+        "assert not bad, bad;"
+        "from labelwise import ActiveLearner, SklearnModel;"
+        "assert ActiveLearner.__module__ == 'labelwise.learner', ActiveLearner;"
+        "assert labelwise.compute_inputs is labelwise.models.compute_inputs"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_unknown_name_of_labelwise_is_an_attribute_error() -> None:
+    import labelwise
+
+    with pytest.raises(AttributeError, match="no_such_name"):
+        labelwise.no_such_name  # noqa: B018

@@ -11,6 +11,8 @@ The public API at a glance:
   (majority vote, Dawid-Skene).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from labelwise.errors import (
     BatchSizeError,
     InvalidInputError,
@@ -20,8 +22,6 @@ from labelwise.errors import (
     StoreError,
     UnknownStrategyError,
 )
-from labelwise.learner import ActiveLearner
-from labelwise.models import BootstrapCommittee, SklearnModel, compute_inputs
 from labelwise.strategies import (
     PoolInputs,
     Selection,
@@ -30,7 +30,32 @@ from labelwise.strategies import (
     get_strategy,
 )
 
+if TYPE_CHECKING:
+    from labelwise.learner import ActiveLearner
+    from labelwise.models import BootstrapCommittee, SklearnModel, compute_inputs
+
 __version__ = "0.1.0"
+
+#: Names loaded on first use: the model adapters import scikit-learn (about 100 MB and a second
+#: or more), which a process that only scores arrays (a Dask worker, the annotation server)
+#: should not pay for.
+_LAZY = {
+    "ActiveLearner": "labelwise.learner",
+    "BootstrapCommittee": "labelwise.models",
+    "SklearnModel": "labelwise.models",
+    "compute_inputs": "labelwise.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'labelwise' has no attribute {name!r}")
+
 
 __all__ = [
     "ActiveLearner",

@@ -18,24 +18,54 @@ distributed = pytest.importorskip("distributed")
 
 import tests.scale.test_distributed as this_module  # noqa: E402
 from labelwise.scale import ShardError, select_from_shards, write_shards  # noqa: E402
+from labelwise.scale.execution import _send_shared, local_cluster, map_shards  # noqa: E402
 
 cloudpickle.register_pickle_by_value(this_module)  # workers need not import the tests package
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        memory_limit="1GiB",
-        silence_logs=40,
-    )
+    cluster = local_cluster(2, dashboard_address=None, memory_limit="1GiB", silence_logs=40)
     with distributed.Client(cluster) as c:
         c.run(importlib.import_module, "labelwise.scale.tasks")  # warm both workers once
         yield c
     cluster.close()
+
+
+def worker_settings(dask_worker) -> dict:
+    import dask
+
+    return {
+        "threads": dask_worker.state.nthreads,
+        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "profiler": dask.config.get("distributed.worker.profile.enabled"),
+    }
+
+
+def test_local_cluster_workers_have_one_thread_glibc_trimming_and_no_profiler(client) -> None:
+    for settings in client.run(worker_settings).values():
+        assert settings == {
+            "threads": 1,
+            "malloc_trim": None,
+            "blas_threads": "1",
+            "profiler": False,
+        }
+
+
+def test_shared_scalars_travel_inline_and_everything_else_is_scattered(client) -> None:
+    sent = _send_shared(client, {"k": 3, "name": "x", "model": DyingOnce("unused")})
+    assert sent["k"] == 3 and sent["name"] == "x"
+    assert isinstance(sent["model"], distributed.Future)
+    assert len(client.who_has([sent["model"]])[sent["model"].key]) == 2  # on both workers
+
+
+def test_shards_grouped_into_tasks_come_back_in_order_with_progress_for_each(client) -> None:
+    told: list[tuple[int, int]] = []
+    shards = [(i,) for i in range(30)]
+    got = map_shards(pow, shards, {"exp": 2}, client=client, progress=lambda *a: told.append(a))
+    assert got == [i * i for i in range(30)]
+    assert sorted(told) == [(d, 30) for d in range(1, 31)]
 
 
 @pytest.mark.parametrize("name", ["entropy", "margin", "least_confidence", "ratio"])

@@ -100,3 +100,12 @@ def test_nan_in_a_shard_is_named_when_read(tmp_path: Path) -> None:
 def test_ids_must_match_the_rows(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="ids"):
         write_shards(np.ones((5, 2)), np.arange(4), tmp_path)
+
+
+def test_reading_on_the_calling_thread_only_gives_the_same_rows(tmp_path: Path) -> None:
+    x = np.random.default_rng(2).random((500, 3)).astype(np.float32)
+    (path,) = write_shards(x, np.arange(500) * 2, tmp_path, rows_per_shard=500)
+    _, layout = inspect_shards([path])
+    ids, rows = read_shard(path, layout, use_threads=False)
+    np.testing.assert_array_equal(ids, np.arange(500) * 2)
+    np.testing.assert_array_equal(rows, x)

@@ -47,6 +47,32 @@ def test_streaming_top_k_equals_top_k(scores: np.ndarray, k: int, chunk: int) ->
     np.testing.assert_array_equal(got_scores, scores[ids])
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(np.float64, st.integers(1, 300), elements=st.sampled_from([0.0, 0.5, 1.0, 2.0])),
+    st.integers(1, 12),
+    st.integers(1, 120),
+    st.integers(0, 2**32 - 1),
+)
+def test_streaming_top_k_breaks_ties_by_id_not_position(
+    scores: np.ndarray, k: int, chunk: int, seed: int
+) -> None:
+    """Shuffled ids, chunks much larger than k (the partition path): a sort by (-score, id)."""
+    ids = np.random.default_rng(seed).permutation(10 * scores.size)[: scores.size]
+    k = min(k, scores.size)
+    stream = StreamingTopK(k)
+    for start in range(0, scores.size, chunk):
+        stream.push(scores[start : start + chunk], ids[start : start + chunk])
+    expected = [i for _, i in sorted(zip((-scores).tolist(), ids.tolist(), strict=True))[:k]]
+    assert stream.result()[0].tolist() == expected
+
+
+def test_streaming_top_k_puts_nan_scores_last() -> None:
+    stream = StreamingTopK(3)
+    stream.push(np.array([np.nan, 0.3, 0.9, np.nan, 0.1, 0.2, 0.0]), np.arange(7))
+    assert stream.result()[0].tolist() == [2, 1, 5]
+
+
 def test_top_k_refuses_batch_larger_than_pool() -> None:
     with pytest.raises(BatchSizeError, match="exceeds"):
         top_k(np.zeros(3), 4)

@@ -111,17 +111,16 @@ def _dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
         yield None
         return
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise InvalidInputError("Dask is not installed: pip install 'labelwise[scale]'") from None
     if scheduler is not None:
         with Client(scheduler) as client:
             yield client
         return
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True) as cluster,
-        Client(cluster) as client,
-    ):
+    from labelwise.scale.execution import local_cluster
+
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         yield client
 
 

@@ -38,7 +38,7 @@ from labelwise.scale.shards import (
     inspect_shards,
     resolve_shards,
 )
-from labelwise.strategies import ScoringStrategy, Strategy, StreamingTopK, get_strategy
+from labelwise.strategies import ScoringStrategy, Strategy, get_strategy
 from labelwise.strategies._validation import check_batch_size
 from labelwise.strategies.coreset import Coreset
 
@@ -102,6 +102,19 @@ class _Plan:
     @property
     def n_pool(self) -> int:
         return sum(info.n_rows for info in self.infos)
+
+    @property
+    def block_threads(self) -> int:
+        """Threads of one shard task's score kernels: the cores the shard threads leave free.
+
+        On Dask each worker thread runs a task, so 1; in this process, 1 unless there are
+        fewer shards (or ``n_threads``) than cores.
+        """
+        if self.client is not None:
+            return 1
+        cores = os.cpu_count() or 1
+        shard_threads = max(1, min(self.n_threads or cores, len(self.infos)))
+        return max(1, cores // shard_threads)
 
     def run(
         self,
@@ -251,14 +264,13 @@ def _choose_method(strategy: Strategy, method: Method | None, n_pool: int) -> Me
 
 def _stream_scores(plan: _Plan, strategy: ScoringStrategy, k: int, seed: int) -> ScaleSelection:
     shared = {"layout": plan.layout, "strategy": strategy, "k": k, "model": plan.model}
-    parts = plan.run("score", tasks.score_task, {**shared, "seed": seed})
-    best = StreamingTopK(k)
-    n_scored = 0
-    for ids, scores, _, n in parts:
-        best.push(scores, ids)
-        n_scored += n
+    shared |= {"seed": seed, "block_threads": plan.block_threads}
+    parts = plan.run("score", tasks.score_task, shared)
+    n_scored = sum(part[3] for part in parts)
     check_batch_size(k, n_scored)
-    ids, scores = best.result()
+    ids, scores = tasks.shard_top_k(
+        np.concatenate([part[1] for part in parts]), np.concatenate([part[0] for part in parts]), k
+    )
     return ScaleSelection(ids, scores, "exact", plan.n_pool, len(plan.infos), n_scored)
 
 

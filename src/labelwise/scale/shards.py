@@ -310,12 +310,23 @@ def _info_of(path: str, meta: Any, schema: pa.Schema) -> ShardInfo:
 # ---------------------------------------------------------------------------------- reading
 
 
-def read_shard(path: str, layout: VectorLayout) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """The ids and the (n, width) float32 matrix of one shard, reading only those columns."""
+def read_shard(
+    path: str, layout: VectorLayout, *, use_threads: bool = True
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """The ids and the (n, width) float32 matrix of one shard, reading only those columns.
+
+    Local files are memory-mapped. ``use_threads=False`` decodes on the calling thread only:
+    the right choice when shards are already read in parallel (a thread or a Dask worker per
+    shard), where pyarrow's own pool would only compete for the same cores.
+    """
     try:
         source, fs = _open(path)
         table = pq.read_table(
-            source, columns=[ID_COLUMN, *layout.columns], filesystem=fs, memory_map=fs is None
+            source,
+            columns=[ID_COLUMN, *layout.columns],
+            filesystem=fs,
+            memory_map=fs is None,
+            use_threads=use_threads,
         )
     except Exception as exc:
         raise ShardError(f"shard {path} cannot be read: {exc}") from exc

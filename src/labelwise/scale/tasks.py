@@ -2,6 +2,11 @@
 
 Each task reads only the columns it needs, drops the excluded ids (a sorted int64 array), and
 returns something small: a top-k, a sample, a few centres, a radius. Memory follows the shard.
+
+Shards run in parallel (threads of a pool, or Dask worker threads), so a task itself uses one
+thread: pyarrow decodes the shard on the task's thread and the block kernels of the scores run
+on ``block_threads`` threads (1 unless the caller has cores to spare), instead of every task
+starting its own helpers on cores that the other tasks already use.
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ def _load(
     path: str, layout: VectorLayout, exclude: IdArray
 ) -> tuple[IdArray, NDArray[np.float32], int]:
     """The non-excluded ids and rows of a shard, and its row count."""
-    ids, x = read_shard(path, layout)
+    ids, x = read_shard(path, layout, use_threads=False)
     n_rows = len(ids)
     drop = idsets.contains(exclude, ids)
     if drop.any():
@@ -87,16 +92,28 @@ def score_task(
     k: int,
     model: Any,
     seed: int,
+    block_threads: int = 1,
 ) -> tuple[IdArray, NDArray[np.float64], int, int]:
-    """Top-k (score desc, id asc) of one shard: (ids, scores, rows read, rows scored)."""
+    """Top-k (score desc, id asc) of one shard: (ids, scores, rows read, rows scored).
+
+    Only the shard's top-k travels back (16 bytes an item), never the scores of all its rows.
+    """
     ids, x, n_rows = _load(path, layout, exclude)
     if len(ids) == 0:
         return ids, np.empty(0), n_rows, 0
-    scores = strategy.score(pool_inputs(x, strategy.needs, layout, model, shard_rng(seed, index)))
+    inputs = pool_inputs(x, strategy.needs, layout, model, shard_rng(seed, index))
+    scores = strategy.score(inputs, n_threads=block_threads)
+    top_ids, top_scores = shard_top_k(scores, ids, k)
+    return top_ids, top_scores, n_rows, len(ids)
+
+
+def shard_top_k(
+    scores: NDArray[np.float64], ids: IdArray, k: int
+) -> tuple[IdArray, NDArray[np.float64]]:
+    """The k best rows (score desc, id asc), as :class:`StreamingTopK` orders them."""
     best = StreamingTopK(k)
     best.push(scores, ids)
-    top_ids, top_scores = best.result()
-    return top_ids, top_scores, n_rows, len(ids)
+    return best.result()
 
 
 def gather_task(
@@ -112,7 +129,7 @@ def gather_task(
 
     Excluded ids are dropped after the positions are taken.
     """
-    ids, x = read_shard(path, layout)
+    ids, x = read_shard(path, layout, use_threads=False)
     if positions is not None:
         ids, x = ids[positions], x[positions]
     keep = ~idsets.contains(exclude, ids)
@@ -172,7 +189,7 @@ def neighbors_task(
     With ``cache_graphs`` the shard's HNSW graph is kept beside a local shard file
     (``<shard>.hnsw``) for the next rounds.
     """
-    ids, x = read_shard(path, layout)
+    ids, x = read_shard(path, layout, use_threads=False)
     cache = f"{path}.hnsw" if cache_graphs and model is None and "://" not in path else None
     pos, dist = shard_neighbors(
         queries,

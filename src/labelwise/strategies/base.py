@@ -7,6 +7,8 @@ over arrays (see :mod:`labelwise.strategies.uncertainty`), wrapped by :class:`Sc
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -17,7 +19,12 @@ from numpy.typing import NDArray
 
 from labelwise.errors import InvalidInputError, MissingInputError, UnknownStrategyError
 from labelwise.strategies._validation import check_batch_size, check_exclude, check_rng
-from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, score_in_chunks
+from labelwise.strategies.chunking import (
+    DEFAULT_CHUNK_SIZE,
+    STREAMS_BLOCKS_ATTR,
+    score_in_chunks,
+    streams_blocks,
+)
 
 InputName = Literal[
     "proba", "samples", "committee_proba", "embeddings", "labeled_embeddings", "grad_embeddings"
@@ -154,11 +161,19 @@ class ScoringStrategy(Strategy):
         if "input_name" in cls.__dict__:
             cls.needs = frozenset({cls.input_name})
 
-    def score(self, inputs: PoolInputs) -> NDArray[np.float64]:
-        """Score every pool item (excluded ones too), chunk by chunk."""
+    def score(self, inputs: PoolInputs, n_threads: int | None = None) -> NDArray[np.float64]:
+        """Score every pool item (excluded ones too), chunk by chunk.
+
+        ``n_threads`` sets the threads of a block kernel that takes them (the uncertainty
+        scores, BALD); None keeps its default (up to 2). A caller that already runs one score
+        per core (a Dask worker, a thread per shard) passes 1. Every score depends only on its
+        own item, so the scores are the same for any thread count.
+        """
         inputs.require(self.needs, self.name)
         array = getattr(inputs, self.input_name)
         fn = type(self).score_fn
+        if n_threads is not None and _takes_n_threads(fn):
+            fn = _bind_threads(fn, n_threads)
         return score_in_chunks(fn, array, POOL_AXIS.get(self.input_name, 0), self.chunk_size)
 
     def _select(
@@ -213,3 +228,19 @@ def get_strategy(name: str, **params: Any) -> Strategy:
 def available_strategies() -> list[str]:
     """Names of every registered strategy, sorted."""
     return sorted(_REGISTRY)
+
+
+@functools.cache
+def _takes_n_threads(fn: Callable[..., Any]) -> bool:
+    try:
+        return "n_threads" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _bind_threads(
+    fn: Callable[..., NDArray[np.float64]], n_threads: int
+) -> Callable[..., NDArray[np.float64]]:
+    """``fn`` with ``n_threads`` bound, still marked as streaming its blocks where it was."""
+    bound: Callable[..., NDArray[np.float64]] = functools.partial(fn, n_threads=n_threads)
+    return streams_blocks(bound) if getattr(fn, STREAMS_BLOCKS_ATTR, False) else bound

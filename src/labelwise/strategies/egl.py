@@ -102,8 +102,8 @@ class ExpectedGradientLength(Strategy):
         self.bias = bias
         self.chunk_size = chunk_size
 
-    def score(self, inputs: PoolInputs) -> NDArray[np.float64]:
-        """Expected gradient length of every pool item (excluded ones too)."""
+    def score(self, inputs: PoolInputs, n_threads: int | None = None) -> NDArray[np.float64]:
+        """Expected gradient length of every pool item (excluded ones too), on one thread."""
         inputs.require(self.needs, self.name)
         proba, embeddings = inputs.proba, inputs.embeddings
         assert proba is not None and embeddings is not None

@@ -143,7 +143,18 @@ class StreamingTopK:
 
 
 def _top_k_by_id(scores: NDArray[np.float64], ids: NDArray[np.int64], k: int) -> NDArray[np.intp]:
-    """Positions of the k best (score desc, id asc), in that order."""
+    """Positions of the k best (score desc, id asc), in that order.
+
+    The k-th largest score is found by a partition (linear time); only the items scoring at
+    least that much, the k best and their ties, are sorted. NaN scores defeat the comparison
+    (fewer than k survive it): the whole chunk is then sorted, NaN last.
+    """
+    if scores.size > 2 * k:
+        kth = np.partition(scores, scores.size - k)[scores.size - k]
+        candidates = np.flatnonzero(scores >= kth)
+        if candidates.size >= k:
+            order = np.lexsort((ids[candidates], -scores[candidates]))
+            return candidates[order[:k]]
     order = np.lexsort((ids, -scores))
     return order[:k]
 
