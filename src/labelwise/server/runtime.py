@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from labelwise.controller import Controller, Retrainer
 from labelwise.server.settings import ServerSettings
 from labelwise.store import AnnotatorInfo, Store, annotator_for_token, list_rounds
+from labelwise.store.checkpointer import WalCheckpointer
 from labelwise.store.projects import hash_token
 
 __all__ = ["ProjectLoop", "Runtime"]
@@ -59,6 +60,7 @@ class Runtime:
         self._tokens: dict[str, tuple[AnnotatorInfo, float]] = {}
         self._lock = threading.Lock()
         self._calls: ThreadPoolExecutor | None = None  # started on first use, again after close
+        self._checkpointer = _wal_checkpointer(store)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the store's threads (see the module's notes), awaited."""
@@ -113,8 +115,19 @@ class Runtime:
             calls, self._calls = self._calls, None
         if calls is not None:
             calls.shutdown(wait=True)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             for loop in self._loops.values():
                 if loop.retrainer is not None:
                     loop.retrainer.stop()
             self._loops.clear()
+
+
+def _wal_checkpointer(store: Store) -> WalCheckpointer | None:
+    """A running WAL checkpointer for a SQLite file store, so that no annotator's commit pays
+    for a checkpoint (see :mod:`labelwise.store.checkpointer`); None for PostgreSQL or memory."""
+    database = store.engine.url.database or ""
+    if store.dialect != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return WalCheckpointer(store).start()
