@@ -236,9 +236,14 @@ def main() -> None:
         f" {elapsed:.1f} s, {args.mode}, {where}"
     )
     print(f"submissions: {done} ({done / elapsed:.0f}/s), errors {errors}")
+    which = (
+        "the first task of each annotator, all asked at once at the start"
+        if combined
+        else "plain next-task requests"
+    )
     print(
         f"next-task ms: p50 {np.percentile(nexts, 50):.1f}  p99 {np.percentile(nexts, 99):.1f}"
-        f"  ({len(nexts)} plain next-task requests)"
+        f"  ({len(nexts)} {which})"
     )
     what = "submit+next ms" if combined else "submit ms"
     print(f"{what}: p50 {np.percentile(submits, 50):.1f}  p99 {np.percentile(submits, 99):.1f}")
