@@ -11,8 +11,9 @@ The public API at a glance:
   (majority vote, Dawid-Skene).
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from labelwise._lazy import lazy_attributes
 from labelwise.errors import (
     BatchSizeError,
     InvalidInputError,
@@ -47,14 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'labelwise' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -6,9 +6,7 @@ imported on first access, so ``import labelwise.models`` does not need torch.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
+from labelwise._lazy import lazy_attributes
 from labelwise.models.base import (
     Model,
     SupportsCommittee,
@@ -36,10 +34,7 @@ _TORCH_NAMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _TORCH_NAMES:
-        return getattr(import_module(_TORCH_NAMES[name]), name)
-    raise AttributeError(f"module 'labelwise.models' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _TORCH_NAMES)
 
 
 __all__ = [

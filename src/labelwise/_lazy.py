@@ -1,0 +1,22 @@
+"""Names of a package loaded on first use (PEP 562), so that importing it stays light."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from importlib import import_module
+from typing import Any
+
+
+def lazy_attributes(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module-level ``__getattr__`` for ``package`` serving ``name`` from ``names[name]``.
+
+    The defining module is imported on the first access of one of its names; any other name
+    is an ``AttributeError`` naming ``package``, as Python's own would.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(import_module(names[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
