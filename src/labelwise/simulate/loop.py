@@ -42,6 +42,7 @@ def build_model(problem: Problem, config: SimulationConfig, seed: int, image_sha
         image_shape=image_shape,
         device=config.device,
         params=config.model_params,
+        pool_features=problem.X_pool,  # features only: the pool's labels stay with the oracle
     )
 
 

@@ -1,12 +1,23 @@
 """The models a simulation can train, by name, each built for one seed.
 
-- ``logreg``: logistic regression (L2, C=1) on features standardised on the labeled set.
+- ``logreg``: logistic regression (L2, C=1) on standardised features. The scaler is fitted on
+  the pool's features (no labels; the test split is never part of the pool), as a pool-based
+  learner sees every pool item's features from the start. ``{"standardize": "labeled"}`` in
+  ``params`` fits it on the labeled set at every round instead (labelwise before issue 8's
+  image runs): with a few dozen labeled images, near-constant pixels get a tiny scale, pool
+  items land far outside the training range and margin then picks outliers (on Fashion-MNIST
+  margin fell behind random, 1.59x its labels to 95%). ``{"warm_start": True}`` starts each
+  round's lbfgs from the previous round's solution (the same convex problem, so the same
+  optimum up to the solver's tolerance, in a fraction of the iterations).
 - ``rf``: a random forest of 200 trees.
 - ``mlp``: a one-hidden-layer PyTorch network with dropout (MC Dropout for BALD and friends).
 - ``cnn``: the Gal et al. (2017) MNIST CNN, for 28 x 28 images (``weight_decay_per_label=3.5``
   in ``params`` gives their ``3.5 / N`` weight decay).
-- ``linear_head``: a strongly regularised logistic regression (C=0.1 by default) for sentence
-  embeddings, where few labels and 384 dimensions make C=1 overfit.
+- ``linear_head``: a logistic regression (C=3 by default) for sentence embeddings, fed as
+  they are. Chosen on Rotten Tomatoes' unit-norm MiniLM embeddings (coordinates ~0.05), where a
+  small C is far too strong: 5-fold CV on 200 labels gave C=0.1 0.56 (the majority class is
+  0.58), C=1 0.677, C=3 0.682, C=10 0.680 (``benchmarks/label_efficiency.py --choose-c``).
+  Pass ``{"C": ...}`` to choose another.
 
 PyTorch is imported only when a PyTorch model is asked for.
 """
@@ -16,6 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from labelwise.errors import InvalidInputError
 from labelwise.models import Model
@@ -30,43 +43,105 @@ def make_model(
     image_shape: tuple[int, ...] | None = None,
     device: str = "cpu",
     params: dict[str, Any] | None = None,
+    pool_features: NDArray[Any] | None = None,
 ) -> Model:
     """Build the untrained model ``name`` for a label space of ``n_classes`` classes.
 
-    ``params`` override the defaults (``C`` for the linear models, ``n_estimators`` for the
-    forest, ``epochs`` / ``lr`` / ``weight_decay`` / ``batch_size`` for PyTorch models).
+    ``params`` override the defaults (``C`` / ``warm_start`` / ``tol`` for the linear models,
+    ``standardize`` for ``logreg``, ``n_estimators`` for the forest, ``epochs`` / ``lr`` /
+    ``weight_decay`` / ``batch_size`` for PyTorch models). ``pool_features`` (N, d), the pool's
+    features without labels, are what ``logreg`` standardises on.
     """
     params = dict(params or {})
     classes = np.arange(n_classes)
     if name in ("logreg", "rf", "linear_head"):
-        return _sklearn_model(name, classes, seed, params)
+        return _sklearn_model(name, classes, seed, params, pool_features)
     if name in ("mlp", "cnn"):
         return _torch_model(name, classes, n_features, seed, image_shape, device, params)
     raise InvalidInputError(f"unknown model {name!r}: logreg, rf, mlp, cnn or linear_head")
 
 
 def _sklearn_model(
-    name: str, classes: np.ndarray[Any, Any], seed: int, params: dict[str, Any]
+    name: str,
+    classes: np.ndarray[Any, Any],
+    seed: int,
+    params: dict[str, Any],
+    pool_features: NDArray[Any] | None,
 ) -> Model:
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     from labelwise.models.sklearn import SklearnModel
 
     estimator: Any
+    warm_start = False
     if name == "logreg":
+        scaler = _logreg_scaler(params.pop("standardize", "pool"), pool_features)
         params.setdefault("max_iter", 2000)
-        estimator = make_pipeline(StandardScaler(), LogisticRegression(**params))
+        warm_start = bool(params.get("warm_start", False))
+        estimator = make_pipeline(scaler, LogisticRegression(**params))
     elif name == "linear_head":
-        params.setdefault("C", 0.1)
+        params.setdefault("C", 3.0)
         params.setdefault("max_iter", 2000)
+        warm_start = bool(params.get("warm_start", False))
         estimator = LogisticRegression(**params)
     else:
         params.setdefault("n_estimators", 200)
         estimator = RandomForestClassifier(random_state=seed, n_jobs=1, **params)
-    return SklearnModel(estimator, classes=classes)
+    # The adapter keeps its fitted clone between rounds only when warm-starting, so that the
+    # estimator's own ``warm_start`` has a previous solution to start from.
+    return SklearnModel(estimator, classes=classes, warm_start=warm_start)
+
+
+def _logreg_scaler(how: str, pool_features: NDArray[Any] | None) -> Any:
+    from sklearn.preprocessing import StandardScaler
+
+    if how == "labeled":
+        return StandardScaler()
+    if how != "pool":
+        raise InvalidInputError(f"standardize must be 'pool' or 'labeled', got {how!r}")
+    if pool_features is None:
+        raise InvalidInputError(
+            "logreg standardises on the pool's features: pass pool_features, or "
+            "params={'standardize': 'labeled'} to standardise on the labeled set"
+        )
+    return PoolStandardizer.from_pool(pool_features)
+
+
+class PoolStandardizer(TransformerMixin, BaseEstimator):
+    """``(X - mean) / scale`` with the pool's mean and standard deviation, fixed at build.
+
+    A scikit-learn transformer whose ``fit`` learns nothing, so a pipeline refitted on a
+    growing labeled set keeps one feature space (and a warm start stays exact). Features
+    constant over the pool keep scale 1, as in ``StandardScaler``.
+
+    Examples
+    --------
+    >>> z = PoolStandardizer.from_pool(np.array([[0.0, 1.0], [2.0, 1.0]]))
+    >>> z.transform(np.array([[1.0, 3.0]])).tolist()
+    [[0.0, 2.0]]
+    """
+
+    def __init__(self, mean: NDArray[np.float64], scale: NDArray[np.float64]):
+        self.mean = mean
+        self.scale = scale
+
+    @classmethod
+    def from_pool(cls, X: NDArray[Any]) -> PoolStandardizer:
+        """The standardiser of the rows of ``X`` (N, d)."""
+        X = np.asarray(X, dtype=np.float64)
+        scale = X.std(axis=0)
+        scale[scale == 0.0] = 1.0
+        return cls(X.mean(axis=0), scale)
+
+    def fit(self, X: Any, y: Any = None) -> PoolStandardizer:
+        """Nothing to learn: the statistics are the pool's."""
+        return self
+
+    def transform(self, X: Any) -> NDArray[np.float64]:
+        """Standardised features (n, d)."""
+        return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
 
 
 def _torch_model(
