@@ -119,6 +119,16 @@ def _marks(columns: tuple[str, ...]) -> str:
     return ", ".join("?" * len(columns))
 
 
+def _insert_in_batches(dbapi: Any, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """``executemany(statement, ...)`` over ``rows`` in batches of :data:`BATCH_ROWS`."""
+    cursor = dbapi.cursor()
+    try:
+        for batch in _batches(rows, BATCH_ROWS):
+            cursor.executemany(statement, batch)
+    finally:
+        cursor.close()
+
+
 def _batches(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
@@ -134,13 +144,9 @@ def insert_sample_rows(session: Session, rows: Iterable[tuple[Any, ...]]) -> Non
             for row in rows:
                 copy.write_row(row)
         return
-    statement = f"INSERT INTO sample ({columns}) VALUES ({_marks(SAMPLE_COLUMNS)})"
-    cursor = dbapi.cursor()
-    try:
-        for batch in _batches(rows, BATCH_ROWS):
-            cursor.executemany(statement, batch)
-    finally:
-        cursor.close()
+    _insert_in_batches(
+        dbapi, f"INSERT INTO sample ({columns}) VALUES ({_marks(SAMPLE_COLUMNS)})", rows
+    )
 
 
 @contextmanager
@@ -273,13 +279,9 @@ def insert_labels(session: Session, project_id: int, labels: dict[str, str]) -> 
         for sample_id, external_id in new
         if external_id in labels
     ]
-    statement = f"INSERT INTO label ({columns}) VALUES ({_marks(_LABEL_COLUMNS)})"
-    cursor = dbapi.cursor()
-    try:
-        for batch in _batches(rows, BATCH_ROWS):
-            cursor.executemany(statement, batch)
-    finally:
-        cursor.close()
+    _insert_in_batches(
+        dbapi, f"INSERT INTO label ({columns}) VALUES ({_marks(_LABEL_COLUMNS)})", rows
+    )
     return len(rows)
 
 
