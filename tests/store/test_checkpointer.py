@@ -60,7 +60,18 @@ def test_the_annotation_server_checkpoints_its_sqlite_store(sqlite_store: Store)
     from labelwise.server.settings import ServerSettings
 
     runtime = Runtime(sqlite_store, ServerSettings(store=sqlite_store.url, background=False))
+    runtime.start()
     checkpointer = runtime._checkpointer
     assert checkpointer is not None and checkpointer._thread is not None
     runtime.close()
-    assert checkpointer._thread is None
+    assert checkpointer._thread is None and runtime._checkpointer is None
+
+
+def test_it_needs_a_sqlite_file(tmp_path: Path) -> None:
+    memory = init_store("sqlite://")
+    try:
+        assert memory.sqlite_path is None
+        with pytest.raises(ValueError, match="needs a SQLite file store"):
+            WalCheckpointer(memory)
+    finally:
+        memory.close()

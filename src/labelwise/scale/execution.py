@@ -136,9 +136,12 @@ def _map_dask(
                 done += 1
                 if progress is not None:
                     progress(done, total)
-        except _LostData:
+        except _LostData as lost:
             if attempt == retries + 1:
-                raise
+                raise RuntimeError(
+                    f"workers died {attempt + 1} times in this round, each time losing the "
+                    f"arguments sent to them; {len(results)} of {total} shards finished"
+                ) from lost
     return [results[i] for i in range(total)]
 
 

@@ -64,6 +64,7 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
         yield
         runtime.close()
 

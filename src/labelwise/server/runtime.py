@@ -60,7 +60,7 @@ class Runtime:
         self._tokens: dict[str, tuple[AnnotatorInfo, float]] = {}
         self._lock = threading.Lock()
         self._calls: ThreadPoolExecutor | None = None  # started on first use, again after close
-        self._checkpointer = _wal_checkpointer(store)
+        self._checkpointer: WalCheckpointer | None = None  # started with the server
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the store's threads (see the module's notes), awaited."""
@@ -109,25 +109,26 @@ class Runtime:
                 self._loops[project] = found
             return found
 
+    def start(self) -> None:
+        """Start the server's own threads: a SQLite file store's WAL checkpointer (see
+        :mod:`labelwise.store.checkpointer`), so that no annotator's commit pays for a
+        checkpoint. PostgreSQL and in-memory SQLite need none."""
+        with self._lock:
+            if self._checkpointer is None and self.store.sqlite_path is not None:
+                self._checkpointer = WalCheckpointer(self.store).start()
+
     def close(self) -> None:
         """Stop every retrainer and the store's threads."""
         with self._lock:
             calls, self._calls = self._calls, None
         if calls is not None:
             calls.shutdown(wait=True)
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
+        with self._lock:
+            checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         with self._lock:
             for loop in self._loops.values():
                 if loop.retrainer is not None:
                     loop.retrainer.stop()
             self._loops.clear()
-
-
-def _wal_checkpointer(store: Store) -> WalCheckpointer | None:
-    """A running WAL checkpointer for a SQLite file store, so that no annotator's commit pays
-    for a checkpoint (see :mod:`labelwise.store.checkpointer`); None for PostgreSQL or memory."""
-    database = store.engine.url.database or ""
-    if store.dialect != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return WalCheckpointer(store).start()

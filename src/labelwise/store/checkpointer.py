@@ -28,7 +28,7 @@ class WalCheckpointer:
 
     Parameters
     ----------
-    store : an open SQLite store (a file: an in-memory database has no WAL).
+    store : an open SQLite store kept in a file (an in-memory database has no WAL).
     interval : seconds between checkpoints.
 
     ``start()`` and ``stop()``; also a context manager. Each checkpoint's outcome (busy, log
@@ -36,11 +36,12 @@ class WalCheckpointer:
     """
 
     def __init__(self, store: Store, interval: float = 0.25) -> None:
-        if store.dialect != "sqlite":
-            raise ValueError(f"a WAL checkpointer needs a SQLite store, not {store.dialect}")
+        path = store.sqlite_path
+        if path is None:
+            raise ValueError(f"a WAL checkpointer needs a SQLite file store, not {store.url}")
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
-        self.store = store
+        self.path = path
         self.interval = interval
         self.checkpoints = 0
         self.last: tuple[int, int, int] | None = None
@@ -77,7 +78,7 @@ class WalCheckpointer:
         return self.last
 
     def _run(self) -> None:
-        database = self.store.engine.url.database or ""
+        database = str(self.path)
         try:
             conn = sqlite3.connect(database, timeout=SQLITE_BUSY_SECONDS, isolation_level=None)
         except sqlite3.Error:

@@ -53,6 +53,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def sqlite_file(database: str | None) -> Path | None:
+    """The file of a SQLite URL's database part; None for an in-memory one or a ``file:`` URI."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def normalize_url(url: str | None = None) -> str:
     """Resolve a store URL: ``url``, else ``$LABELWISE_STORE``, else :data:`DEFAULT_URL`.
 
@@ -81,6 +88,11 @@ class Store:
     def dialect(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
         return self.engine.dialect.name
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite store; None for PostgreSQL or an in-memory SQLite."""
+        return sqlite_file(self.engine.url.database) if self.dialect == "sqlite" else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -163,9 +175,9 @@ def _make_engine(url: str) -> tuple[Engine, Engine]:
     except ArgumentError as exc:
         raise StoreError(f"not a database URL: {url!r} (try sqlite:///labelwise.db)") from exc
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database not in ("", ":memory:") and not database.startswith("file:"):
-            parent = Path(database).expanduser().resolve().parent
+        path = sqlite_file(parsed.database)
+        if path is not None:
+            parent = path.resolve().parent
             if not parent.is_dir():
                 raise StoreError(f"cannot create the store {url}: folder {parent} does not exist")
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
@@ -244,8 +256,8 @@ def open_store(url: str | None = None) -> Store:
     url = normalize_url(url)
     parsed = make_url(url) if "://" in url else None
     if parsed is not None and parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database not in ("", ":memory:") and not Path(database).expanduser().exists():
+        path = sqlite_file(parsed.database)
+        if path is not None and not path.exists():
             raise SchemaError(f"no store at {url}: run `labelwise init --store {url}` first")
     engine, write_engine = _make_engine(url)
     try:
