@@ -14,9 +14,10 @@ from labelwise.models.torch_model import TorchModel  # noqa: E402
 from labelwise.models.torch_nets import mlp  # noqa: E402
 
 
-def model(seed: int | None = 0, **params) -> TorchModel:
+def model(seed: int | None = 0, module: nn.Module | None = None, **params) -> TorchModel:
     settings = {"epochs": 8, "batch_size": 16, "lr": 0.02, "random_state": seed, **params}
-    return TorchModel(mlp(4, 3, hidden=16, dropout=0.3), [0, 1, 2], **settings)
+    net = mlp(4, 3, hidden=16, dropout=0.3) if module is None else module
+    return TorchModel(net, [0, 1, 2], **settings)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,61 @@ def test_mc_samples_vary_and_repeat_for_a_seed(trained: TorchModel, data) -> Non
     assert not np.allclose(samples[0], samples[1])
     np.testing.assert_array_equal(samples, trained.sample_proba(X, 5, rng=4))
     assert not trained.module_[2].training  # dropout switched off again
+
+
+def test_mc_samples_equal_k_full_passes_of_the_network(data) -> None:
+    # The layers before the first dropout run once per input; the samples must be those of K
+    # plain stochastic passes drawing their masks from the same generator.
+    from labelwise.models.mc_dropout_torch import mc_dropout
+    from labelwise.models.torch_nets import gal_cnn
+
+    X = np.random.default_rng(0).random((12, 784), dtype=np.float32)
+    m = TorchModel(gal_cnn(3), [0, 1, 2], epochs=1, random_state=0).fit(X, np.arange(12) % 3)
+    fast = m.sample_proba(X, 4, rng=9)
+    seed = int(np.random.default_rng(9).integers(2**62))
+    with torch.no_grad(), mc_dropout(m.module_, torch.Generator().manual_seed(seed)):
+        logits = torch.stack([m.module_(torch.as_tensor(X)) for _ in range(4)])
+    np.testing.assert_allclose(fast, torch.softmax(logits.double(), dim=2).numpy(), atol=1e-12)
+
+
+def test_split_at_first_dropout_keeps_dropout_out_of_the_head() -> None:
+    from labelwise.models.mc_dropout_torch import split_at_first_dropout
+
+    block = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    net = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), block, nn.Linear(4, 2))
+    head, tail = split_at_first_dropout(net)
+    assert list(head) == [net[0], net[1]] and list(tail) == [block, net[3]]
+    x = torch.randn(3, 4)
+    net.eval()
+    assert torch.equal(tail(head(x)), net(x))
+    other = nn.Linear(4, 2)  # not a Sequential: nothing can be split off
+    head, tail = split_at_first_dropout(other)
+    assert isinstance(head, nn.Identity) and tail is other
+
+
+def test_weight_decay_reaches_only_the_named_parameters(data) -> None:
+    X, y = data
+
+    class WithSpare(nn.Sequential):
+        """An MLP with one more parameter whose loss gradient is exactly zero."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) + 0.0 * self.spare.sum()
+
+    def fitted(decay_params: tuple[str, ...]) -> TorchModel:
+        net = WithSpare(*mlp(4, 3, hidden=8))
+        net.register_parameter("spare", nn.Parameter(torch.ones(5)))
+        return model(weight_decay=0.5, decay_params=decay_params, module=net).fit(X, y)
+
+    assert float(fitted(("spare",)).module_.spare.detach().max()) < 1.0
+    assert torch.equal(fitted(("0.weight",)).module_.spare.detach(), torch.ones(5))
+    with pytest.raises(InvalidInputError, match=r"0\.wieght"):
+        fitted(("0.wieght",))
+
+
+def test_an_unknown_init_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="lecun"):
+        model(init="lecun")
 
 
 def test_mc_dropout_keeps_batchnorm_in_eval_mode(data) -> None:

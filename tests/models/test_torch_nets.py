@@ -48,3 +48,28 @@ def test_reset_parameters_uses_pytorchs_default_bounds() -> None:
     for param in (layer.weight.detach(), layer.bias.detach()):
         assert float(param.abs().max()) <= bound
         assert float(param.abs().max()) > 0.95 * bound
+
+
+def test_glorot_uniform_draws_keras_bounds_and_zero_biases() -> None:
+    conv = nn.Conv2d(32, 16, kernel_size=4)
+    reset_parameters(conv, torch.Generator().manual_seed(2), "glorot_uniform")
+    limit = math.sqrt(6 / (32 * 16 + 16 * 16))  # fan_in = 32 * 4 * 4, fan_out = 16 * 4 * 4
+    weight = conv.weight.detach()
+    assert float(weight.abs().max()) <= limit
+    assert float(weight.abs().max()) > 0.95 * limit
+    assert not conv.bias.detach().any()
+
+
+def test_an_unknown_init_scheme_is_refused() -> None:
+    from labelwise.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="he_normal"):
+        reset_parameters(nn.Linear(2, 2), torch.Generator(), "he_normal")  # type: ignore[arg-type]
+
+
+def test_gal_cnn_names_the_one_regularised_kernel() -> None:
+    from labelwise.models.torch_nets import GAL_CNN_DECAYED
+
+    named = dict(gal_cnn(10).named_parameters())
+    assert set(GAL_CNN_DECAYED) <= set(named)
+    assert named["dense.weight"].shape == (128, 32 * 11 * 11)

@@ -61,3 +61,23 @@ def test_a_warm_started_logreg_reaches_the_cold_fit() -> None:
         warm.fit(X[:n], y[:n])
     cold.fit(X[:50], y[:50])
     np.testing.assert_allclose(warm.predict_proba(X), cold.predict_proba(X), atol=1e-5)
+
+
+def test_the_cnn_follows_the_keras_code_of_gal_et_al() -> None:
+    pytest.importorskip("torch")
+    from labelwise.models.torch_nets import GAL_CNN_DECAYED
+
+    model = make_model(
+        "cnn",
+        10,
+        784,
+        seed=0,
+        image_shape=(28, 28),
+        params={"weight_decay_per_label": 3.5, "epochs": 1},
+    )
+    inner = model.model  # type: ignore[attr-defined]
+    assert inner.init == "glorot_uniform" and inner.decay_params == GAL_CNN_DECAYED
+    X = np.random.default_rng(0).random((40, 784), dtype=np.float32)
+    model.fit(X, np.arange(40) % 10)
+    # Keras's l2(3.5 / N) adds 3.5 / N * sum(w**2) to the loss: Adam's decay is twice that
+    assert inner.weight_decay == pytest.approx(2 * 3.5 / 40)

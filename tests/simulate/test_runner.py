@@ -191,3 +191,30 @@ def test_unknown_settings_are_refused_by_name() -> None:
         SimulationConfig.from_dict({"bugdet": 10})
     with pytest.raises(InvalidInputError, match="budget"):
         SimulationConfig(budget=10, initial=20)
+
+
+def test_a_curve_ends_at_the_first_round_reaching_stop_accuracy(wine: Dataset) -> None:
+    full = run_simulation(
+        SimulationConfig(dataset="wine", strategies=("margin",), seeds=1, **TINY), dataset=wine
+    ).rounds
+    level = float(full["accuracy"].median())
+    stopped = run_simulation(
+        SimulationConfig(
+            dataset="wine", strategies=("margin",), seeds=1, stop_accuracy=level, **TINY
+        ),
+        dataset=wine,
+    ).rounds
+    for name, curve in stopped.groupby("strategy"):
+        reference = full[full["strategy"] == name].reset_index(drop=True)
+        first = int(np.argmax(reference["accuracy"].to_numpy() >= level))
+        pd.testing.assert_frame_equal(
+            curve.reset_index(drop=True).drop(columns=["train_seconds", "acquisition_seconds"]),
+            reference.iloc[: first + 1].drop(columns=["train_seconds", "acquisition_seconds"]),
+        )
+
+
+def test_stop_accuracy_must_be_a_fraction() -> None:
+    from labelwise.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="stop_accuracy"):
+        SimulationConfig(stop_accuracy=95.0)

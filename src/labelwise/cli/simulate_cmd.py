@@ -31,6 +31,9 @@ def simulate(
     label_column: str = typer.Option(None, "--label-column", help="Label column of a data file."),
     text_features: str = typer.Option(None, "--text-features", help="minilm or tfidf."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (PyTorch models)."),
+    stop_accuracy: float = typer.Option(
+        None, "--stop-accuracy", help="End a curve once its test accuracy reaches this."
+    ),
     no_full_data: bool = typer.Option(
         False, "--no-full-data", help="Skip training on the whole pool (no targets then)."
     ),
@@ -60,6 +63,7 @@ def simulate(
         "label_column": label_column,
         "text_features": text_features,
         "device": device,
+        "stop_accuracy": stop_accuracy,
     }
     if no_full_data:
         flags["full_data"] = False

@@ -45,8 +45,10 @@ class SeededDropout(nn.Module):
         if self.p >= 1.0:
             return torch.zeros_like(x)
         shape = (*x.shape[:2], *([1] * (x.dim() - 2))) if self.channelwise else x.shape
-        keep = torch.empty(shape, dtype=x.dtype, device=x.device)
-        keep.bernoulli_(1.0 - self.p, generator=self.generator)
+        # Bernoulli(1 - p) masks as u >= p for uniform u: the same law as ``bernoulli_``, about
+        # three times faster on the CPU (bernoulli_ with a float p draws element by element).
+        keep = torch.rand(shape, dtype=x.dtype, device=x.device, generator=self.generator)
+        keep.ge_(self.p)
         return x * keep / (1.0 - self.p)
 
     def extra_repr(self) -> str:
@@ -116,3 +118,26 @@ def mc_dropout(module: nn.Module, generator: torch.Generator | None = None) -> I
         finally:
             for layer, flag in zip(layers, flags, strict=True):
                 layer.train(flag)
+
+
+def split_at_first_dropout(module: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """``(head, tail)`` with ``tail(head(x)) == module(x)`` and no dropout layer in ``head``.
+
+    For an ``nn.Sequential``, ``head`` holds the children before the first one that is, or
+    contains, a dropout layer, and ``tail`` the rest (the layers are shared, not copied). In
+    eval mode with MC Dropout on, ``head`` is then deterministic and can run once for K
+    stochastic passes of ``tail``. Any other module gives ``(nn.Identity(), module)``.
+    """
+    if not isinstance(module, nn.Sequential):
+        return nn.Identity(), module
+    children = list(module)
+    dropout = (*DROPOUT_TYPES, SeededDropout)
+    first = next(
+        (
+            i
+            for i, child in enumerate(children)
+            if any(isinstance(m, dropout) for m in child.modules())
+        ),
+        len(children),
+    )
+    return nn.Sequential(*children[:first]), nn.Sequential(*children[first:])

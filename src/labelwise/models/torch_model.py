@@ -9,7 +9,7 @@ the input of the last ``nn.Linear`` (the penultimate activations) with a forward
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,8 +26,8 @@ from labelwise.models._labels import (
     n_rows,
     require_fitted,
 )
-from labelwise.models.mc_dropout_torch import mc_dropout, seeded_dropout
-from labelwise.models.torch_nets import reset_parameters
+from labelwise.models.mc_dropout_torch import mc_dropout, seeded_dropout, split_at_first_dropout
+from labelwise.models.torch_nets import InitScheme, reset_parameters
 from labelwise.strategies._validation import check_rng
 
 
@@ -50,7 +50,17 @@ class TorchModel:
     classes : array-like of shape (C,)
         The label space, one label per output logit, in order.
     epochs, batch_size, lr, weight_decay :
-        Training: ``epochs`` passes of Adam(lr, weight_decay) over shuffled mini-batches.
+        Training: ``epochs`` passes of Adam(lr, weight_decay) over shuffled mini-batches. Adam's
+        weight decay adds ``weight_decay * w`` to each gradient: an L2 penalty ``lambda *
+        sum(w**2)`` on the loss (Keras's ``l2(lambda)``) is ``weight_decay = 2 * lambda``.
+    decay_params : sequence of str, optional
+        Names (as in ``module.named_parameters()``) of the parameters the weight decay applies
+        to; default all of them. Gal et al. (2017) regularise one dense kernel only
+        (:data:`~labelwise.models.torch_nets.GAL_CNN_DECAYED`).
+    init : "pytorch" or "glorot_uniform"
+        The scheme that draws the initial weights when ``random_state`` is given
+        (:func:`~labelwise.models.torch_nets.reset_parameters`): PyTorch's defaults, or Keras's
+        (Glorot-uniform weights, zero biases) to reproduce a Keras paper.
     warm_start : bool
         Keep the weights between fits (the next fit continues from them). Otherwise every fit
         starts from fresh weights.
@@ -79,6 +89,8 @@ class TorchModel:
         batch_size: int = 64,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        decay_params: Sequence[str] | None = None,
+        init: InitScheme = "pytorch",
         warm_start: bool = True,
         device: str = "cpu",
         random_state: np.random.Generator | int | None = None,
@@ -91,12 +103,16 @@ class TorchModel:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
+        if init not in ("pytorch", "glorot_uniform"):
+            raise InvalidInputError(f"init must be pytorch or glorot_uniform, got {init!r}")
         self.module = module
         self.classes = classes
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.decay_params = None if decay_params is None else tuple(decay_params)
+        self.init = init
         self.warm_start = warm_start
         self.device = device
         self.random_state = random_state
@@ -115,9 +131,7 @@ class TorchModel:
         inputs = self._as_tensor(X)
         self._check_output_size(inputs[:2], classes.size)
         shuffle, dropout = self._generators(self.rng_)
-        optimizer = torch.optim.Adam(
-            self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
-        )
+        optimizer = torch.optim.Adam(self._param_groups(), lr=self.lr)
         self.module_.train()
         losses: list[float] = []
         with seeded_dropout(self.module_, dropout):
@@ -137,11 +151,32 @@ class TorchModel:
         self.classes_ = classes
         return self
 
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """Adam's parameter groups: the decayed parameters, and (if any) the free ones."""
+        named = dict(self.module_.named_parameters())
+        if self.decay_params is None:
+            return [{"params": list(named.values()), "weight_decay": self.weight_decay}]
+        unknown = sorted(set(self.decay_params) - set(named))
+        if unknown:
+            raise InvalidInputError(
+                f"decay_params names no parameter of the module: {', '.join(unknown)}; "
+                f"parameters: {', '.join(named)}"
+            )
+        decayed = set(self.decay_params)
+        groups = [
+            {
+                "params": [p for n, p in named.items() if n in decayed],
+                "weight_decay": self.weight_decay,
+            },
+            {"params": [p for n, p in named.items() if n not in decayed], "weight_decay": 0.0},
+        ]
+        return [g for g in groups if g["params"]]
+
     def _initial_module(self) -> nn.Module:
         module = copy.deepcopy(self.module).to("cpu")
         if self.random_state is not None:
             generator = torch.Generator().manual_seed(int(self.rng_.integers(2**62)))
-            reset_parameters(module, generator)
+            reset_parameters(module, generator, self.init)
         return module.to(self.device)
 
     def _generators(self, rng: np.random.Generator) -> tuple[torch.Generator, torch.Generator]:
@@ -226,7 +261,10 @@ class TorchModel:
         """MC Dropout: (K, N, C) probabilities from K passes with dropout on, all else in eval.
 
         The masks come from ``rng`` (default: the model's own generator, seeded by
-        ``random_state``), so a seed gives the same samples.
+        ``random_state``), so a seed gives the same samples. In an ``nn.Sequential`` the layers
+        before the first dropout layer are deterministic, so they run once per input and only
+        the rest runs K times (:func:`split_at_first_dropout`): the same samples as K full
+        passes, at a fraction of the cost for a convolutional trunk.
         """
         require_fitted(self, "module_")
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
@@ -234,10 +272,11 @@ class TorchModel:
         _, generator = self._generators(self.rng_ if rng is None else check_rng(rng))
         self.module_.eval()
         with mc_dropout(self.module_, generator):
-            parts = [
-                torch.stack([self.module_(x) for _ in range(n_samples)]).cpu()
-                for x in self._chunks(X)
-            ]
+            head, tail = split_at_first_dropout(self.module_)
+            parts = []
+            for x in self._chunks(X):
+                h = head(x)  # deterministic: no dropout before the tail, all else in eval mode
+                parts.append(torch.stack([tail(h) for _ in range(n_samples)]).cpu())
         return torch.softmax(torch.cat(parts, dim=1).double(), dim=2).numpy()
 
     def embed(self, X: Any) -> NDArray[np.float64]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from collections import OrderedDict
+from typing import Any, Literal, cast
 
 import torch
 from torch import nn
+
+from labelwise.errors import InvalidInputError
 
 _WEIGHTED = (
     nn.Linear,
@@ -44,45 +47,79 @@ class _AsImage(nn.Module):
         return x.reshape(x.shape[0], 1, self.side, self.side) if x.dim() != 4 else x
 
 
+#: The parameters of :func:`gal_cnn` that Gal et al.'s Keras code regularises: only the kernel
+#: of the 128-unit dense layer carries ``W_regularizer=l2(c / N)``; the convolutions, the output
+#: layer and every bias are free.
+GAL_CNN_DECAYED = ("dense.weight",)
+
+InitScheme = Literal["pytorch", "glorot_uniform"]
+
+
 def gal_cnn(n_classes: int = 10) -> nn.Sequential:
     """The MNIST CNN of Gal, Islam & Ghahramani (2017), "Deep Bayesian Active Learning with Image
     Data", as in their Keras code, outputting logits for 28x28 images.
 
     ``conv 32 4x4 -> ReLU -> conv 32 4x4 -> ReLU -> max-pool 2 -> dropout 0.25 -> dense 128 ->
     ReLU -> dropout 0.5 -> dense n_classes``. Inputs may be (N, 1, 28, 28), (N, 28, 28) or
-    (N, 784).
+    (N, 784). The layers are named (``conv1``, ``conv2``, ``dense``, ``logits``, ...) so that
+    training options can address them: :data:`GAL_CNN_DECAYED` names the one weight the paper's
+    code regularises. Everything before ``dropout1`` is deterministic, which MC Dropout exploits
+    (:meth:`labelwise.models.TorchModel.sample_proba` runs it once per input).
     """
     return nn.Sequential(
-        _AsImage(28),
-        nn.Conv2d(1, 32, kernel_size=4),
-        nn.ReLU(),
-        nn.Conv2d(32, 32, kernel_size=4),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout(0.25),
-        nn.Flatten(),
-        nn.Linear(32 * 11 * 11, 128),
-        nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(128, n_classes),
+        OrderedDict(
+            [
+                ("image", _AsImage(28)),
+                ("conv1", nn.Conv2d(1, 32, kernel_size=4)),
+                ("relu1", nn.ReLU()),
+                ("conv2", nn.Conv2d(32, 32, kernel_size=4)),
+                ("relu2", nn.ReLU()),
+                ("pool", nn.MaxPool2d(2)),
+                ("dropout1", nn.Dropout(0.25)),
+                ("flatten", nn.Flatten()),
+                ("dense", nn.Linear(32 * 11 * 11, 128)),
+                ("relu3", nn.ReLU()),
+                ("dropout2", nn.Dropout(0.5)),
+                ("logits", nn.Linear(128, n_classes)),
+            ]
+        )
     )
 
 
-@torch.no_grad()
-def reset_parameters(module: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Re-draw every parameter of ``module`` with PyTorch's default schemes, from ``generator``.
+def _fans(weight: torch.Tensor) -> tuple[int, int]:
+    """(fan_in, fan_out) of a linear or convolution weight, as Keras and PyTorch count them."""
+    receptive = weight[0][0].numel() if weight.dim() > 2 else 1
+    return weight.size(1) * receptive, weight.size(0) * receptive
 
-    Linear and convolution layers get ``kaiming_uniform_(a=sqrt(5))`` weights and
-    ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` biases (PyTorch's defaults), embeddings ``N(0, 1)``.
+
+@torch.no_grad()
+def reset_parameters(
+    module: nn.Module, generator: torch.Generator, scheme: InitScheme = "pytorch"
+) -> nn.Module:
+    """Re-draw every parameter of ``module`` from ``generator``.
+
+    With ``scheme="pytorch"``, linear and convolution layers get ``kaiming_uniform_(a=sqrt(5))``
+    weights and ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` biases (PyTorch's defaults); with
+    ``"glorot_uniform"`` they get ``U(-a, a)`` weights, ``a = sqrt(6 / (fan_in + fan_out))``, and
+    zero biases (Keras's defaults, which the Keras code of papers such as Gal et al. 2017 ran
+    with). Embeddings get ``N(0, 1)``.
     Other layers with parameters run their own ``reset_parameters`` with torch's default
     generator seeded from ``generator`` inside ``torch.random.fork_rng``, so the caller's global
     random state is left as it was. ``generator`` must live on the parameters' device.
     """
+    if scheme not in ("pytorch", "glorot_uniform"):
+        raise InvalidInputError(f"init scheme must be pytorch or glorot_uniform, got {scheme!r}")
     for layer in module.modules():
-        if isinstance(layer, _WEIGHTED):
+        if isinstance(layer, _WEIGHTED) and scheme == "glorot_uniform":
+            fan_in, fan_out = _fans(layer.weight)
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
+            nn.init.uniform_(layer.weight, -limit, limit, generator=generator)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, _WEIGHTED):
             nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
             if layer.bias is not None:
-                fan_in = layer.weight.size(1) * layer.weight[0][0].numel()
+                fan_in = _fans(layer.weight)[0]
                 bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
                 nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
         elif isinstance(layer, nn.Embedding):

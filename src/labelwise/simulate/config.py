@@ -48,6 +48,10 @@ class SimulationConfig:
     workers : parallel processes over strategies x seeds.
     n_mc_samples : stochastic passes for ``samples`` (MC Dropout) where a strategy needs them.
     model_params : extra keyword arguments for the model (``{"C": 0.1}``, ``{"epochs": 50}``).
+    stop_accuracy : end a curve at the first round whose test accuracy reaches this, leaving
+        the rest of its budget unspent (``None``: always run to the budget). For benchmarks that
+        only need labels-to-a-level, such as Gal et al.'s labels to 5% test error; the curves
+        then end at different label counts, so their areas are not comparable.
     """
 
     dataset: str = "digits"
@@ -70,6 +74,7 @@ class SimulationConfig:
     label_column: str = "label"
     text_features: Literal["minilm", "tfidf"] = "minilm"
     model_params: dict[str, Any] = field(default_factory=dict, hash=False)
+    stop_accuracy: float | None = None
 
     def __post_init__(self) -> None:
         seeds: Any = self.seeds
@@ -107,6 +112,8 @@ class SimulationConfig:
             problems.append(f"test_size must lie in (0, 1), got {self.test_size}")
         if not 0.0 < self.target <= 1.0:
             problems.append(f"target must be a fraction in (0, 1], got {self.target}")
+        if self.stop_accuracy is not None and not 0.0 < self.stop_accuracy <= 1.0:
+            problems.append(f"stop_accuracy must lie in (0, 1], got {self.stop_accuracy}")
         if self.workers < 1:
             problems.append(f"workers must be at least 1, got {self.workers}")
         if self.candidates is not None and self.candidates < self.batch_size:

@@ -66,7 +66,8 @@ def learning_curve(
     on_round: RoundCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[Row]:
-    """Run one strategy for one seed from the initial set to the budget; one row per round.
+    """Run one strategy for one seed from the initial set to the budget (or to
+    ``config.stop_accuracy``); one row per round.
 
     Rows hold ``strategy, seed, round, n_labels, accuracy, macro_f1, ece, train_seconds,
     acquisition_seconds`` and ``recall_<class>`` for each class. ``on_round`` receives each row
@@ -96,7 +97,8 @@ def learning_curve(
         if on_round is not None:
             on_round(row)
         n_left = config.budget - int(labeled.sum())
-        if n_left <= 0 or labeled.all() or (should_stop is not None and should_stop()):
+        reached = config.stop_accuracy is not None and row["accuracy"] >= config.stop_accuracy
+        if n_left <= 0 or labeled.all() or reached or (should_stop is not None and should_stop()):
             break
         t0 = time.perf_counter()
         chosen = acquire(

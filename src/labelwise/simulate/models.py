@@ -11,8 +11,9 @@
   optimum up to the solver's tolerance, in a fraction of the iterations).
 - ``rf``: a random forest of 200 trees.
 - ``mlp``: a one-hidden-layer PyTorch network with dropout (MC Dropout for BALD and friends).
-- ``cnn``: the Gal et al. (2017) MNIST CNN, for 28 x 28 images (``weight_decay_per_label=3.5``
-  in ``params`` gives their ``3.5 / N`` weight decay).
+- ``cnn``: the Gal et al. (2017) MNIST CNN, for 28 x 28 images, set up as their Keras code:
+  Glorot-uniform weights and zero biases, and ``weight_decay_per_label=3.5`` in ``params`` gives
+  their ``l2(3.5 / N)`` penalty on the dense layer's kernel only (``decay_params``).
 - ``linear_head``: a logistic regression (C=3 by default) for sentence embeddings, fed as
   they are. Chosen on Rotten Tomatoes' unit-norm MiniLM embeddings (coordinates ~0.05), where a
   small C is far too strong: 5-fold CV on 200 labels gave C=0.1 0.56 (the majority class is
@@ -154,7 +155,7 @@ def _torch_model(
     params: dict[str, Any],
 ) -> Model:
     from labelwise.models.torch_model import TorchModel
-    from labelwise.models.torch_nets import gal_cnn, mlp
+    from labelwise.models.torch_nets import GAL_CNN_DECAYED, gal_cnn, mlp
 
     decay_per_label = params.pop("weight_decay_per_label", None)
 
@@ -167,6 +168,8 @@ def _torch_model(
         module = gal_cnn(len(classes))
         params.setdefault("epochs", 50)
         params.setdefault("batch_size", 128)
+        params.setdefault("init", "glorot_uniform")
+        params.setdefault("decay_params", GAL_CNN_DECAYED)
     else:
         module = mlp(n_features, len(classes), hidden=int(params.pop("hidden", 128)))
         params.setdefault("epochs", 50)
@@ -181,11 +184,13 @@ def _torch_model(
 
 
 class LabelScaledDecay:
-    """A PyTorch model whose weight decay is ``scale / N`` for N labeled items at each fit.
+    """A PyTorch model with an L2 penalty ``lambda = scale / N`` for N labeled items at each fit.
 
-    Gal et al. (2017) set the weight decay to ``3.5 / N`` (their code's ``c / N``), the prior
-    length-scale term of a Bayesian neural network, so regularisation shrinks as labels grow.
-    Every other call goes to the wrapped model.
+    Gal et al. (2017) regularise with ``l2(c / N)``, ``c = 3.5`` (the prior length-scale term of
+    a Bayesian neural network), so regularisation shrinks as labels grow. Keras's ``l2(lambda)``
+    adds ``lambda * sum(w**2)`` to the loss, a gradient of ``2 * lambda * w``: Adam's
+    ``weight_decay`` is therefore set to ``2 * scale / N``. Every other call goes to the wrapped
+    model.
     """
 
     def __init__(self, model: Any, scale: float):
@@ -194,7 +199,7 @@ class LabelScaledDecay:
 
     def fit(self, X: Any, y: Any) -> LabelScaledDecay:
         """Set the weight decay for ``len(y)`` labels, then train."""
-        self.model.weight_decay = self.scale / max(len(y), 1)
+        self.model.weight_decay = 2.0 * self.scale / max(len(y), 1)
         self.model.fit(X, y)
         self.classes_ = self.model.classes_
         return self
