@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+# The C sources are in the stamp: an edit to them rebuilds the extension in place.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile src/labelwise/strategies/*.c | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?= -m "not slow" -n 2
 
 
@@ -15,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # PyTorch is pinned to the build on these machines' disk; the package itself asks only torch>=2.3.
-$(STAMP): $(BIN)/python pyproject.toml Makefile
+$(STAMP): $(BIN)/python pyproject.toml Makefile $(wildcard src/labelwise/strategies/*.c)
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[torch,postgres,server,scale,data,dev]"
 	touch $(STAMP)

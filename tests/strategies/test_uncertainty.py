@@ -15,6 +15,14 @@ from labelwise.errors import InvalidInputError
 from labelwise.strategies import entropy, least_confidence, margin, ratio
 
 
+@pytest.fixture(scope="module", autouse=True, params=["compiled", "numpy"])
+def scorer_path(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Every test here runs through the compiled one-pass scorer and through the numpy kernels."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LABELWISE_PURE_NUMPY", "1" if request.param == "numpy" else "0")
+        yield request.param
+
+
 @st.composite
 def probas(draw: st.DrawFn) -> np.ndarray:
     n = draw(st.integers(1, 12))

@@ -86,10 +86,15 @@ def transposed_rows_are_proba(t: FloatArray, sums: FloatArray) -> bool:
         np.add.reduce(t, axis=0, out=sums)
     else:
         np.add.reduce(t, axis=0, dtype=sums.dtype, out=sums)
-    slack = PROBA_SUM_ATOL - 4 * t.shape[0] * float(np.finfo(sums.dtype).eps)
-    return (
-        bool(t.min() >= 0.0) and bool(sums.min() >= 1.0 - slack) and bool(sums.max() <= 1.0 + slack)
-    )
+    lo, hi = fast_sum_bounds(t.shape[0], sums.dtype)
+    return bool(t.min() >= 0.0) and bool(sums.min() >= lo) and bool(sums.max() <= hi)
+
+
+def fast_sum_bounds(n_classes: int, sums_dtype: np.dtype[Any]) -> tuple[float, float]:
+    """The row sums a fast test accepts: ``1 +- (PROBA_SUM_ATOL - 4 C eps)``, eps of the dtype
+    the sums are accumulated in, so that a sum's own rounding cannot let a bad row through."""
+    slack = PROBA_SUM_ATOL - 4 * n_classes * float(np.finfo(sums_dtype).eps)
+    return 1.0 - slack, 1.0 + slack
 
 
 def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatArray:

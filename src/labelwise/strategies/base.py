@@ -123,7 +123,8 @@ class Strategy(ABC):
         inputs.require(self.needs, self.name)
         n_pool = inputs.n_pool
         exclude = check_exclude(inputs.exclude, n_pool)
-        check_batch_size(batch_size, n_pool - int(exclude.sum()))
+        n_excluded = 0 if inputs.exclude is None else int(exclude.sum())  # no pass over zeros
+        check_batch_size(batch_size, n_pool - n_excluded)
         return self._select(inputs, int(batch_size), check_rng(rng), exclude)
 
     @abstractmethod
@@ -186,7 +187,7 @@ class ScoringStrategy(Strategy):
         from labelwise.strategies.topk import top_k_masked
 
         scores = self.score(inputs)
-        indices = top_k_masked(scores, batch_size, exclude)
+        indices = top_k_masked(scores, batch_size, None if inputs.exclude is None else exclude)
         return Selection(indices, scores[indices].astype(np.float64))
 
 

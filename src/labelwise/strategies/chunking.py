@@ -166,13 +166,8 @@ def _run_blocks(
     n, c = array.shape
     rows = block_rows or block_rows_for(c, array.itemsize)
     n_blocks = -(-n // rows)
-    threads = N_THREADS if n_threads is None else max(1, int(n_threads))
-    if array.size < MIN_VALUES_FOR_THREADS:
-        threads = 1
-    threads = max(1, min(threads, n_blocks))
-    # Blocks are handed out one at a time from a shared counter (atomic under the GIL), so a
-    # thread slowed down by a busy machine simply takes fewer blocks.
-    next_block = itertools.count()
+    threads = threads_for(array.size, n_blocks, n_threads)
+    next_block = itertools.count()  # blocks handed out one at a time (atomic under the GIL)
     refused: list[bool] = []
 
     def work() -> None:
@@ -196,12 +191,30 @@ def _run_blocks(
                 if kernel is not None and out is not None:
                     kernel(RowBlock(t, w_buf[:, :m], v_buf[0, :m], v_buf[1, :m], out[start:stop]))
 
-    if threads == 1:
-        work()
-    else:
-        with ThreadPoolExecutor(threads - 1) as pool:
-            helpers = [pool.submit(work) for _ in range(threads - 1)]
-            work()
-            for helper in helpers:
-                helper.result()
+    share_work(work, threads)
     return not refused
+
+
+def threads_for(n_values: int, n_tasks: int, n_threads: int | None) -> int:
+    """Threads for a call over ``n_values`` values in ``n_tasks`` pieces: ``n_threads`` (default
+    :data:`N_THREADS`), one below :data:`MIN_VALUES_FOR_THREADS`, never more than the pieces."""
+    threads = N_THREADS if n_threads is None else max(1, int(n_threads))
+    if n_values < MIN_VALUES_FOR_THREADS:
+        threads = 1
+    return max(1, min(threads, n_tasks))
+
+
+def share_work(work: Callable[[], None], threads: int) -> None:
+    """Run ``work`` on ``threads`` threads at once, this one included; re-raise their errors.
+
+    ``work`` takes its pieces from a shared counter, so a thread slowed down by a busy machine
+    simply takes fewer of them.
+    """
+    if threads <= 1:
+        work()
+        return
+    with ThreadPoolExecutor(threads - 1) as pool:
+        helpers = [pool.submit(work) for _ in range(threads - 1)]
+        work()
+        for helper in helpers:
+            helper.result()

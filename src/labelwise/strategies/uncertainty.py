@@ -26,6 +26,7 @@ from labelwise.strategies._validation import (
 )
 from labelwise.strategies.base import ScoringStrategy, register_strategy
 from labelwise.strategies.chunking import RowBlock, map_row_blocks, streams_blocks
+from labelwise.strategies.fused import FusedKind, can_score, fused_scores
 
 BlockKernel = Callable[[RowBlock], None]
 
@@ -39,17 +40,28 @@ def score_rows(
     name: str = "proba",
     n_threads: int | None = None,
     block_rows: int | None = None,
+    fused: FusedKind | None = None,
 ) -> NDArray[np.float64]:
     """Validate ``proba`` and score its rows with a block ``kernel``, in one pass.
 
     Each block is tested with :func:`transposed_rows_are_proba` before ``kernel`` scores it.
     When a block fails, :func:`check_proba` runs on the whole array and raises its usual
     message; rows that only came near the tolerance's edge pass it, and the rows are then scored
-    without the fast test.
+    without the fast test. With ``fused`` (the kernel's name) and an array the compiled scorer
+    takes (:func:`~labelwise.strategies.fused.can_score`), that scorer does the same pass on the
+    rows in place, with the same scores bit for bit.
     """
     p = check_proba_layout(proba, name)
     if p.shape[0] == 0:
         return np.empty(0, dtype=np.float64)
+    if fused is not None and can_score(p):
+        scores = fused_scores(p, fused, n_threads=n_threads)
+        if scores is not None:
+            return scores
+        check_proba(p, name)  # raises, unless a row only came near the tolerance's edge
+        unchecked = map_row_blocks(kernel, p, n_threads=n_threads, block_rows=block_rows)
+        assert unchecked is not None  # no check, nothing to refuse
+        return unchecked
     sums_dtype = proba_sums_dtype(p.shape[1], p.dtype)
     out = map_row_blocks(
         kernel,
@@ -134,7 +146,7 @@ def least_confidence(proba: ArrayLike, *, n_threads: int | None = None) -> NDArr
     >>> least_confidence([[0.5, 0.5], [1.0, 0.0]]).tolist()
     [0.5, 0.0]
     """
-    return score_rows(proba, _least_confidence_block, n_threads=n_threads)
+    return score_rows(proba, _least_confidence_block, n_threads=n_threads, fused="least_confidence")
 
 
 @streams_blocks
@@ -147,7 +159,7 @@ def margin(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.floa
     >>> margin([[0.5, 0.3, 0.2]]).round(6).tolist()
     [-0.2]
     """
-    return score_rows(proba, _margin_block, n_threads=n_threads)
+    return score_rows(proba, _margin_block, n_threads=n_threads, fused="margin")
 
 
 @streams_blocks
@@ -157,7 +169,7 @@ def ratio(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float
     >>> ratio([[0.5, 0.25, 0.25]]).tolist()
     [0.5]
     """
-    return score_rows(proba, _ratio_block, n_threads=n_threads)
+    return score_rows(proba, _ratio_block, n_threads=n_threads, fused="ratio")
 
 
 @streams_blocks

@@ -1,0 +1,85 @@
+"""The compiled one-pass scorer of least confidence, margin and ratio (an optional C extension).
+
+``labelwise.strategies._fused`` reads each row of a C-contiguous (N, C) float32 or float64
+array once, in place, and gets both the fast validation (row sum, minimum) and the two largest
+values from that one read; two threads share the rows with the GIL released. On a 2-core
+machine it scores 1M x 10 float32 about twice as fast as the transposed-block numpy kernels of
+:mod:`labelwise.strategies.uncertainty`, which remain the path wherever the extension was not
+built (it is optional at install), for other layouts, and when the environment sets
+``LABELWISE_PURE_NUMPY=1``. Both paths give the same scores bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labelwise.strategies._validation import fast_sum_bounds, proba_sums_dtype
+from labelwise.strategies.chunking import share_work, threads_for
+
+_extension: Any
+try:
+    from labelwise.strategies import _fused as _extension
+except ImportError:  # not built: the numpy kernels do the work
+    _extension = None
+
+FusedKind = Literal["least_confidence", "margin", "ratio"]
+_KIND_CODES = {"least_confidence": 0, "margin": 1, "ratio": 2}
+#: Rows per piece handed to a thread.
+ROWS_PER_TASK = 1 << 15
+
+
+def available() -> bool:
+    """Whether the compiled scorer is built and not switched off (``LABELWISE_PURE_NUMPY=1``)."""
+    return _extension is not None and os.environ.get("LABELWISE_PURE_NUMPY", "") in ("", "0")
+
+
+def can_score(p: NDArray[np.floating]) -> bool:
+    """Whether :func:`fused_scores` takes ``p``: C-contiguous, 2-D, float32 or float64."""
+    return (
+        available()
+        and p.ndim == 2
+        and p.dtype in (np.float32, np.float64)
+        and p.dtype.isnative
+        and bool(p.flags.c_contiguous)
+        and p.shape[1] >= 2
+    )
+
+
+def fused_scores(
+    p: NDArray[np.floating], kind: FusedKind, *, n_threads: int | None = None
+) -> NDArray[np.float64] | None:
+    """Validate and score the rows of ``p`` (:func:`can_score` must hold) in one pass.
+
+    Returns the (N,) float64 scores, or None when a row failed the fast test (a negative or NaN
+    value, or a sum outside :func:`~labelwise.strategies._validation.fast_sum_bounds`): the
+    caller then runs the exact check, which raises or, for a row at the tolerance's edge,
+    accepts.
+    """
+    assert _extension is not None and can_score(p)
+    n, c = p.shape
+    sums_dtype = proba_sums_dtype(c, p.dtype)
+    lo, hi = fast_sum_bounds(c, sums_dtype)
+    sum_in_double = p.dtype == np.float32 and sums_dtype == np.float64
+    code = _KIND_CODES[kind]
+    out = np.empty(n, dtype=np.float64)
+    n_tasks = -(-n // ROWS_PER_TASK)
+    next_task = itertools.count()
+    refused: list[bool] = []
+    score = _extension.score
+
+    def work() -> None:
+        for i in next_task:
+            if i >= n_tasks or refused:
+                return
+            start = i * ROWS_PER_TASK
+            stop = min(start + ROWS_PER_TASK, n)
+            if not score(p, out, start, stop, code, lo, hi, sum_in_double):
+                refused.append(True)
+
+    share_work(work, threads_for(p.size, n_tasks, n_threads))
+    return None if refused else out
