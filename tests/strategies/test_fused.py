@@ -1,4 +1,5 @@
-"""The compiled one-pass scorer: built, and bit for bit the numpy kernels' scores."""
+"""The compiled one-pass scorer: built, bit for bit the numpy kernels' scores (the entropy
+within its float32 logarithm's rounding)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies import fused, least_confidence, margin, ratio
+from labelwise.strategies import entropy, fused, least_confidence, margin, ratio
 
 SCORES = {"least_confidence": least_confidence, "margin": margin, "ratio": ratio}
 
@@ -46,6 +47,17 @@ def test_compiled_scores_equal_the_numpy_kernels(
     assert fused.can_score(p)
     for name, fn in SCORES.items():
         np.testing.assert_array_equal(fn(p), numpy_path(fn, p), err_msg=name)
+    if dtype == np.float32:  # the entropy's float32 logarithm is its own: about 1e-7 apart
+        np.testing.assert_allclose(entropy(p), numpy_path(entropy, p), rtol=3e-7, atol=3e-7)
+
+
+def test_the_compiled_logarithm_is_float32_accurate_over_the_whole_range() -> None:
+    # rows (x, 1 - x): H = -x ln x - (1 - x) ln(1 - x), for x from the smallest normal float32
+    x = np.geomspace(np.finfo(np.float32).tiny, 0.5, 200_000).astype(np.float32)
+    p = np.stack([x, 1 - x], axis=1)
+    x64, y64 = p[:, 0].astype(np.float64), p[:, 1].astype(np.float64)
+    exact = -(x64 * np.log(x64) + y64 * np.log(y64))
+    np.testing.assert_allclose(entropy(p), exact, rtol=3e-7, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(SCORES))
@@ -66,4 +78,6 @@ def test_layouts_it_does_not_take_go_to_the_numpy_kernels() -> None:
     assert not fused.can_score(np.asfortranarray(np.full((10, 4), 0.25))[:, :3])
     assert not fused.can_score(p.astype(np.float16))
     assert not fused.can_score(p.astype(">f8"))
+    assert fused.can_score(p.astype(np.float32), "entropy")
+    assert not fused.can_score(p, "entropy")  # float64 rows keep numpy's float64 logarithm
     np.testing.assert_array_equal(margin(p.astype(np.float16)), np.zeros(10))

@@ -1,12 +1,17 @@
-"""The compiled one-pass scorer of least confidence, margin and ratio (an optional C extension).
+"""The compiled one-pass scorer of the uncertainty scores (an optional C extension).
 
 ``labelwise.strategies._fused`` reads each row of a C-contiguous (N, C) float32 or float64
-array once, in place, and gets both the fast validation (row sum, minimum) and the two largest
-values from that one read; two threads share the rows with the GIL released. On a 2-core
-machine it scores 1M x 10 float32 about twice as fast as the transposed-block numpy kernels of
+array once, in place, and gets both the fast validation (row sum, minimum) and the score from
+that one read; two threads share the rows with the GIL released. On a 2-core machine it scores
+1M x 10 float32 about twice as fast as the transposed-block numpy kernels of
 :mod:`labelwise.strategies.uncertainty`, which remain the path wherever the extension was not
 built (it is optional at install), for other layouts, and when the environment sets
-``LABELWISE_PURE_NUMPY=1``. Both paths give the same scores bit for bit.
+``LABELWISE_PURE_NUMPY=1``.
+
+Least confidence, margin and ratio give the numpy kernels' scores bit for bit. The entropy
+(float32 rows only) takes its logarithm from a vectorized float32 polynomial (Cephes' logf,
+relative error about 1e-7) instead of numpy's, and sums in float64 as numpy's path does: the
+two differ by about 1e-7, the rounding of the float32 logarithm that both paths already carry.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ try:
 except ImportError:  # not built: the numpy kernels do the work
     _extension = None
 
-FusedKind = Literal["least_confidence", "margin", "ratio"]
-_KIND_CODES = {"least_confidence": 0, "margin": 1, "ratio": 2}
+FusedKind = Literal["least_confidence", "margin", "ratio", "entropy"]
+_KIND_CODES = {"least_confidence": 0, "margin": 1, "ratio": 2, "entropy": 3}
 #: Rows per piece handed to a thread.
 ROWS_PER_TASK = 1 << 15
 
@@ -38,12 +43,14 @@ def available() -> bool:
     return _extension is not None and os.environ.get("LABELWISE_PURE_NUMPY", "") in ("", "0")
 
 
-def can_score(p: NDArray[np.floating]) -> bool:
-    """Whether :func:`fused_scores` takes ``p``: C-contiguous, 2-D, float32 or float64."""
+def can_score(p: NDArray[np.floating], kind: FusedKind = "margin") -> bool:
+    """Whether :func:`fused_scores` takes ``p`` for ``kind``: C-contiguous, 2-D, float32 or
+    float64 (float32 only for the entropy, whose logarithm is float32's)."""
+    dtypes = (np.float32,) if kind == "entropy" else (np.float32, np.float64)
     return (
         available()
         and p.ndim == 2
-        and p.dtype in (np.float32, np.float64)
+        and p.dtype in dtypes
         and p.dtype.isnative
         and bool(p.flags.c_contiguous)
         and p.shape[1] >= 2
@@ -60,7 +67,7 @@ def fused_scores(
     caller then runs the exact check, which raises or, for a row at the tolerance's edge,
     accepts.
     """
-    assert _extension is not None and can_score(p)
+    assert _extension is not None and can_score(p, kind)
     n, c = p.shape
     sums_dtype = proba_sums_dtype(c, p.dtype)
     lo, hi = fast_sum_bounds(c, sums_dtype)

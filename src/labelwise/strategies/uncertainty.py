@@ -49,12 +49,13 @@ def score_rows(
     message; rows that only came near the tolerance's edge pass it, and the rows are then scored
     without the fast test. With ``fused`` (the kernel's name) and an array the compiled scorer
     takes (:func:`~labelwise.strategies.fused.can_score`), that scorer does the same pass on the
-    rows in place, with the same scores bit for bit.
+    rows in place (the same scores bit for bit; the entropy within 1e-7, see
+    :mod:`labelwise.strategies.fused`).
     """
     p = check_proba_layout(proba, name)
     if p.shape[0] == 0:
         return np.empty(0, dtype=np.float64)
-    if fused is not None and can_score(p):
+    if fused is not None and can_score(p, fused):
         scores = fused_scores(p, fused, n_threads=n_threads)
         if scores is not None:
             return scores
@@ -182,7 +183,7 @@ def entropy(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.flo
     >>> round(float(entropy([[0.25, 0.25, 0.25, 0.25]])[0]), 6)
     1.386294
     """
-    return score_rows(proba, _entropy_block, n_threads=n_threads)
+    return score_rows(proba, _entropy_block, n_threads=n_threads, fused="entropy")
 
 
 @register_strategy
