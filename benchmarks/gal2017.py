@@ -102,7 +102,27 @@ def _closeness(values: list[float], paper: int | None) -> str:
     return f"{rel:+.0%}" + (" ok" if abs(rel) <= WITHIN else "")
 
 
-def table(rounds: pd.DataFrame, complete: bool, seconds: float | None) -> str:
+def _finished_curves(rounds: pd.DataFrame, stop_error: float) -> tuple[pd.DataFrame, list[str]]:
+    """The curves that reached ``stop_error`` or the budget, and a line for each of the others."""
+    keep, unfinished = [], []
+    for (strategy, seed), curve in rounds.groupby(["strategy", "seed"], sort=False):
+        last = curve.loc[curve["n_labels"].idxmax()]
+        if 1.0 - last["accuracy"] <= stop_error or last["n_labels"] >= INITIAL + 1000:
+            keep.append(curve)
+        else:
+            unfinished.append(
+                f"{strategy} seed {seed} (at {last['n_labels'] - INITIAL} acquired, "
+                f"{100 * (1 - last['accuracy']):.1f}% error)"
+            )
+    return pd.concat(keep) if keep else rounds.iloc[:0], unfinished
+
+
+def table(
+    rounds: pd.DataFrame, complete: bool, seconds: float | None, stop_error: float | None = None
+) -> str:
+    unfinished: list[str] = []
+    if stop_error is not None and not complete:
+        rounds, unfinished = _finished_curves(rounds, stop_error)
     strategies = list(dict.fromkeys(rounds["strategy"]))
     n_seeds = rounds["seed"].nunique()
     last = rounds["n_labels"].max()
@@ -114,9 +134,17 @@ def table(rounds: pd.DataFrame, complete: bool, seconds: float | None) -> str:
         "first reaches the level, mean ± sd over seeds (per seed in brackets). Paper: Table 1 "
         "of the paper; PyTorch: the public reproduction the issue cites.",
         "" if complete else "\n**Partial run: some curves stopped early.**",
+        ""
+        if stop_error is None
+        else f"\nEach curve ended at its first round with test error <= {stop_error:.0%} "
+        "(`--stop-at-error`); the last column counts the finished curves (seeds).",
         "",
         "| strategy | to 10% error | paper | PyTorch | vs paper | to 5% error | paper | PyTorch "
-        f"| vs paper | error at {last - INITIAL} acquired (paper at 1000) |",
+        + (
+            f"| vs paper | error at {last - INITIAL} acquired (paper at 1000) |"
+            if stop_error is None
+            else "| vs paper | curves (seeds) |"
+        ),
         "|" + " --- |" * 10,
     ]
     results: dict[str, tuple[list[float], list[float]]] = {}
@@ -125,18 +153,27 @@ def table(rounds: pd.DataFrame, complete: bool, seconds: float | None) -> str:
         at5 = acquired_to_error(rounds, s, 0.05)
         results[s] = (at10, at5)
         part = rounds[rounds["strategy"] == s]
-        final = 100 * (1 - part[part["n_labels"] == part["n_labels"].max()]["accuracy"].mean())
+        if stop_error is None:
+            final = 100 * (1 - part[part["n_labels"] == part["n_labels"].max()]["accuracy"].mean())
+            last_column = f"{final:.2f}% ({PAPER_ERROR_AT_1000.get(s, '-')}%)"
+        else:
+            last_column = str(part["seed"].nunique())
         paper, repro = PAPER.get(s, (None, None)), PYTORCH_REPRO.get(s, (None, None))
         lines.append(
             f"| {s} | {_fmt(at10)} | {paper[0] or '-'} | {repro[0] or '-'} | "
             f"{_closeness(at10, paper[0])} | {_fmt(at5)} | {paper[1] or '-'} | {repro[1] or '-'} "
-            f"| {_closeness(at5, paper[1])} | {final:.2f}% ({PAPER_ERROR_AT_1000.get(s, '-')}%) |"
+            f"| {_closeness(at5, paper[1])} | {last_column} |"
         )
     if "bald" in results and "random" in results:
         b, r = results["bald"][1], results["random"][1]
         if not (any(map(math.isnan, b)) or any(map(math.isnan, r))):
             ratio = np.mean(b) / np.mean(r)
             lines += ["", f"BALD / random labels to 5% error: {ratio:.2f}x (issue: at most 0.6x)."]
+    if unfinished:
+        lines += [
+            "",
+            "Left out, unfinished when the run was stopped: " + "; ".join(unfinished) + ".",
+        ]
     if seconds is not None:
         lines += ["", f"Wall time: {seconds:.0f} s."]
     return "\n".join(lines) + "\n"
@@ -168,7 +205,7 @@ def main() -> None:
         source = args.out / "rounds.csv"
         rounds = pd.read_csv(source if source.is_file() else partial)
         (args.out.parent / f"{args.out.name}.md").write_text(
-            table(rounds, complete=source.is_file(), seconds=None)
+            table(rounds, complete=source.is_file(), seconds=None, stop_error=args.stop_at_error)
         )
         print((args.out.parent / f"{args.out.name}.md").read_text())
         return
@@ -179,7 +216,7 @@ def main() -> None:
     seconds = time.perf_counter() - start
     write_results(result, args.out)
     (args.out.parent / f"{args.out.name}.md").write_text(
-        table(result.rounds, result.complete, seconds)
+        table(result.rounds, result.complete, seconds, stop_error=args.stop_at_error)
     )
     print((args.out.parent / f"{args.out.name}.md").read_text(), flush=True)
 
