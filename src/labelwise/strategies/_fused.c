@@ -133,18 +133,20 @@ static void plogp_f32(const float *restrict p, float *restrict plogp, Py_ssize_t
     }
 }
 
-#define ENTROPY_ROWS 256
+/* Terms of about 2.5k values (10 KB, in L1) at a time, whatever the number of classes. */
+#define ENTROPY_BLOCK_VALUES 2560
 
 static int entropy_rows(const void *data, Py_ssize_t c, Py_ssize_t start, Py_ssize_t stop,
                         double lo, double hi, int sum_in_double, double *out) {
     const float *p = (const float *)data;
-    float *terms = (float *)malloc(sizeof(float) * (size_t)(ENTROPY_ROWS * c));
+    Py_ssize_t block = c >= ENTROPY_BLOCK_VALUES ? 1 : ENTROPY_BLOCK_VALUES / c;
+    float *terms = (float *)malloc(sizeof(float) * (size_t)(block * c));
     if (terms == NULL) {
         return -1;
     }
     int ok = 1;
-    for (Py_ssize_t i0 = start; i0 < stop; i0 += ENTROPY_ROWS) {
-        Py_ssize_t rows = stop - i0 < ENTROPY_ROWS ? stop - i0 : ENTROPY_ROWS;
+    for (Py_ssize_t i0 = start; i0 < stop; i0 += block) {
+        Py_ssize_t rows = stop - i0 < block ? stop - i0 : block;
         plogp_f32(p + i0 * c, terms, rows * c);
         for (Py_ssize_t r = 0; r < rows; r++) {
             const float *row = p + (i0 + r) * c;
