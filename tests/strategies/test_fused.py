@@ -81,3 +81,9 @@ def test_layouts_it_does_not_take_go_to_the_numpy_kernels() -> None:
     assert fused.can_score(p.astype(np.float32), "entropy")
     assert not fused.can_score(p, "entropy")  # float64 rows keep numpy's float64 logarithm
     np.testing.assert_array_equal(margin(p.astype(np.float16)), np.zeros(10))
+
+
+def test_rows_wider_than_the_entropy_scratch_block() -> None:
+    p = np.random.default_rng(3).random((40, 3_000)).astype(np.float32)
+    p /= p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(entropy(p), numpy_path(entropy, p), rtol=3e-7, atol=3e-7)
