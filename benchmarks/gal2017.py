@@ -119,7 +119,8 @@ def _finished_curves(rounds: pd.DataFrame, stop_error: float) -> tuple[pd.DataFr
     keep, unfinished = [], []
     for (strategy, seed), curve in rounds.groupby(["strategy", "seed"], sort=False):
         last = curve.loc[curve["n_labels"].idxmax()]
-        if 1.0 - last["accuracy"] <= stop_error or last["n_labels"] >= INITIAL + 1000:
+        # the loop's own rule (accuracy >= 1 - error), not 1 - accuracy <= error: 1 - 0.95 > 0.05
+        if last["accuracy"] >= 1.0 - stop_error or last["n_labels"] >= INITIAL + 1000:
             keep.append(curve)
         else:
             unfinished.append(
