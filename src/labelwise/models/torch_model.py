@@ -27,7 +27,7 @@ from labelwise.models._labels import (
     require_fitted,
 )
 from labelwise.models.mc_dropout_torch import mc_dropout, seeded_dropout, split_at_first_dropout
-from labelwise.models.torch_nets import InitScheme, reset_parameters
+from labelwise.models.torch_nets import InitScheme, check_init_scheme, reset_parameters
 from labelwise.strategies._validation import check_rng
 
 
@@ -103,8 +103,7 @@ class TorchModel:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
-        if init not in ("pytorch", "glorot_uniform"):
-            raise InvalidInputError(f"init must be pytorch or glorot_uniform, got {init!r}")
+        check_init_scheme(init)
         self.module = module
         self.classes = classes
         self.epochs = epochs

@@ -55,6 +55,12 @@ GAL_CNN_DECAYED = ("dense.weight",)
 InitScheme = Literal["pytorch", "glorot_uniform"]
 
 
+def check_init_scheme(scheme: str) -> None:
+    """Refuse an initialisation scheme :func:`reset_parameters` does not know, naming it."""
+    if scheme not in ("pytorch", "glorot_uniform"):
+        raise InvalidInputError(f"init scheme must be pytorch or glorot_uniform, got {scheme!r}")
+
+
 def gal_cnn(n_classes: int = 10) -> nn.Sequential:
     """The MNIST CNN of Gal, Islam & Ghahramani (2017), "Deep Bayesian Active Learning with Image
     Data", as in their Keras code, outputting logits for 28x28 images.
@@ -107,8 +113,7 @@ def reset_parameters(
     generator seeded from ``generator`` inside ``torch.random.fork_rng``, so the caller's global
     random state is left as it was. ``generator`` must live on the parameters' device.
     """
-    if scheme not in ("pytorch", "glorot_uniform"):
-        raise InvalidInputError(f"init scheme must be pytorch or glorot_uniform, got {scheme!r}")
+    check_init_scheme(scheme)
     for layer in module.modules():
         if isinstance(layer, _WEIGHTED) and scheme == "glorot_uniform":
             fan_in, fan_out = _fans(layer.weight)

@@ -166,33 +166,31 @@ def _run_blocks(
     n, c = array.shape
     rows = block_rows or block_rows_for(c, array.itemsize)
     n_blocks = -(-n // rows)
-    threads = threads_for(array.size, n_blocks, n_threads)
-    next_block = itertools.count()  # blocks handed out one at a time (atomic under the GIL)
-    refused: list[bool] = []
 
-    def work() -> None:
-        with np.errstate(all="ignore"):  # garbage input may overflow; the check reports it
-            t_buf = np.empty((c, rows), dtype=array.dtype)
-            s_buf = np.empty(rows, dtype=check_dtype or array.dtype)
-            if kernel is not None:
-                w_buf = np.empty((c, rows), dtype=array.dtype)
-                v_buf = np.empty((2, rows), dtype=array.dtype)
-            for i in next_block:
-                if i >= n_blocks or refused:
-                    return
-                start = i * rows
-                stop = min(start + rows, n)
-                m = stop - start
-                t = t_buf[:, :m]
+    def worker() -> Callable[[int], bool]:
+        """One thread's block function, with that thread's scratch blocks."""
+        t_buf = np.empty((c, rows), dtype=array.dtype)
+        s_buf = np.empty(rows, dtype=check_dtype or array.dtype)
+        if kernel is not None:
+            w_buf = np.empty((c, rows), dtype=array.dtype)
+            v_buf = np.empty((2, rows), dtype=array.dtype)
+
+        def run(i: int) -> bool:
+            start = i * rows
+            stop = min(start + rows, n)
+            m = stop - start
+            t = t_buf[:, :m]
+            with np.errstate(all="ignore"):  # garbage input may overflow; the check reports it
                 np.copyto(t, array[start:stop].T)
                 if check is not None and not check(t, s_buf[:m]):
-                    refused.append(True)
-                    return
+                    return False
                 if kernel is not None and out is not None:
                     kernel(RowBlock(t, w_buf[:, :m], v_buf[0, :m], v_buf[1, :m], out[start:stop]))
+            return True
 
-    share_work(work, threads)
-    return not refused
+        return run
+
+    return share_pieces(n_blocks, threads_for(array.size, n_blocks, n_threads), worker)
 
 
 def threads_for(n_values: int, n_tasks: int, n_threads: int | None) -> int:
@@ -204,17 +202,33 @@ def threads_for(n_values: int, n_tasks: int, n_threads: int | None) -> int:
     return max(1, min(threads, n_tasks))
 
 
-def share_work(work: Callable[[], None], threads: int) -> None:
-    """Run ``work`` on ``threads`` threads at once, this one included; re-raise their errors.
+def share_pieces(n_pieces: int, threads: int, worker: Callable[[], Callable[[int], bool]]) -> bool:
+    """Run pieces ``0 .. n_pieces - 1`` on ``threads`` threads at once, this one included.
 
-    ``work`` takes its pieces from a shared counter, so a thread slowed down by a busy machine
-    simply takes fewer of them.
+    Each thread calls ``worker()`` once for its piece function (which may hold that thread's
+    scratch buffers) and takes pieces from a shared counter (atomic under the GIL), so a thread
+    slowed down by a busy machine simply takes fewer. A piece function returning False stops
+    every thread before its next piece; the result says whether all pieces passed. The threads'
+    errors are re-raised.
     """
+    next_piece = itertools.count()
+    refused: list[bool] = []
+
+    def work() -> None:
+        run = worker()
+        for i in next_piece:
+            if i >= n_pieces or refused:
+                return
+            if not run(i):
+                refused.append(True)
+                return
+
     if threads <= 1:
         work()
-        return
-    with ThreadPoolExecutor(threads - 1) as pool:
-        helpers = [pool.submit(work) for _ in range(threads - 1)]
-        work()
-        for helper in helpers:
-            helper.result()
+    else:
+        with ThreadPoolExecutor(threads - 1) as pool:
+            helpers = [pool.submit(work) for _ in range(threads - 1)]
+            work()
+            for helper in helpers:
+                helper.result()
+    return not refused

@@ -16,7 +16,6 @@ two differ by about 1e-7, the rounding of the float32 logarithm that both paths 
 
 from __future__ import annotations
 
-import itertools
 import os
 from typing import Any, Literal
 
@@ -24,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.strategies._validation import fast_sum_bounds, proba_sums_dtype
-from labelwise.strategies.chunking import share_work, threads_for
+from labelwise.strategies.chunking import share_pieces, threads_for
 
 _extension: Any
 try:
@@ -75,18 +74,13 @@ def fused_scores(
     code = _KIND_CODES[kind]
     out = np.empty(n, dtype=np.float64)
     n_tasks = -(-n // ROWS_PER_TASK)
-    next_task = itertools.count()
-    refused: list[bool] = []
     score = _extension.score
 
-    def work() -> None:
-        for i in next_task:
-            if i >= n_tasks or refused:
-                return
-            start = i * ROWS_PER_TASK
-            stop = min(start + ROWS_PER_TASK, n)
-            if not score(p, out, start, stop, code, lo, hi, sum_in_double):
-                refused.append(True)
+    def run(i: int) -> bool:
+        start = i * ROWS_PER_TASK
+        return bool(
+            score(p, out, start, min(start + ROWS_PER_TASK, n), code, lo, hi, sum_in_double)
+        )
 
-    share_work(work, threads_for(p.size, n_tasks, n_threads))
-    return None if refused else out
+    passed = share_pieces(n_tasks, threads_for(p.size, n_tasks, n_threads), lambda: run)
+    return out if passed else None

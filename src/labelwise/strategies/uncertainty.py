@@ -56,22 +56,16 @@ def score_rows(
     if p.shape[0] == 0:
         return np.empty(0, dtype=np.float64)
     if fused is not None and can_score(p, fused):
-        scores = fused_scores(p, fused, n_threads=n_threads)
-        if scores is not None:
-            return scores
-        check_proba(p, name)  # raises, unless a row only came near the tolerance's edge
-        unchecked = map_row_blocks(kernel, p, n_threads=n_threads, block_rows=block_rows)
-        assert unchecked is not None  # no check, nothing to refuse
-        return unchecked
-    sums_dtype = proba_sums_dtype(p.shape[1], p.dtype)
-    out = map_row_blocks(
-        kernel,
-        p,
-        check=transposed_rows_are_proba,
-        check_dtype=sums_dtype,
-        n_threads=n_threads,
-        block_rows=block_rows,
-    )
+        out = fused_scores(p, fused, n_threads=n_threads)
+    else:
+        out = map_row_blocks(
+            kernel,
+            p,
+            check=transposed_rows_are_proba,
+            check_dtype=proba_sums_dtype(p.shape[1], p.dtype),
+            n_threads=n_threads,
+            block_rows=block_rows,
+        )
     if out is None:
         check_proba(p, name)  # raises, unless a row only came near the tolerance's edge
         out = map_row_blocks(kernel, p, n_threads=n_threads, block_rows=block_rows)
