@@ -1,21 +1,28 @@
 """Reproduce Gal, Islam & Ghahramani (ICML 2017), "Deep Bayesian Active Learning with Image
 Data", MNIST: labels acquired to reach 10% and 5% test error, beside the paper's figures.
 
-Setup (the paper's official Keras code): the CNN conv32-conv32-maxpool-dropout0.25-dense128-
-dropout0.5 (``labelwise.models.torch_nets.gal_cnn``), Keras's Glorot-uniform weights and zero
-biases, retrained from scratch every round with Adam for 50 epochs (batch 128) and the code's
-``l2(3.5 / N)`` on the 128-unit dense kernel only (Adam weight decay 7 / N on that one
-tensor); 20 balanced initial labels (2 per class); 10 acquired per round for 100 rounds; each
+Setup: the paper's network (section 5.1: conv32-conv32-maxpool-dropout0.25-dense128-
+dropout0.5, 4x4 kernels, 2x2 pooling; ``labelwise.models.torch_nets.gal_cnn``) trained as the
+authors' Keras code trains it: Glorot-uniform weights and zero biases, Adam (lr 1e-3), batch
+128, ``l2(3.5 / N)`` on the 128-unit dense kernel only (Adam weight decay 7 / N on that one
+tensor), retrained from scratch every round, here for 50 epochs (as the public PyTorch
+reproduction; the Keras script has ``nb_epoch = 5`` under the comment "use a large number of
+epochs"); 20 balanced initial labels (2 per class); 10 acquired per round for 100 rounds; each
 round scores a random subset of 2,000 pool points with 100 MC Dropout samples; 5,000 training
 points held out as validation (never in the pool); test on the standard 10,000.
 ``--stop-at-error 0.05`` ends each curve once it reaches 5% test error (all the table needs;
 the curves then cost a third of the compute on a CPU).
 
-    python -m benchmarks.gal2017 --device cuda --seeds 3 --workers 15 --data-dir <mnist dir>
+    python -m benchmarks.gal2017 --device cuda --seeds 10 --workers 10
+    # more seeds later, into their own directory, reported together:
+    python -m benchmarks.gal2017 --device cpu --seeds 3-9 --stop-at-error 0.10 \\
+        --out benchmarks/results/gal2017-more --merge-with benchmarks/results/gal2017
 
-Writes benchmarks/results/gal2017/ (or --out; rounds.csv, summary.json, report.md, learning_curve.png,
-rounds.partial.csv while running) and benchmarks/results/gal2017.md. A run cut short keeps its
-rounds in rounds.partial.csv; ``--report-only`` rebuilds the table from it.
+Writes the run's directory (``--out``, default benchmarks/results/gal2017/: rounds.csv,
+summary.json, report.md, learning_curve.png; rounds.partial.csv while running) and the table
+``<out>.md`` (followed by ``<out>-notes.md``, the discussion, where it exists). A run cut short
+keeps its rounds in rounds.partial.csv; ``--report-only`` rebuilds the table from the saved
+rounds of ``--out`` and every ``--merge-with`` directory.
 """
 
 from __future__ import annotations
@@ -24,12 +31,14 @@ import argparse
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import labelwise.strategies.bayesian  # noqa: F401  (registers bald, variation_ratios, ...)
 from labelwise.simulate import SimulationConfig, labels_to_target, run_simulation, write_results
+from labelwise.simulate.config import parse_seeds
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "gal2017"
@@ -58,7 +67,7 @@ def config_from(args: argparse.Namespace) -> SimulationConfig:
         dataset="mnist",
         model="cnn",
         strategies=tuple(args.strategies.split(",")),
-        seeds=args.seeds,
+        seeds=parse_seeds(args.seeds),
         initial=INITIAL,
         initial_strategy="balanced",
         batch_size=10,
@@ -72,7 +81,11 @@ def config_from(args: argparse.Namespace) -> SimulationConfig:
         data_dir=args.data_dir,
         model_params={"epochs": args.epochs, "batch_size": 128, "weight_decay_per_label": 3.5},
         stop_accuracy=None if args.stop_at_error is None else 1.0 - args.stop_at_error,
+        baseline=not args.no_baseline,
     )
+
+
+LEVELS = (0.10, 0.05)
 
 
 def acquired_to_error(rounds: pd.DataFrame, strategy: str, error: float) -> list[float]:
@@ -96,6 +109,63 @@ def mean_curve_to_error(rounds: pd.DataFrame, strategy: str, error: float) -> fl
     return labels_to_target(mean.index, mean.to_numpy(), 1.0 - error) - INITIAL
 
 
+def combine_runs(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rounds of several runs (seeds added later, a seed rerun to a further level), one
+    curve per (strategy, seed).
+
+    Where two runs hold the same curve, one must be the start of the other, round for round
+    (a seed gives the same numbers on a rerun); the longer is kept. Anything else is refused.
+    """
+    curves: dict[tuple[str, int], pd.DataFrame] = {}
+    for frame in frames:
+        for (strategy, seed), curve in frame.groupby(["strategy", "seed"], sort=False):
+            key = (str(strategy), int(seed))
+            curve = curve.sort_values("n_labels")
+            if key in curves:
+                short, long = sorted((curves[key], curve), key=len)
+                head = long.head(len(short))
+                same = np.array_equal(
+                    short["n_labels"].to_numpy(), head["n_labels"].to_numpy()
+                ) and np.array_equal(short["accuracy"].to_numpy(), head["accuracy"].to_numpy())
+                if not same:
+                    raise SystemExit(
+                        f"{key[0]} seed {key[1]}: two runs disagree on the rounds they share"
+                    )
+                curve = long
+            curves[key] = curve
+    if not curves:
+        raise SystemExit("no rounds to report")
+    return pd.concat(curves.values(), ignore_index=True)
+
+
+def read_runs(directories: list[Path]) -> tuple[pd.DataFrame, bool]:
+    """Every run's rounds (``rounds.csv``, else ``rounds.partial.csv``), combined; whether
+    every run finished."""
+    frames, complete = [], True
+    for directory in directories:
+        whole, partial = directory / "rounds.csv", directory / "rounds.partial.csv"
+        if whole.is_file():
+            frames.append(pd.read_csv(whole))
+        elif partial.is_file():
+            frames.append(pd.read_csv(partial))
+            complete = False
+        else:
+            raise SystemExit(f"{directory}: neither rounds.csv nor rounds.partial.csv")
+    return combine_runs(frames), complete
+
+
+def curves_at(rounds: pd.DataFrame, error: float, budget: int) -> pd.DataFrame:
+    """The curves that say something at ``error``: those that reached it, and those that ran
+    to the budget without reaching it. A curve ended earlier (a run stopped at 10% error by
+    design, or cut short) is left out at this level, not counted as a miss."""
+    keep = [
+        curve
+        for _, curve in rounds.groupby(["strategy", "seed"], sort=False)
+        if (curve["accuracy"] >= 1.0 - error).any() or curve["n_labels"].max() >= budget
+    ]
+    return pd.concat(keep) if keep else rounds.iloc[:0]
+
+
 def _fmt(values: list[float]) -> str:
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
@@ -114,73 +184,58 @@ def _closeness(values: list[float], paper: int | None) -> str:
     return f"{rel:+.0%}" + (" ok" if abs(rel) <= WITHIN else "")
 
 
-def _finished_curves(rounds: pd.DataFrame, stop_error: float) -> tuple[pd.DataFrame, list[str]]:
-    """The curves that reached ``stop_error`` or the budget, and a line for each of the others."""
-    keep, unfinished = [], []
-    for (strategy, seed), curve in rounds.groupby(["strategy", "seed"], sort=False):
-        last = curve.loc[curve["n_labels"].idxmax()]
-        # the loop's own rule (accuracy >= 1 - error), not 1 - accuracy <= error: 1 - 0.95 > 0.05
-        if last["accuracy"] >= 1.0 - stop_error or last["n_labels"] >= INITIAL + 1000:
-            keep.append(curve)
-        else:
-            unfinished.append(
-                f"{strategy} seed {seed} (at {last['n_labels'] - INITIAL} acquired, "
-                f"{100 * (1 - last['accuracy']):.1f}% error)"
-            )
-    return pd.concat(keep) if keep else rounds.iloc[:0], unfinished
+def _seed_list(seeds: Any) -> str:
+    return ", ".join(str(s) for s in sorted(seeds))
 
 
-def table(
-    rounds: pd.DataFrame, complete: bool, seconds: float | None, stop_error: float | None = None
-) -> str:
-    unfinished: list[str] = []
-    if stop_error is not None and not complete:
-        rounds, unfinished = _finished_curves(rounds, stop_error)
+def table(rounds: pd.DataFrame, complete: bool, seconds: float | None, budget: int) -> str:
+    """The Markdown report: labels acquired to 10% and 5% test error beside the paper's."""
     strategies = list(dict.fromkeys(rounds["strategy"]))
-    n_seeds = rounds["seed"].nunique()
+    at_level = {error: curves_at(rounds, error, budget) for error in LEVELS}
+    full = rounds.groupby(["strategy", "seed"])["n_labels"].max() >= budget
+    all_full = bool(full.all())
     last = rounds["n_labels"].max()
     lines = [
         "# Gal, Islam & Ghahramani (2017), MNIST, reproduced with labelwise",
         "",
-        f"{n_seeds} seed(s); up to {last - INITIAL} labels acquired after {INITIAL} balanced "
-        "initial ones; figures are labels *acquired* (initial 20 not counted) until test error "
-        "first reaches the level, mean ± sd over seeds (per seed in brackets). Paper: Table 1 "
-        "of the paper; PyTorch: the public reproduction the issue cites.",
+        f"Figures are labels *acquired* (the {INITIAL} balanced initial ones not counted) until "
+        "test error first reaches the level, mean ± sd over seeds (per seed in brackets, in "
+        "seed order). Paper: Table 1 of the paper; PyTorch: the public reproduction the issue "
+        "cites. A curve counts at a level when it reached it or ran the whole budget; curves "
+        "ended earlier (a run stopped at 10% error, a run cut short) count only at the levels "
+        "they reached: the seed columns say how many curves each figure rests on.",
         "" if complete else "\n**Partial run: some curves stopped early.**",
-        ""
-        if stop_error is None
-        else f"\nEach curve ended at its first round with test error <= {stop_error:.0%} "
-        "(`--stop-at-error`); the last column counts the finished curves (seeds).",
         "",
         "| strategy | to 10% error | paper | PyTorch | vs paper | to 5% error | paper | PyTorch "
-        + (
-            f"| vs paper | error at {last - INITIAL} acquired (paper at 1000) |"
-            if stop_error is None
-            else "| vs paper | curves (seeds) |"
-        ),
-        "|" + " --- |" * 10,
+        "| vs paper | seeds at 10% / 5% |"
+        + (f" error at {last - INITIAL} acquired (paper at 1000) |" if all_full else ""),
+        "|" + " --- |" * (11 if all_full else 10),
     ]
-    results: dict[str, tuple[list[float], list[float]]] = {}
+    results: dict[str, dict[float, list[float]]] = {}
     for s in strategies:
-        at10 = acquired_to_error(rounds, s, 0.10)
-        at5 = acquired_to_error(rounds, s, 0.05)
-        results[s] = (at10, at5)
-        part = rounds[rounds["strategy"] == s]
-        if stop_error is None:
-            final = 100 * (1 - part[part["n_labels"] == part["n_labels"].max()]["accuracy"].mean())
-            last_column = f"{final:.2f}% ({PAPER_ERROR_AT_1000.get(s, '-')}%)"
-        else:
-            last_column = str(part["seed"].nunique())
+        results[s] = {error: acquired_to_error(at_level[error], s, error) for error in LEVELS}
         paper, repro = PAPER.get(s, (None, None)), PYTORCH_REPRO.get(s, (None, None))
-        lines.append(
-            f"| {s} | {_fmt(at10)} | {paper[0] or '-'} | {repro[0] or '-'} | "
-            f"{_closeness(at10, paper[0])} | {_fmt(at5)} | {paper[1] or '-'} | {repro[1] or '-'} "
-            f"| {_closeness(at5, paper[1])} | {last_column} |"
-        )
+        cells = [s]
+        for (error, ref), alt in zip(zip(LEVELS, paper, strict=True), repro, strict=True):
+            values = results[s][error]
+            cells += [_fmt(values), str(ref or "-"), str(alt or "-"), _closeness(values, ref)]
+        cells.append(" / ".join(str(len(results[s][error])) for error in LEVELS))
+        if all_full:
+            part = rounds[rounds["strategy"] == s]
+            final = 100 * (1 - part[part["n_labels"] == last]["accuracy"].mean())
+            cells.append(f"{final:.2f}% ({PAPER_ERROR_AT_1000.get(s, '-')}%)")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Seeds behind each figure:", ""]
+    for s in strategies:
+        seeds = []
+        for error in LEVELS:
+            part = at_level[error]
+            seeds.append(f"{error:.0%}: {_seed_list(part[part['strategy'] == s]['seed'].unique())}")
+        lines.append(f"- {s}: " + "; ".join(seeds))
     lines += [
         "",
         "The same read off the seed-averaged curve (the paper's Table 1 reads its curves averaged "
-        "over 3 repetitions; a curve ended at 5% error is carried forward at its last accuracy):",
+        "over 3 repetitions; a curve that ended early is carried forward at its last accuracy):",
         "",
         "| strategy | to 10% error | vs paper | to 5% error | vs paper |",
         "| --- | --- | --- | --- | --- |",
@@ -188,20 +243,28 @@ def table(
     for s in strategies:
         paper = PAPER.get(s, (None, None))
         cells = []
-        for level, ref in ((0.10, paper[0]), (0.05, paper[1])):
-            n = mean_curve_to_error(rounds, s, level)
+        for error, ref in zip(LEVELS, paper, strict=True):
+            n = mean_curve_to_error(at_level[error], s, error)
             cells += ["not reached" if math.isnan(n) else f"{n:.0f}", _closeness([n], ref)]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     if "bald" in results and "random" in results:
-        b, r = results["bald"][1], results["random"][1]
-        if not (any(map(math.isnan, b)) or any(map(math.isnan, r))):
-            ratio = np.mean(b) / np.mean(r)
-            lines += ["", f"BALD / random labels to 5% error: {ratio:.2f}x (issue: at most 0.6x)."]
-    if unfinished:
-        lines += [
-            "",
-            "Left out, unfinished when the run was stopped: " + "; ".join(unfinished) + ".",
-        ]
+        lines.append("")
+        for error in LEVELS:
+            b, r = results["bald"][error], results["random"][error]
+            if b and r and not (any(map(math.isnan, b)) or any(map(math.isnan, r))):
+                lines.append(
+                    f"- BALD / random labels to {error:.0%} error: "
+                    f"{np.mean(b) / np.mean(r):.2f}x ({len(b)} and {len(r)} seeds)"
+                    + (" (issue: at most 0.6x)" if error == 0.05 else "")
+                )
+    short = [
+        f"{s} seed {seed} (at {curve['n_labels'].max() - INITIAL} acquired, "
+        f"{100 * (1 - curve['accuracy'].iloc[-1]):.1f}% error)"
+        for (s, seed), curve in rounds.sort_values("n_labels").groupby(["strategy", "seed"])
+        if not (curve["accuracy"] >= 1.0 - max(LEVELS)).any() and curve["n_labels"].max() < budget
+    ]
+    if short:
+        lines += ["", "Left out, ended before 10% error: " + "; ".join(short) + "."]
     if seconds is not None:
         lines += ["", f"Wall time: {seconds:.0f} s."]
     return "\n".join(lines) + "\n"
@@ -210,7 +273,9 @@ def table(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cuda", help="cuda or cpu")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--seeds", default="3", help="a count (0..n-1), a list 3,4,5 or a range 3-9"
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-dir", default=None, help="directory of the MNIST IDX files")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
@@ -224,29 +289,37 @@ def main() -> None:
         default=None,
         help="end each curve once its test error reaches this (0.05: all the table needs)",
     )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="no random curves (an earlier run has them)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--merge-with",
+        type=Path,
+        action="append",
+        default=[],
+        help="another run's directory whose curves join the table (repeatable)",
+    )
     parser.add_argument("--report-only", action="store_true", help="table from saved rounds")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    partial = args.out / "rounds.partial.csv"
-    if args.report_only:
-        source = args.out / "rounds.csv"
-        rounds = pd.read_csv(source if source.is_file() else partial)
-        (args.out.parent / f"{args.out.name}.md").write_text(
-            table(rounds, complete=source.is_file(), seconds=None, stop_error=args.stop_at_error)
-        )
-        print((args.out.parent / f"{args.out.name}.md").read_text())
-        return
-    config = config_from(args)
-    print(f"gal2017: {config}", flush=True)
-    start = time.perf_counter()
-    result = run_simulation(config, progress=True, checkpoint=partial)
-    seconds = time.perf_counter() - start
-    write_results(result, args.out)
-    (args.out.parent / f"{args.out.name}.md").write_text(
-        table(result.rounds, result.complete, seconds, stop_error=args.stop_at_error)
+    budget = INITIAL + 10 * args.rounds
+    report = args.out.parent / f"{args.out.name}.md"
+    seconds = None
+    if not args.report_only:
+        config = config_from(args)
+        print(f"gal2017: {config}", flush=True)
+        start = time.perf_counter()
+        result = run_simulation(config, progress=True, checkpoint=args.out / "rounds.partial.csv")
+        seconds = time.perf_counter() - start
+        write_results(result, args.out)
+    rounds, complete = read_runs([args.out, *args.merge_with])
+    notes = args.out.parent / f"{args.out.name}-notes.md"  # the discussion, kept by hand
+    report.write_text(
+        table(rounds, complete, seconds, budget)
+        + (f"\n{notes.read_text()}" if notes.is_file() else "")
     )
-    print((args.out.parent / f"{args.out.name}.md").read_text(), flush=True)
+    print(report.read_text(), flush=True)
 
 
 if __name__ == "__main__":

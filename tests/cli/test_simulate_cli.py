@@ -68,3 +68,33 @@ def test_an_unknown_dataset_is_one_red_line_and_exit_1(
     assert done.value.code == 1
     err = capsys.readouterr().err
     assert "unknown dataset 'nope'" in err and "Traceback" not in err
+
+
+def test_seeds_take_a_list_and_no_baseline_runs_only_the_named(tmp_path: Path) -> None:
+    flags = list(FLAGS)
+    flags[flags.index("--seeds") + 1] = "3,5"
+    flags[flags.index("--strategies") + 1] = "margin"
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", *flags, "--no-baseline", "--no-full-data", "--out", str(tmp_path)])
+    assert done.value.code in (0, None)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["seeds"] == [3, 5]
+    assert list(summary["strategies"]) == ["margin"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"), [("4", 4), ("2-4", (2, 3, 4)), ("7,1", (7, 1)), (" 3 ", 3)]
+)
+def test_seed_text_reads_as_a_count_a_range_or_a_list(text: str, seeds: object) -> None:
+    from labelwise.simulate.config import parse_seeds
+
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["three", "5-2", "1,x"])
+def test_bad_seed_text_is_refused_by_name(text: str) -> None:
+    from labelwise.errors import InvalidInputError
+    from labelwise.simulate.config import parse_seeds
+
+    with pytest.raises(InvalidInputError, match="seeds"):
+        parse_seeds(text)

@@ -218,3 +218,44 @@ def test_stop_accuracy_must_be_a_fraction() -> None:
 
     with pytest.raises(InvalidInputError, match="stop_accuracy"):
         SimulationConfig(stop_accuracy=95.0)
+
+
+def test_seeds_added_later_give_the_curves_a_longer_run_gives(
+    wine: Dataset, tiny_run: tuple[Path, object]
+) -> None:
+    """Seeds 0 and 1 in one run equal seed 1 alone, run later without the baseline."""
+    _, first = tiny_run
+    later = run_simulation(
+        SimulationConfig(
+            dataset="wine", strategies=("margin",), seeds=(1,), baseline=False, **TINY
+        ),
+        dataset=wine,
+    )
+    assert set(later.rounds["strategy"]) == {"margin"}  # no random added
+    columns = ["strategy", "seed", "round", "n_labels", "accuracy", "macro_f1"]
+    earlier = first.rounds  # type: ignore[attr-defined]
+    pd.testing.assert_frame_equal(
+        later.rounds[columns].reset_index(drop=True),
+        earlier[(earlier["seed"] == 1) & (earlier["strategy"] == "margin")][columns].reset_index(
+            drop=True
+        ),
+    )
+
+
+def test_a_report_without_the_random_baseline_says_so(wine: Dataset, tmp_path: Path) -> None:
+    config = SimulationConfig(
+        dataset="wine", strategies=("margin",), seeds=1, baseline=False, **TINY
+    )
+    write_results(run_simulation(config, dataset=wine), tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "no random baseline in this run" in report
+    assert "needs" not in report  # no ratio claimed without random's curves
+
+
+def test_seeds_must_be_distinct_and_non_negative() -> None:
+    from labelwise.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="distinct"):
+        SimulationConfig(seeds=(1, 1))
+    with pytest.raises(InvalidInputError, match="distinct"):
+        SimulationConfig(seeds=(-1, 2))

@@ -16,7 +16,9 @@ def simulate(
     dataset: str = typer.Option(None, "--dataset", help="Dataset name or a CSV/Parquet/.npy/.npz"),
     model: str = typer.Option(None, "--model", help="logreg, rf, mlp, cnn or linear_head."),
     strategies: str = typer.Option(None, "--strategies", help="Comma-separated strategy names."),
-    seeds: int = typer.Option(None, "--seeds", help="Number of seeds (0..n-1)."),
+    seeds: str = typer.Option(
+        None, "--seeds", help="Number of seeds (5: seeds 0..4), or a list (5,6,7) or range (5-9)."
+    ),
     initial: int = typer.Option(None, "--initial", help="Size of the initial labeled set."),
     batch_size: int = typer.Option(None, "--batch-size", help="Labels acquired per round."),
     budget: int = typer.Option(None, "--budget", help="Labels at the end (initial too)."),
@@ -34,6 +36,9 @@ def simulate(
     stop_accuracy: float = typer.Option(
         None, "--stop-accuracy", help="End a curve once its test accuracy reaches this."
     ),
+    no_baseline: bool = typer.Option(
+        False, "--no-baseline", help="Run only the named strategies (no random added)."
+    ),
     no_full_data: bool = typer.Option(
         False, "--no-full-data", help="Skip training on the whole pool (no targets then)."
     ),
@@ -42,6 +47,7 @@ def simulate(
 ) -> None:
     """Simulate active learning with the known labels as the oracle and report the savings."""
     from labelwise.simulate import SimulationConfig, run_simulation, write_results
+    from labelwise.simulate.config import parse_seeds
 
     base = SimulationConfig.from_toml(config_file) if config_file else SimulationConfig()
     file_out = _toml_out(config_file) if config_file else None
@@ -49,7 +55,7 @@ def simulate(
         "dataset": dataset,
         "model": model,
         "strategies": strategies,
-        "seeds": seeds,
+        "seeds": None if seeds is None else parse_seeds(seeds),
         "initial": initial,
         "batch_size": batch_size,
         "budget": budget,
@@ -67,6 +73,8 @@ def simulate(
     }
     if no_full_data:
         flags["full_data"] = False
+    if no_baseline:
+        flags["baseline"] = False
     config = SimulationConfig.from_dict({**base.to_dict(), **_given(flags)})
     out_dir = out or file_out or Path("runs/simulate")
     result = run_simulation(config, progress=not quiet and sys.stderr.isatty())

@@ -31,8 +31,10 @@ class SimulationConfig:
     model : ``logreg`` (logistic regression on standardised features), ``rf`` (random
         forest), ``mlp`` / ``cnn`` (PyTorch, MC Dropout), ``linear_head`` (a strongly
         regularised logistic regression for sentence embeddings).
-    strategies : registry names (``random`` is added as the baseline when missing).
-    seeds : the seeds, one run each per strategy; an int ``n`` means ``0..n-1``. A seed fixes
+    strategies : registry names (``random`` is added as the baseline when missing, unless
+        ``baseline`` is false).
+    seeds : the seeds, one run each per strategy; an int ``n`` means ``0..n-1``, a tuple names
+        them (``(3, 4)`` adds two seeds to an earlier run of ``0..2``). A seed fixes
         the test split, the initial labeled set, the model's initialisation and the strategy's
         random choices, so the same seed gives the same numbers.
     initial : size of the initial labeled set.
@@ -52,6 +54,9 @@ class SimulationConfig:
         the rest of its budget unspent (``None``: always run to the budget). For benchmarks that
         only need labels-to-a-level, such as Gal et al.'s labels to 5% test error; the curves
         then end at different label counts, so their areas are not comparable.
+    baseline : add ``random`` to the strategies when it is missing (the report's ratios need
+        it). ``False`` runs only the named strategies, for adding seeds or strategies to a
+        run whose random curves exist already; the report then has no ratios to random.
     """
 
     dataset: str = "digits"
@@ -75,6 +80,7 @@ class SimulationConfig:
     text_features: Literal["minilm", "tfidf"] = "minilm"
     model_params: dict[str, Any] = field(default_factory=dict, hash=False)
     stop_accuracy: float | None = None
+    baseline: bool = True
 
     def __post_init__(self) -> None:
         seeds: Any = self.seeds
@@ -87,7 +93,7 @@ class SimulationConfig:
             if isinstance(self.strategies, str)
             else tuple(self.strategies)
         )
-        if "random" not in strategies:
+        if self.baseline and "random" not in strategies:
             strategies = ("random", *strategies)
         object.__setattr__(self, "strategies", tuple(dict.fromkeys(strategies)))
         self._validate()
@@ -102,6 +108,10 @@ class SimulationConfig:
             )
         if not self.seeds:
             problems.append("give at least one seed")
+        elif len(set(self.seeds)) < len(self.seeds) or min(self.seeds) < 0:
+            problems.append(f"seeds must be distinct non-negative ints, got {list(self.seeds)}")
+        if not self.strategies:
+            problems.append("give at least one strategy")
         if self.initial < 1:
             problems.append(f"initial must be at least 1, got {self.initial}")
         if self.batch_size < 1:
@@ -172,3 +182,25 @@ class SimulationConfig:
         values = data.get("simulation", data)
         values = {k.replace("-", "_"): v for k, v in values.items() if k != "out"}
         return cls.from_dict(values)
+
+
+def parse_seeds(text: str) -> int | tuple[int, ...]:
+    """Seeds from text: ``5`` (seeds 0..4), ``5,6,7`` or ``5-9`` (``--seeds`` of the CLI).
+
+    >>> parse_seeds("3"), parse_seeds("3-5"), parse_seeds("7,9")
+    (3, (3, 4, 5), (7, 9))
+    """
+    text = text.strip()
+    try:
+        if "," in text:
+            return tuple(int(part) for part in text.split(","))
+        if "-" in text.lstrip("-"):
+            first, last = (int(part) for part in text.split("-", 1))
+            if last < first:
+                raise InvalidInputError(f"--seeds {text}: the range ends before it starts")
+            return tuple(range(first, last + 1))
+        return int(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"--seeds takes a count (5), a list (5,6,7) or a range (5-9), got {text!r}"
+        ) from None

@@ -162,7 +162,9 @@ def render_report(summary: dict[str, Any]) -> str:
 def _sentence(name: str, stats: dict[str, Any], target: float) -> str:
     key = target_key(target)
     r = stats["labels_to_target"][key].get("ratio_to_random", {})
-    auc = stats.get("auc_minus_random", {}).get("mean", float("nan"))
+    if "auc_minus_random" not in stats:
+        return f"{name}: no random baseline in this run, so no ratio to random"
+    auc = stats["auc_minus_random"]["mean"]
     if not r or r["ratio"] != r["ratio"]:
         return (
             f"{name}: no ratio at {key} of full-data accuracy (a seed did not reach it within "

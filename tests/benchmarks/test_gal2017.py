@@ -1,0 +1,74 @@
+"""The Gal et al. 2017 report: runs combine curve by curve, and each level counts only the
+curves that can speak for it."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from benchmarks.gal2017 import INITIAL, acquired_to_error, combine_runs, curves_at, table
+
+BUDGET = INITIAL + 1000
+
+
+def curve(strategy: str, seed: int, accuracy: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "strategy": strategy,
+            "seed": seed,
+            "n_labels": [INITIAL + 10 * i for i in range(len(accuracy))],
+            "accuracy": accuracy,
+        }
+    )
+
+
+def test_a_rerun_to_a_further_level_replaces_its_shorter_self() -> None:
+    short = curve("bald", 3, [0.5, 0.91])
+    longer = curve("bald", 3, [0.5, 0.91, 0.93, 0.96])
+    other = curve("random", 3, [0.4, 0.6])
+    combined = combine_runs([pd.concat([short, other]), longer])
+    assert combined[combined["strategy"] == "bald"]["accuracy"].tolist() == [0.5, 0.91, 0.93, 0.96]
+    assert len(combined) == 6
+
+
+def test_two_runs_that_disagree_on_a_shared_round_are_refused() -> None:
+    with pytest.raises(SystemExit, match="bald seed 3"):
+        combine_runs([curve("bald", 3, [0.5, 0.91]), curve("bald", 3, [0.5, 0.92, 0.96])])
+
+
+def test_a_curve_stopped_at_10_percent_counts_at_10_not_as_a_miss_at_5() -> None:
+    rounds = pd.concat(
+        [
+            curve("bald", 0, [0.5, 0.91, 0.96]),  # reached both levels
+            curve("bald", 1, [0.5, 0.8, 0.92]),  # stopped at 10% by design
+            curve("bald", 2, [0.5, 0.7]),  # cut short before either
+        ]
+    )
+    at10 = curves_at(rounds, 0.10, BUDGET)
+    at5 = curves_at(rounds, 0.05, BUDGET)
+    assert sorted(at10["seed"].unique()) == [0, 1]
+    assert sorted(at5["seed"].unique()) == [0]
+    assert acquired_to_error(at10, "bald", 0.10) == [10.0, 20.0]
+    assert acquired_to_error(at5, "bald", 0.05) == [20.0]
+
+
+def test_a_curve_that_ran_the_whole_budget_is_a_real_miss() -> None:
+    accuracy = [0.5] + [0.93] * 100  # 1000 acquired, never at 5% error
+    rounds = curve("random", 0, accuracy)
+    at5 = curves_at(rounds, 0.05, BUDGET)
+    assert [math.isnan(v) for v in acquired_to_error(at5, "random", 0.05)] == [True]
+
+
+def test_the_table_shows_each_figure_with_its_seed_count() -> None:
+    rounds = pd.concat(
+        [
+            curve("bald", 0, [0.5, 0.91, 0.96]),
+            curve("bald", 1, [0.5, 0.8, 0.92]),
+            curve("random", 0, [0.5, 0.6, 0.7]),
+        ]
+    )
+    text = table(rounds, complete=False, seconds=None, budget=BUDGET)
+    bald = next(line for line in text.splitlines() if line.startswith("| bald |"))
+    assert "15 ± 7 (10, 20)" in bald and "| 2 / 1 |" in bald
+    assert "Left out, ended before 10% error: random seed 0" in text
