@@ -14,6 +14,7 @@ import pytest
 from labelwise.datasets import Dataset, load_dataset
 from labelwise.simulate import SimulationConfig, run_simulation, write_results
 from labelwise.simulate.problem import initial_indices, make_problem
+from labelwise.simulate.report import render_report, summary_of
 from labelwise.strategies import PoolInputs, Selection, Strategy, register_strategy
 from labelwise.strategies.base import unregister_strategy
 
@@ -198,12 +199,15 @@ def test_a_curve_ends_at_the_first_round_reaching_stop_accuracy(wine: Dataset) -
         SimulationConfig(dataset="wine", strategies=("margin",), seeds=1, **TINY), dataset=wine
     ).rounds
     level = float(full["accuracy"].median())
-    stopped = run_simulation(
+    stopped_result = run_simulation(
         SimulationConfig(
             dataset="wine", strategies=("margin",), seeds=1, stop_accuracy=level, **TINY
         ),
         dataset=wine,
-    ).rounds
+    )
+    stopped = stopped_result.rounds
+    summary = summary_of(stopped_result)
+    assert "areas and final accuracies are not comparable" in render_report(summary)
     for name, curve in stopped.groupby("strategy"):
         reference = full[full["strategy"] == name].reset_index(drop=True)
         first = int(np.argmax(reference["accuracy"].to_numpy() >= level))
@@ -259,3 +263,17 @@ def test_seeds_must_be_distinct_and_non_negative() -> None:
         SimulationConfig(seeds=(1, 1))
     with pytest.raises(InvalidInputError, match="distinct"):
         SimulationConfig(seeds=(-1, 2))
+
+
+def test_the_report_renders_again_from_summary_json(wine: Dataset, tmp_path: Path) -> None:
+    """Unmeasured figures are NaN in memory and null in the file: both render as n/a."""
+    config = SimulationConfig(
+        dataset="wine", strategies=("margin",), seeds=2, full_data=False, **TINY
+    )
+    write_results(run_simulation(config, dataset=wine), tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (
+        summary["strategies"]["margin"]["labels_to_target"]["95%"]["ratio_to_random"]["ratio"]
+        is None
+    )
+    assert render_report(summary) == (tmp_path / "report.md").read_text()

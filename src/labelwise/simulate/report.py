@@ -107,9 +107,14 @@ def _labels_cell(stats: dict[str, Any], n_seeds: int) -> str:
     return cell if stats["n"] == n_seeds else f"{cell} ({stats['n']}/{n_seeds} seeds)"
 
 
+def _known(ratio: dict[str, Any] | None) -> bool:
+    """Whether a ratio was measured (NaN in memory, ``null`` once read back from JSON)."""
+    return bool(ratio) and ratio["ratio"] is not None and ratio["ratio"] == ratio["ratio"]
+
+
 def _ratio_cell(stats: dict[str, Any]) -> str:
     r = stats.get("ratio_to_random")
-    if not r or r["ratio"] != r["ratio"]:
+    if not _known(r):
         return "n/a"
     return f"{r['ratio']:.2f}x [{r['low']:.2f}, {r['high']:.2f}]"
 
@@ -134,6 +139,12 @@ def render_report(summary: dict[str, Any]) -> str:
         "- ratio to random: mean labels / random's mean labels, same seeds, with a 95% paired "
         "bootstrap interval over seeds",
     ]
+    if cfg.get("stop_accuracy") is not None:
+        lines.append(
+            f"- each curve ends at its first round with test accuracy >= {cfg['stop_accuracy']}:"
+            " curves end at different label counts, so their areas and final accuracies are "
+            "not comparable"
+        )
     if not summary["complete"]:
         lines += ["", "**The run was interrupted: these are partial results.**"]
     header = "| strategy | AUC | final accuracy | " + " | ".join(
@@ -164,13 +175,14 @@ def _sentence(name: str, stats: dict[str, Any], target: float) -> str:
     r = stats["labels_to_target"][key].get("ratio_to_random", {})
     if "auc_minus_random" not in stats:
         return f"{name}: no random baseline in this run, so no ratio to random"
-    auc = stats["auc_minus_random"]["mean"]
-    if not r or r["ratio"] != r["ratio"]:
+    mean = stats["auc_minus_random"]["mean"]
+    auc = "n/a" if mean is None or mean != mean else f"{mean:+.3f}"
+    if not _known(r):
         return (
             f"{name}: no ratio at {key} of full-data accuracy (a seed did not reach it within "
-            f"the budget); AUC {auc:+.3f} versus random"
+            f"the budget); AUC {auc} versus random"
         )
     return (
         f"{name} needs {r['ratio']:.2f}x the labels of random to reach {key} of full-data "
-        f"accuracy (95% interval {r['low']:.2f}-{r['high']:.2f}); AUC {auc:+.3f} versus random"
+        f"accuracy (95% interval {r['low']:.2f}-{r['high']:.2f}); AUC {auc} versus random"
     )
