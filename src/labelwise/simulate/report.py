@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from labelwise.simulate.plot import plot_learning_curves
 from labelwise.simulate.runner import SimulationResult
@@ -107,9 +107,12 @@ def _labels_cell(stats: dict[str, Any], n_seeds: int) -> str:
     return cell if stats["n"] == n_seeds else f"{cell} ({stats['n']}/{n_seeds} seeds)"
 
 
-def _known(ratio: dict[str, Any] | None) -> bool:
+def _known(ratio: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     """Whether a ratio was measured (NaN in memory, ``null`` once read back from JSON)."""
-    return bool(ratio) and ratio["ratio"] is not None and ratio["ratio"] == ratio["ratio"]
+    if not ratio:
+        return False
+    value = ratio["ratio"]
+    return value is not None and value == value
 
 
 def _ratio_cell(stats: dict[str, Any]) -> str:
