@@ -167,6 +167,8 @@ def curves_at(rounds: pd.DataFrame, error: float, budget: int) -> pd.DataFrame:
 
 
 def _fmt(values: list[float]) -> str:
+    if not values:
+        return "not run"  # no curve went this far
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
         return "not reached"
@@ -185,7 +187,7 @@ def _closeness(values: list[float], paper: int | None) -> str:
 
 
 def _seed_list(seeds: Any) -> str:
-    return ", ".join(str(s) for s in sorted(seeds))
+    return ", ".join(str(s) for s in sorted(seeds)) or "none"
 
 
 def table(rounds: pd.DataFrame, complete: bool, seconds: float | None, budget: int) -> str:
@@ -245,7 +247,11 @@ def table(rounds: pd.DataFrame, complete: bool, seconds: float | None, budget: i
         paper = PAPER.get(s, (None, None))
         cells = []
         for error, ref in zip(LEVELS, paper, strict=True):
-            n = mean_curve_to_error(at_level[error], s, error)
+            part = at_level[error]
+            if not (part["strategy"] == s).any():
+                cells += ["not run", "-"]
+                continue
+            n = mean_curve_to_error(part, s, error)
             cells += ["not reached" if math.isnan(n) else f"{n:.0f}", _closeness([n], ref)]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     if "bald" in results and "random" in results:

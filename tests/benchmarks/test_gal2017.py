@@ -72,3 +72,11 @@ def test_the_table_shows_each_figure_with_its_seed_count() -> None:
     bald = next(line for line in text.splitlines() if line.startswith("| bald |"))
     assert "15 ± 7 (10, 20)" in bald and "| 2 / 1 |" in bald
     assert "Left out, ended before 10% error: random seed 0" in text
+
+
+def test_a_level_no_curve_went_to_says_not_run() -> None:
+    rounds = curve("bald", 0, [0.5, 0.91])
+    text = table(rounds, complete=True, seconds=None, budget=BUDGET)
+    bald = next(line for line in text.splitlines() if line.startswith("| bald |"))
+    assert "not run" in bald and "not reached" not in bald
+    assert "5%: none" in text
