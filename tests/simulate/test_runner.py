@@ -277,3 +277,10 @@ def test_the_report_renders_again_from_summary_json(wine: Dataset, tmp_path: Pat
         is None
     )
     assert render_report(summary) == (tmp_path / "report.md").read_text()
+
+
+def test_zero_seeds_is_refused_with_how_to_name_one_seed() -> None:
+    from labelwise.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="7-7"):
+        SimulationConfig(seeds=0)

@@ -107,7 +107,10 @@ class SimulationConfig:
                 f"initial_strategy must be random or balanced: {self.initial_strategy!r}"
             )
         if not self.seeds:
-            problems.append("give at least one seed")
+            problems.append(
+                "give at least one seed (a count n runs seeds 0..n-1; name one seed as a "
+                "tuple, (7,), or on the command line as 7-7)"
+            )
         elif len(set(self.seeds)) < len(self.seeds) or min(self.seeds) < 0:
             problems.append(f"seeds must be distinct non-negative ints, got {list(self.seeds)}")
         if not self.strategies:
