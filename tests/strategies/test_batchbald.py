@@ -81,6 +81,10 @@ def test_greedy_equals_brute_force_greedy(seed: int, n: int, batch_size: int) ->
     assert indices.tolist() == ref_greedy(samples, batch_size)
 
 
+#: Bound on the merging error in the tests: 6x the worst of 3,000 random batches (3.2e-6 nats).
+MERGE_ERROR = 2e-5
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.integers(1, 5),
@@ -104,10 +108,11 @@ def test_each_pick_is_a_greedy_optimum(
     for pick in indices.tolist():
         best = max(ref_joint_mi(samples, [*chosen, i]) for i in range(n) if i not in chosen)
         chosen.append(pick)
-        # Configurations whose posteriors agree to POSTERIOR_GRID are merged (about 1e-7 nats),
-        # so a near-tie may go either way within that error.
-        assert ref_joint_mi(samples, chosen) == pytest.approx(best, abs=1e-6)
-    assert gains.sum() == pytest.approx(ref_joint_mi(samples, chosen), abs=1e-6)
+        # Configurations whose posteriors agree to POSTERIOR_GRID are merged (typically 1e-7
+        # nats, a few 1e-6 where posterior entries are tiny: see merge_posteriors), so a
+        # near-tie may go either way within that error.
+        assert ref_joint_mi(samples, chosen) == pytest.approx(best, abs=MERGE_ERROR)
+    assert gains.sum() == pytest.approx(ref_joint_mi(samples, chosen), abs=MERGE_ERROR)
 
 
 def test_gains_are_the_marginal_joint_mi_and_sum_to_it() -> None:

@@ -65,8 +65,9 @@ def merge_posteriors(
 
     A group becomes one configuration: its summed weight and its weighted mean posterior. As
     ``H[post @ p]`` is smooth in ``post``, the error is second order in the grid (the
-    Jensen-Shannon divergence within a group): about 1e-7 nats at the default 1e-4, below the
-    float32 resolution of the entropies and far below the sampling noise.
+    Jensen-Shannon divergence within a group): typically about 1e-7 nats at the default 1e-4,
+    up to a few 1e-6 nats where posterior entries are tiny (3.2e-6 the worst of 3,000 random
+    batches of tests/strategies/test_batchbald.py's generator), far below the sampling noise.
     """
     key = np.round(post / grid).astype(np.int64)
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
