@@ -96,8 +96,13 @@ def _title(summary: dict[str, Any]) -> str:
     )
 
 
-def _num(x: float, digits: int = 3) -> str:
-    return "n/a" if x is None or x != x else f"{x:.{digits}f}"
+def _measured(x: float | None) -> bool:
+    """Whether a figure was measured: NaN in memory, ``null`` once read back from JSON."""
+    return x is not None and x == x
+
+
+def _num(x: float | None, digits: int = 3, sign: str = "") -> str:
+    return f"{x:{sign}.{digits}f}" if _measured(x) else "n/a"
 
 
 def _labels_cell(stats: dict[str, Any], n_seeds: int) -> str:
@@ -108,11 +113,8 @@ def _labels_cell(stats: dict[str, Any], n_seeds: int) -> str:
 
 
 def _known(ratio: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
-    """Whether a ratio was measured (NaN in memory, ``null`` once read back from JSON)."""
-    if not ratio:
-        return False
-    value = ratio["ratio"]
-    return value is not None and value == value
+    """Whether a ratio to random was measured."""
+    return ratio is not None and bool(ratio) and _measured(ratio["ratio"])
 
 
 def _ratio_cell(stats: dict[str, Any]) -> str:
@@ -178,8 +180,7 @@ def _sentence(name: str, stats: dict[str, Any], target: float) -> str:
     r = stats["labels_to_target"][key].get("ratio_to_random", {})
     if "auc_minus_random" not in stats:
         return f"{name}: no random baseline in this run, so no ratio to random"
-    mean = stats["auc_minus_random"]["mean"]
-    auc = "n/a" if mean is None or mean != mean else f"{mean:+.3f}"
+    auc = _num(stats["auc_minus_random"]["mean"], sign="+")
     if not _known(r):
         return (
             f"{name}: no ratio at {key} of full-data accuracy (a seed did not reach it within "
