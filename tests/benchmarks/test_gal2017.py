@@ -3,13 +3,24 @@ curves that can speak for it."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from benchmarks.gal2017 import INITIAL, acquired_to_error, combine_runs, curves_at, table
+from benchmarks.gal2017 import (
+    INITIAL,
+    acquired_to_error,
+    combine_runs,
+    common_setup,
+    curves_at,
+    read_setup,
+    table,
+)
 
 BUDGET = INITIAL + 1000
+SETUP = {"epochs": 100, "mc_samples": 100, "candidates": 2000}
 
 
 def curve(strategy: str, seed: int, accuracy: list[float]) -> pd.DataFrame:
@@ -68,7 +79,7 @@ def test_the_table_shows_each_figure_with_its_seed_count() -> None:
             curve("random", 0, [0.5, 0.6, 0.7]),
         ]
     )
-    text = table(rounds, complete=False, seconds=None, budget=BUDGET)
+    text = table(rounds, complete=False, seconds=None, budget=BUDGET, setup=SETUP)
     bald = next(line for line in text.splitlines() if line.startswith("| bald |"))
     assert "15 ± 7 (10, 20)" in bald and "| 2 / 1 |" in bald
     assert "Left out, ended before 10% error: random seed 0" in text
@@ -76,7 +87,31 @@ def test_the_table_shows_each_figure_with_its_seed_count() -> None:
 
 def test_a_level_no_curve_went_to_says_not_run() -> None:
     rounds = curve("bald", 0, [0.5, 0.91])
-    text = table(rounds, complete=True, seconds=None, budget=BUDGET)
+    text = table(rounds, complete=True, seconds=None, budget=BUDGET, setup=SETUP)
     bald = next(line for line in text.splitlines() if line.startswith("| bald |"))
     assert "not run" in bald and "not reached" not in bald
     assert "5%: none" in text
+
+
+def test_the_table_says_how_the_network_trained() -> None:
+    text = table(curve("bald", 0, [0.5, 0.91]), True, None, BUDGET, setup=SETUP)
+    assert "retrained from scratch for 100 epochs each round" in text
+    assert "100 MC Dropout samples score 2,000 random pool points" in text
+
+
+def test_a_run_without_setup_json_is_read_from_its_summary(tmp_path: Path) -> None:
+    config = {"model_params": {"epochs": 50}, "n_mc_samples": 100, "candidates": 2000}
+    (tmp_path / "summary.json").write_text(json.dumps({"config": config}))
+    assert read_setup(tmp_path) == {"epochs": 50, "mc_samples": 100, "candidates": 2000}
+
+
+def test_runs_trained_for_different_epochs_are_not_reported_together(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for directory, epochs in ((a, 100), (b, 50)):
+        directory.mkdir()
+        (directory / "setup.json").write_text(json.dumps({**SETUP, "epochs": epochs}))
+    assert common_setup([a, a]) == SETUP
+    with pytest.raises(SystemExit, match=r"'epochs': 50.*must share their setup"):
+        common_setup([a, b])
+    with pytest.raises(SystemExit, match=r"no setup\.json or summary\.json"):
+        common_setup([tmp_path])

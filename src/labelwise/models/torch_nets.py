@@ -48,7 +48,7 @@ class _AsImage(nn.Module):
 
 
 #: The parameters of :func:`gal_cnn` that Gal et al.'s Keras code regularises: only the kernel
-#: of the 128-unit dense layer carries ``W_regularizer=l2(c / N)``; the convolutions, the output
+#: of the hidden dense layer carries ``W_regularizer=l2(c / N)``; the convolutions, the output
 #: layer and every bias are free.
 GAL_CNN_DECAYED = ("dense.weight",)
 
@@ -63,14 +63,17 @@ def check_init_scheme(scheme: str) -> None:
 
 def gal_cnn(n_classes: int = 10) -> nn.Sequential:
     """The MNIST CNN of Gal, Islam & Ghahramani (2017), "Deep Bayesian Active Learning with Image
-    Data", as in their Keras code, outputting logits for 28x28 images.
+    Data", as section 5.1 of the paper describes it, outputting logits for 28x28 images.
 
     ``conv 32 4x4 -> ReLU -> conv 32 4x4 -> ReLU -> max-pool 2 -> dropout 0.25 -> dense 128 ->
-    ReLU -> dropout 0.5 -> dense n_classes``. Inputs may be (N, 1, 28, 28), (N, 28, 28) or
-    (N, 784). The layers are named (``conv1``, ``conv2``, ``dense``, ``logits``, ...) so that
-    training options can address them: :data:`GAL_CNN_DECAYED` names the one weight the paper's
-    code regularises. Everything before ``dropout1`` is deterministic, which MC Dropout exploits
-    (:meth:`labelwise.models.TorchModel.sample_proba` runs it once per input).
+    ReLU -> dropout 0.5 -> dense n_classes``. (The Keras script in the authors' repository,
+    ``Dropout_Bald_Q10_N1000_Paper.py``, has the same layers with 3x3 kernels, 5x5 pooling and
+    256 dense units; the text's sizes are the ones kept here.) Inputs may be (N, 1, 28, 28),
+    (N, 28, 28) or (N, 784). The layers are named (``conv1``, ``conv2``, ``dense``, ``logits``,
+    ...) so that training options can address them: :data:`GAL_CNN_DECAYED` names the one
+    weight the paper's code regularises. Everything before ``dropout1`` is deterministic, which
+    MC Dropout exploits (:meth:`labelwise.models.TorchModel.sample_proba` runs it once per
+    input).
     """
     return nn.Sequential(
         OrderedDict(
