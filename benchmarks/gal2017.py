@@ -44,6 +44,7 @@ import pandas as pd
 import labelwise.strategies.bayesian  # noqa: F401  (registers bald, variation_ratios, ...)
 from labelwise.simulate import SimulationConfig, labels_to_target, run_simulation, write_results
 from labelwise.simulate.config import parse_seeds
+from labelwise.simulate.plot import plot_learning_curves
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "gal2017"
@@ -326,6 +327,31 @@ def table(
     return "\n".join(lines) + "\n"
 
 
+def common_span(rounds: pd.DataFrame) -> pd.DataFrame:
+    """Each strategy's rounds up to where its shortest curve ends, so that every point of a
+    seed-averaged line averages the same seeds (curves stopped at an error level end apart)."""
+    ends = rounds.groupby(["strategy", "seed"])["n_labels"].max().groupby("strategy").min()
+    return rounds[rounds["n_labels"] <= rounds["strategy"].map(ends)]
+
+
+def write_figure(rounds: pd.DataFrame, path: Path, setup: dict[str, int]) -> Path:
+    """Seed-averaged test accuracy against labels, the paper's Table 1 marked on it."""
+    present = set(rounds["strategy"])
+    references = {
+        s: [(INITIAL + n, 1.0 - error) for n, error in zip(PAPER[s], LEVELS, strict=True)]
+        for s in PAPER
+        if s in present
+    }
+    return plot_learning_curves(
+        common_span(rounds),
+        path,
+        title=f"Gal et al. (2017), MNIST: mean over seeds, {setup['epochs']} epochs per round",
+        references=references,
+        reference_label="paper, Table 1 (10% / 5% error)",
+        ylim=(0.75, 1.0),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cuda", help="cuda or cpu")
@@ -376,8 +402,10 @@ def main() -> None:
     setup = common_setup(runs)
     rounds, complete = read_runs(runs)
     notes = args.out.parent / f"{args.out.name}-notes.md"  # the discussion, kept by hand
+    figure = write_figure(rounds, args.out.parent / f"{args.out.name}.png", setup)
     report.write_text(
         table(rounds, complete, seconds, budget, setup)
+        + f"\n![learning curves, the paper's figures marked]({figure.name})\n"
         + (f"\n{notes.read_text()}" if notes.is_file() else "")
     )
     print(report.read_text(), flush=True)

@@ -14,9 +14,11 @@ from benchmarks.gal2017 import (
     acquired_to_error,
     combine_runs,
     common_setup,
+    common_span,
     curves_at,
     read_setup,
     table,
+    write_figure,
 )
 
 BUDGET = INITIAL + 1000
@@ -115,3 +117,24 @@ def test_runs_trained_for_different_epochs_are_not_reported_together(tmp_path: P
         common_setup([a, b])
     with pytest.raises(SystemExit, match=r"no setup\.json or summary\.json"):
         common_setup([tmp_path])
+
+
+def test_the_figure_averages_each_strategy_only_where_all_its_seeds_run() -> None:
+    rounds = pd.concat(
+        [
+            curve("bald", 0, [0.5, 0.91, 0.96]),
+            curve("bald", 1, [0.5, 0.92]),
+            curve("random", 0, [0.4, 0.6, 0.7, 0.8]),
+        ]
+    )
+    span = common_span(rounds)
+    assert span.groupby("strategy")["n_labels"].max().to_dict() == {
+        "bald": INITIAL + 10,
+        "random": INITIAL + 30,
+    }
+
+
+def test_the_figure_is_written_with_the_paper_marked(tmp_path: Path) -> None:
+    rounds = pd.concat([curve("bald", 0, [0.5, 0.91, 0.96]), curve("mean_std", 0, [0.5, 0.9])])
+    path = write_figure(rounds, tmp_path / "gal2017.png", SETUP)
+    assert path.stat().st_size > 10_000

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labelwise.errors import InvalidInputError
 from labelwise.simulate.curves import mean_curve
 
 
@@ -18,13 +19,21 @@ def plot_learning_curves(
     title: str = "",
     full_data_accuracy: float | None = None,
     targets: tuple[float, ...] = (),
+    references: dict[str, list[tuple[float, float]]] | None = None,
+    reference_label: str = "published",
+    ylim: tuple[float, float] | None = None,
 ) -> Path:
     """Write a PNG of test accuracy against labels, one line per strategy.
 
     Each line is the mean over seeds, the band one standard deviation either side; random is
     drawn in black, dashed, as the baseline. Dotted lines mark the target fractions of the
-    full-data accuracy.
+    full-data accuracy. ``references`` marks published points (labels, accuracy) per strategy
+    as open circles in the strategy's colour (a paper's table beside the measured curves).
     """
+    references = references or {}
+    unknown = sorted(set(references) - set(rounds["strategy"]))
+    if unknown:
+        raise InvalidInputError(f"references name strategies with no curve: {unknown}")
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -49,6 +58,10 @@ def plot_learning_curves(
             colour_index += 1
             ax.plot(grid, mean, color=colour, lw=1.6, zorder=2, label=label)
         ax.fill_between(grid, mean - std, mean + std, color=colour, alpha=0.15, lw=0)
+        for x, y in references.get(name, []):
+            ax.plot(x, y, "o", mfc="none", mec=colour, mew=1.4, ms=7, zorder=4)
+    if references:
+        ax.plot([], [], "o", mfc="none", mec="grey", mew=1.4, ms=7, label=reference_label)
     if full_data_accuracy is not None and np.isfinite(full_data_accuracy):
         ax.axhline(full_data_accuracy, color="grey", linewidth=1.0, label="full data")
         for t in targets:
@@ -61,6 +74,8 @@ def plot_learning_curves(
                 ha="right",
                 va="bottom",
             )
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel("labeled examples")
     ax.set_ylabel("test accuracy")
     if title:
