@@ -16,6 +16,7 @@ from benchmarks.gal2017 import (
     common_setup,
     common_span,
     curves_at,
+    paired_ratio,
     read_setup,
     table,
     write_figure,
@@ -138,3 +139,21 @@ def test_the_figure_is_written_with_the_paper_marked(tmp_path: Path) -> None:
     rounds = pd.concat([curve("bald", 0, [0.5, 0.91, 0.96]), curve("mean_std", 0, [0.5, 0.9])])
     path = write_figure(rounds, tmp_path / "gal2017.png", SETUP)
     assert path.stat().st_size > 10_000
+
+
+def test_bald_against_random_pairs_the_seeds_both_reached_the_level_with() -> None:
+    rounds = pd.concat(
+        [
+            curve("bald", 0, [0.5, 0.96]),  # 10 acquired
+            curve("bald", 1, [0.5, 0.9, 0.96]),  # 20
+            curve("bald", 2, [0.5, 0.5, 0.5, 0.96]),  # 30, random has no seed 2
+            curve("random", 0, [0.5, 0.6, 0.96]),  # 20
+            curve("random", 1, [0.5, 0.6, 0.7, 0.8, 0.96]),  # 40
+        ]
+    )
+    ratio, seeds = paired_ratio(rounds, 0.05) or (math.nan, [])
+    assert seeds == [0, 1]
+    assert ratio == pytest.approx(15 / 30)
+    text = table(rounds, True, None, BUDGET, setup=SETUP)
+    assert "0.50x over seeds 0, 1 (those where both reached it)" in text
+    assert paired_ratio(curve("bald", 0, [0.5, 0.96]), 0.05) is None
