@@ -171,6 +171,8 @@ def read_setup(directory: Path) -> dict[str, int]:
     """The setup a run recorded (``setup.json``, written when it starts), else the one in its
     ``summary.json``."""
     recorded, summary = directory / "setup.json", directory / "summary.json"
+    if not directory.is_dir():
+        raise SystemExit(f"{directory}: no such run directory")
     if recorded.is_file():
         return {k: int(v) for k, v in json.loads(recorded.read_text()).items()}
     if summary.is_file():
@@ -194,6 +196,28 @@ def common_setup(directories: list[Path]) -> dict[str, int]:
                 "runs reported together must share their setup"
             )
     return first
+
+
+def claim_run_dir(out: Path, setup: dict[str, int], merge_with: list[Path]) -> None:
+    """Record a new run's setup in ``out`` (``setup.json``), refusing before any training a
+    directory that holds rounds of another (or an unrecorded) setup, and runs to merge with
+    that trained differently."""
+    if (out / "rounds.csv").is_file() or (out / "rounds.partial.csv").is_file():
+        recorded = (out / "setup.json").is_file() or (out / "summary.json").is_file()
+        before = read_setup(out) if recorded else None
+        if before != setup:
+            raise SystemExit(
+                f"{out} holds rounds of a run with setup {before}, this one is {setup}: "
+                "choose another --out"
+            )
+    for directory in merge_with:
+        if read_setup(directory) != setup:
+            raise SystemExit(
+                f"{directory} ran {read_setup(directory)}, this run is {setup}: "
+                "runs reported together must share their setup"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "setup.json").write_text(json.dumps(setup) + "\n")
 
 
 def read_runs(directories: list[Path]) -> tuple[pd.DataFrame, bool]:
@@ -404,19 +428,18 @@ def main() -> None:
     )
     parser.add_argument("--report-only", action="store_true", help="table from saved rounds")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
     budget = INITIAL + 10 * args.rounds
     report = args.out.parent / f"{args.out.name}.md"
     seconds = None
+    runs = [args.out, *args.merge_with]
     if not args.report_only:
         config = config_from(args)
+        claim_run_dir(args.out, setup_of(args), args.merge_with)
         print(f"gal2017: {config}", flush=True)
         start = time.perf_counter()
-        (args.out / "setup.json").write_text(json.dumps(setup_of(args)) + "\n")
         result = run_simulation(config, progress=True, checkpoint=args.out / "rounds.partial.csv")
         seconds = time.perf_counter() - start
         write_results(result, args.out)
-    runs = [args.out, *args.merge_with]
     setup = common_setup(runs)
     rounds, complete = read_runs(runs)
     notes = args.out.parent / f"{args.out.name}-notes.md"  # the discussion, kept by hand

@@ -12,6 +12,7 @@ import pytest
 from benchmarks.gal2017 import (
     INITIAL,
     acquired_to_error,
+    claim_run_dir,
     combine_runs,
     common_setup,
     common_span,
@@ -157,3 +158,21 @@ def test_bald_against_random_pairs_the_seeds_both_reached_the_level_with() -> No
     text = table(rounds, True, None, BUDGET, setup=SETUP)
     assert "0.50x over seeds 0, 1 (those where both reached it)" in text
     assert paired_ratio(curve("bald", 0, [0.5, 0.96]), 0.05) is None
+
+
+def test_a_run_is_refused_before_training_where_its_setup_would_mix(tmp_path: Path) -> None:
+    old, fresh, other = tmp_path / "old", tmp_path / "fresh", tmp_path / "other"
+    old.mkdir()
+    curve("bald", 0, [0.5, 0.9]).to_csv(old / "rounds.partial.csv", index=False)
+    with pytest.raises(SystemExit, match=r"holds rounds of a run with setup None"):
+        claim_run_dir(old, SETUP, [])  # rounds with no record of how they were trained
+    assert not (old / "setup.json").exists()
+    claim_run_dir(fresh, SETUP, [])
+    assert read_setup(fresh) == SETUP
+    curve("bald", 0, [0.5, 0.9]).to_csv(fresh / "rounds.csv", index=False)
+    claim_run_dir(fresh, SETUP, [])  # the same setup again: a rerun into its own directory
+    with pytest.raises(SystemExit, match="choose another --out"):
+        claim_run_dir(fresh, {**SETUP, "epochs": 50}, [])
+    with pytest.raises(SystemExit, match="must share their setup"):
+        claim_run_dir(other, {**SETUP, "epochs": 50}, [fresh])
+    assert not other.exists()
