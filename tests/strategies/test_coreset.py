@@ -76,6 +76,19 @@ def test_matches_textbook_on_float32_data(
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_distance_far_below_the_norms_still_breaks_the_tie(dtype: type) -> None:
+    """Found by hypothesis: (0, 1) lies 1.1e-33 from the labeled (1.1e-33, 1), the zeros lie
+    on the labeled origin; ``|x|^2 + |c|^2 - 2 x.c`` gives 0 for all of them, the textbook
+    distance does not."""
+    x = np.zeros((10, 2), dtype=dtype)
+    x[9] = (0.0, 1.0)
+    lab = np.array([[1.12923589e-33, 1.0], [0.0, 0.0]], dtype=dtype)
+    got, dist = k_center_greedy(x, lab, 1, np.random.default_rng(0), np.zeros(10, bool), 1)
+    assert got.tolist() == textbook_k_center(x, lab, 1, set(), 0) == [9]
+    assert dist[0] > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_far_from_origin_with_near_ties(dtype: type) -> None:
     """Data at 1e4 with spreads of 1e-2: float32 distances alone could not tell these apart."""
     rng = np.random.default_rng(3)

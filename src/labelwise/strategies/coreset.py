@@ -214,8 +214,6 @@ class _LazyKCenter:
         n_lab = labeled.shape[0]
         self.centers64 = np.empty((n_lab + k, d), dtype=np.float64)  # labeled, then picks
         self.centers64[:n_lab] = labeled
-        self.cc64 = np.einsum("ij,ij->i", self.centers64[:n_lab], self.centers64[:n_lab])
-        self.cc64 = np.concatenate([self.cc64, np.empty(k)])
         self.n_centers64 = n_lab
         self.exact = np.full(n, np.inf)  # float64 min sq distance, cached for tie checks
         self.exact_upto = np.zeros(n, dtype=np.intp)  # how many float64 centres it accounts for
@@ -237,9 +235,7 @@ class _LazyKCenter:
         self.cc[k] = self.xx[j]
         self.picked.append(j)
         self.s[j] = -np.inf
-        row = np.asarray(self.x[j], dtype=np.float64)
-        self.centers64[self.n_centers64] = row
-        self.cc64[self.n_centers64] = row @ row
+        self.centers64[self.n_centers64] = np.asarray(self.x[j], dtype=np.float64)
         self.n_centers64 += 1
         if self.cand.size:
             d2 = self.cand_x @ self.centers[k]
@@ -316,17 +312,20 @@ class _LazyKCenter:
     def _exact_argmax(self, rows: NDArray[np.intp]) -> tuple[int, float]:
         """Among ``rows`` (ascending), the farthest in float64; ties to the lower index.
 
-        float64 squared distances ``|x|^2 + |c|^2 - 2 x.c`` to every centre, as the textbook
-        loop computes them; each point's value is cached and later extended with new centres.
+        float64 squared distances ``sum((x - c)**2)`` to every centre, as the textbook loop
+        computes them (not ``|x|^2 + |c|^2 - 2 x.c``, whose cancellation loses differences far
+        below the norms: ``x = (0, 1)`` and ``c = (1e-33, 1)`` would tie at 0 with ``x = c``);
+        each point's value is cached and later extended with new centres.
         """
-        m = self.n_centers64
+        m, d = self.n_centers64, self.centers64.shape[1]
         for i in rows.tolist():
             start = int(self.exact_upto[i])
-            if start < m:
-                pt = np.asarray(self.x[i], dtype=np.float64)
-                d2 = (self.cc64[start:m] - 2.0 * (self.centers64[start:m] @ pt)) + pt @ pt
-                self.exact[i] = min(self.exact[i], float(d2.min()))
-                self.exact_upto[i] = m
+            pt = np.asarray(self.x[i], dtype=np.float64)
+            for part in iter_chunks(m - start, max(1, BLOCK_ELEMENTS // max(d, 1))):
+                diff = self.centers64[start + part.start : start + part.stop] - pt
+                d2 = float(np.einsum("ij,ij->i", diff, diff).min())
+                self.exact[i] = min(self.exact[i], d2)
+            self.exact_upto[i] = m
         values = self.exact[rows]
         i = int(np.argmax(values))
         return int(rows[i]), float(values[i])
