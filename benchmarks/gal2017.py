@@ -185,17 +185,21 @@ def read_setup(directory: Path) -> dict[str, int]:
     raise SystemExit(f"{directory}: no setup.json or summary.json says how its network trained")
 
 
-def common_setup(directories: list[Path]) -> dict[str, int]:
-    """The one setup of every run; runs trained differently are refused, naming both."""
-    setups = [(directory, read_setup(directory)) for directory in directories]
-    first_dir, first = setups[0]
-    for directory, setup in setups[1:]:
+def _one_setup(named: list[tuple[Any, dict[str, int]]]) -> dict[str, int]:
+    """The setup every named run shares; runs trained differently are refused, naming both."""
+    first_name, first = named[0]
+    for name, setup in named[1:]:
         if setup != first:
             raise SystemExit(
-                f"{directory} ran {setup}, {first_dir} ran {first}: "
+                f"{name} ran {setup}, {first_name} ran {first}: "
                 "runs reported together must share their setup"
             )
     return first
+
+
+def common_setup(directories: list[Path]) -> dict[str, int]:
+    """The one setup of every run directory (see :func:`_one_setup`)."""
+    return _one_setup([(directory, read_setup(directory)) for directory in directories])
 
 
 def claim_run_dir(out: Path, setup: dict[str, int], merge_with: list[Path]) -> None:
@@ -210,12 +214,7 @@ def claim_run_dir(out: Path, setup: dict[str, int], merge_with: list[Path]) -> N
                 f"{out} holds rounds of a run with setup {before}, this one is {setup}: "
                 "choose another --out"
             )
-    for directory in merge_with:
-        if read_setup(directory) != setup:
-            raise SystemExit(
-                f"{directory} ran {read_setup(directory)}, this run is {setup}: "
-                "runs reported together must share their setup"
-            )
+    _one_setup([("this run", setup), *((d, read_setup(d)) for d in merge_with)])
     out.mkdir(parents=True, exist_ok=True)
     (out / "setup.json").write_text(json.dumps(setup) + "\n")
 
