@@ -1,4 +1,25 @@
-"""``labelwise ml-backend``: serve Label Studio's ML-backend protocol over a labelwise store."""
+"""``labelwise ml-backend``: serve Label Studio's ML-backend protocol over a labelwise store.
+
+Securing it (each flag also reads the environment variables listed, first one set wins; the
+un-prefixed ones are those of Label Studio's own ``label-studio-ml-backend``):
+
+``--basic-auth-user`` / ``--basic-auth-pass``
+    (``LABELWISE_ML_BASIC_AUTH_USER`` or ``BASIC_AUTH_USER``; ``LABELWISE_ML_BASIC_AUTH_PASS``
+    or ``BASIC_AUTH_PASS``) HTTP basic auth that every route but ``/health`` and ``/`` then
+    requires; enter the same pair in Label Studio's model settings (Authentication: Basic
+    Authentication). Prefer the environment variable for the password: command lines are
+    visible to other users of the machine. Without them, a backend bound to anything but a
+    loopback address prints and logs a warning.
+``--label-studio-url`` (``LABELWISE_LABEL_STUDIO_URL``, ``LABEL_STUDIO_URL``, ``LABEL_STUDIO_HOST``)
+    the only Label Studio the backend sends requests to (task images, the project's
+    ``model_version``). A ``/setup`` that names another is refused (403). Without it the
+    backend sends no request at all: images must be ``data:`` URIs or local files.
+``--label-studio-token`` (``LABELWISE_LABEL_STUDIO_TOKEN``, ``LABEL_STUDIO_API_KEY``,
+``LABEL_STUDIO_ACCESS_TOKEN``)
+    the API token for that URL (default: the one Label Studio sends in ``/setup``).
+``--max-body-mb``
+    request bodies over this many MiB are answered 413 (default 32).
+"""
 
 from __future__ import annotations
 
@@ -26,20 +47,70 @@ def ml_backend(
     model_version: str = typer.Option(
         None, "--model-version", help="Fixed model_version (default: the project's)."
     ),
+    basic_auth_user: str = typer.Option(
+        None,
+        "--basic-auth-user",
+        envvar=["LABELWISE_ML_BASIC_AUTH_USER", "BASIC_AUTH_USER"],
+        help="HTTP basic auth username required on every route but /health.",
+    ),
+    basic_auth_pass: str = typer.Option(
+        None,
+        "--basic-auth-pass",
+        envvar=["LABELWISE_ML_BASIC_AUTH_PASS", "BASIC_AUTH_PASS"],
+        help="HTTP basic auth password (prefer the environment variable).",
+    ),
+    label_studio_url: str = typer.Option(
+        None,
+        "--label-studio-url",
+        envvar=["LABELWISE_LABEL_STUDIO_URL", "LABEL_STUDIO_URL", "LABEL_STUDIO_HOST"],
+        help="The only Label Studio the backend sends requests to (images, model_version).",
+    ),
+    label_studio_token: str = typer.Option(
+        None,
+        "--label-studio-token",
+        envvar=[
+            "LABELWISE_LABEL_STUDIO_TOKEN",
+            "LABEL_STUDIO_API_KEY",
+            "LABEL_STUDIO_ACCESS_TOKEN",
+        ],
+        help="API token for --label-studio-url (default: the one /setup sends).",
+    ),
+    max_body_mb: float = typer.Option(
+        32.0, "--max-body-mb", help="Request bodies over this many MiB are refused (413)."
+    ),
 ) -> None:
     """Serve the Label Studio ML backend: predictions scored for uncertainty sampling."""
     from labelwise.errors import InvalidInputError
     from labelwise.server.labelstudio import BackendSettings
     from labelwise.server.labelstudio.app import serve_backend
+    from labelwise.server.labelstudio.security import exposure_warning
     from labelwise.stream.scoring import UNCERTAINTY_KINDS
 
     if score not in UNCERTAINTY_KINDS:
         raise InvalidInputError(f"--score must be one of {', '.join(UNCERTAINTY_KINDS)}")
+    if not max_body_mb > 0:
+        raise InvalidInputError(f"--max-body-mb must be positive, got {max_body_mb}")
     settings = BackendSettings(
         train_every=train_every,
         score=score,  # type: ignore[arg-type]
         title=title,
         model_version=model_version,
+        label_studio_url=label_studio_url or None,
+        label_studio_token=label_studio_token or None,
+        basic_auth_user=basic_auth_user or None,
+        basic_auth_pass=basic_auth_pass or None,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
     )
     typer.echo(f"labelwise ML backend on http://{host}:{port} (store {store or 'default'})")
+    auth = settings.basic_auth()
+    typer.echo(f"  basic auth: {'on, user ' + auth.user if auth else 'off'}")
+    typer.echo(
+        f"  Label Studio: {settings.label_studio_url}"
+        if settings.label_studio_url
+        else "  Label Studio: none configured (--label-studio-url): no request leaves the "
+        "backend; images only from data: URIs and local files"
+    )
+    warning = exposure_warning(host, auth)
+    if warning:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     serve_backend(store, settings, host=host, port=port)

@@ -117,6 +117,8 @@ def store_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def client(store_url: str) -> Iterator[TestClient]:
+    """A backend connected to project 1 the way Label Studio connects it: with /setup."""
     app = create_app(store_url, BackendSettings(train_every=2))
     with TestClient(app) as test_client:
+        assert test_client.post("/setup", json=setup_body()).status_code == 200
         yield test_client

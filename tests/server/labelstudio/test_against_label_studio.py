@@ -1,13 +1,16 @@
 """Against a real Label Studio (``pip install label-studio`` into its own venv).
 
 Set ``LABEL_STUDIO_URL`` (a running server started with the environment of LABELSTUDIO.md:
-``ML_BLOCK_LOCAL_IP=false``, ``SSRF_PROTECTION_ENABLED=false``, legacy tokens on) and
-``LABEL_STUDIO_TOKEN``; or ``LABEL_STUDIO_BIN`` to the ``label-studio`` executable, and the test
-starts one itself (first start: ~95 s of migrations).
+``ML_BLOCK_LOCAL_IP=false``, ``SSRF_PROTECTION_ENABLED=false``, legacy tokens on, and
+``LABEL_STUDIO_HOST`` equal to ``LABEL_STUDIO_URL``) and ``LABEL_STUDIO_TOKEN``; or
+``LABEL_STUDIO_BIN`` to the ``label-studio`` executable, and the test starts one itself (first
+start: ~95 s of migrations). The backend runs with basic auth and that URL as its only Label
+Studio, as a deployment should.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -24,6 +27,7 @@ from tests.server.labelstudio.conftest import CONFIG
 pytestmark = pytest.mark.slow
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
+BACKEND_USER, BACKEND_PASS = "label-studio", "backend-secret-0123"
 TEXTS = [
     "a wonderful film, great acting",
     "awful, boring and a mess",
@@ -77,6 +81,7 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         "ML_BLOCK_LOCAL_IP": "false",
         "SSRF_PROTECTION_ENABLED": "false",
         "LABEL_STUDIO_BASE_DATA_DIR": str(data),
+        "LABEL_STUDIO_HOST": f"http://127.0.0.1:{port}",  # the hostname /setup sends
     }
     log = (data / "server.log").open("w")
     process = subprocess.Popen(
@@ -105,13 +110,21 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
 
 @pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+def backend(
+    tmp_path_factory: pytest.TempPathFactory, label_studio: tuple[str, str]
+) -> Iterator[tuple[str, Any]]:
     import uvicorn
 
     from labelwise.server.labelstudio import BackendSettings, create_app
 
     folder: Path = tmp_path_factory.mktemp("backend")
-    app = create_app(f"sqlite:///{folder / 'ls.db'}", BackendSettings(train_every=2))
+    settings = BackendSettings(
+        train_every=2,
+        label_studio_url=label_studio[0],
+        basic_auth_user=BACKEND_USER,
+        basic_auth_pass=BACKEND_PASS,
+    )
+    app = create_app(f"sqlite:///{folder / 'ls.db'}", settings)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -120,6 +133,22 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
     yield f"http://127.0.0.1:{port}", app.state.backend
     server.should_exit = True
     thread.join(10)
+
+
+def _authorize_webhooks(api: Any, pid: int, backend_url: str) -> None:
+    """Give the project's webhooks to the backend its basic auth header.
+
+    Label Studio sends the model connection's credentials on its own calls (/health, /setup,
+    /predict, START_TRAINING); a project webhook carries only the headers it was given.
+    """
+    secret = base64.b64encode(f"{BACKEND_USER}:{BACKEND_PASS}".encode()).decode()
+    listed = api.get("/api/webhooks/", params={"project": pid})
+    assert listed.status_code == 200, listed.text
+    for hook in listed.json():
+        if str(hook.get("url", "")).startswith(backend_url):
+            headers = {**(hook.get("headers") or {}), "Authorization": f"Basic {secret}"}
+            patched = api.patch(f"/api/webhooks/{hook['id']}/", json={"headers": headers})
+            assert patched.status_code == 200, patched.text
 
 
 def test_label_studio_gets_scored_predictions_and_the_backend_trains(
@@ -141,8 +170,19 @@ def test_label_studio_gets_scored_predictions_and_the_backend_trains(
     )
     assert project.status_code == 201, project.text
     pid = project.json()["id"]
-    connected = api.post("/api/ml", json={"url": backend_url, "project": pid, "title": "labelwise"})
+    connected = api.post(
+        "/api/ml",
+        json={
+            "url": backend_url,
+            "project": pid,
+            "title": "labelwise",
+            "auth_method": "BASIC_AUTH",
+            "basic_auth_user": BACKEND_USER,
+            "basic_auth_pass": BACKEND_PASS,
+        },
+    )
     assert connected.status_code == 201, connected.text
+    _authorize_webhooks(api, pid, backend_url)
     imported = api.post(f"/api/projects/{pid}/import", json=[{"text": t} for t in TEXTS])
     assert imported.status_code == 201, imported.text
     tasks = api.get("/api/tasks", params={"project": pid, "page_size": 100}).json()["tasks"]

@@ -102,9 +102,14 @@ def server() -> Iterator[FileServer]:
     files.httpd.server_close()
 
 
+def settings(server: FileServer, **changes: Any) -> BackendSettings:
+    """The backend's settings, with ``server`` as the Label Studio it may fetch from."""
+    return BackendSettings(**{"train_every": 2, "label_studio_url": server.url, **changes})
+
+
 @pytest.fixture
 def client(store_url: str, server: FileServer) -> Iterator[TestClient]:
-    with TestClient(create_app(store_url, BackendSettings(train_every=2))) as test_client:
+    with TestClient(create_app(store_url, settings(server))) as test_client:
         test_client.post("/setup", json=setup_body(server.url))
         yield test_client
 
@@ -229,7 +234,7 @@ def test_features_are_cached_per_task_until_its_data_changes(
     assert server.fetched() == [first, second]
 
 
-def test_the_token_goes_to_the_label_studio_host_only(
+def test_images_are_fetched_from_the_label_studio_host_only(
     client: TestClient, server: FileServer
 ) -> None:
     path = server.add("c.png", png(DIGITS[0][1]))
@@ -237,10 +242,10 @@ def test_the_token_goes_to_the_label_studio_host_only(
     assert on_host.status_code == 200
     elsewhere = server.url.replace("127.0.0.1", "localhost") + path
     response = predict(client, [task(5, elsewhere)])
-    assert response.status_code == 502
+    assert response.status_code == 403
     assert "task 5" in response.json()["detail"]
-    assert "HTTP 401" in response.json()["detail"]
-    assert server.images()[-1] == (path, None)
+    assert "not on this backend's Label Studio" in response.json()["detail"]
+    assert server.images() == [(path, f"Token {TOKEN}")]  # nothing asked for task 5
 
 
 def test_images_that_cannot_be_had_get_a_clear_error_naming_the_task(
@@ -261,11 +266,15 @@ def test_images_that_cannot_be_had_get_a_clear_error_naming_the_task(
         assert message in response.json()["detail"]
 
 
-def test_a_server_path_needs_the_hostname_from_setup(store_url: str) -> None:
+def test_a_server_path_needs_a_configured_label_studio_url(
+    store_url: str, server: FileServer
+) -> None:
     with TestClient(create_app(store_url)) as client:
+        client.post("/setup", json=setup_body(server.url))
         response = predict(client, [task(4, "/data/upload/1/x.png")])
     assert response.status_code == 422
-    assert "no hostname is known" in response.json()["detail"]
+    assert "no Label Studio URL" in response.json()["detail"]
+    assert server.requests == []
 
 
 def test_local_files_are_read_under_the_document_root_only(store_url: str, tmp_path: Path) -> None:
@@ -285,12 +294,12 @@ def test_a_restarted_backend_retrains_from_the_store_without_fetching(
     store_url: str, server: FileServer
 ) -> None:
     probe = [task(900 + i, data_uri(DIGITS[i % 2][50 + i])) for i in range(4)]
-    with TestClient(create_app(store_url, BackendSettings(train_every=2))) as first:
+    with TestClient(create_app(store_url, settings(server))) as first:
         first.post("/setup", json=setup_body(server.url))
         train_on_digits(first, server, per_class=4)
         before = predict(first, probe).json()
     fetched = len(server.requests)
-    with TestClient(create_app(store_url, BackendSettings(train_every=2))) as second:
+    with TestClient(create_app(store_url, settings(server))) as second:
         after = predict(second, probe).json()
     assert after == before
     assert len(server.requests) == fetched
@@ -303,8 +312,7 @@ def test_the_features_hook_replaces_the_pixels(store_url: str, server: FileServe
         calls.append(len(image))
         return pixel_features(image, side=4)
 
-    settings = BackendSettings(train_every=2, image_features=coarse)
-    with TestClient(create_app(store_url, settings)) as client:
+    with TestClient(create_app(store_url, settings(server, image_features=coarse))) as client:
         client.post("/setup", json=setup_body(server.url))
         train_on_digits(client, server, per_class=2)
         model = client.app.state.backend.project(3).model  # type: ignore[attr-defined]

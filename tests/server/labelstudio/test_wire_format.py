@@ -134,6 +134,7 @@ def test_state_survives_a_restart(store_url: str) -> None:
     from labelwise.server.labelstudio import BackendSettings, create_app
 
     with TestClient(create_app(store_url, BackendSettings(train_every=2))) as first:
+        first.post("/setup", json=setup_body())
         first.post("/webhook", json=annotation_created(1, TEXTS[1], "Positive", 11))
         first.post("/webhook", json=annotation_created(2, TEXTS[2], "Negative", 12))
         before = first.post("/predict", json=predict_body([task(3, TEXTS[3])])).json()

@@ -3,20 +3,25 @@
 ``labelwise ml-backend --store URL --port P`` serves :func:`create_app`; connect it in Label
 Studio (Settings > Model, or ``POST /api/ml``) and set the project's sampling to
 "Uncertainty sampling". Text and image classification projects are served alike.
-See :mod:`labelwise.server.labelstudio.backend` for what it does.
+See :mod:`labelwise.server.labelstudio.backend` for what it does, and
+:mod:`labelwise.server.labelstudio.security` for who may talk to it and whom it talks to.
 """
 
 from labelwise.server.labelstudio.app import create_app
 from labelwise.server.labelstudio.backend import BackendSettings, LabelStudioBackend
 from labelwise.server.labelstudio.images import ImageFetchError, ImageSource
 from labelwise.server.labelstudio.label_config import LabelConfig, parse_label_config
+from labelwise.server.labelstudio.security import BasicAuth, ForeignHostError, UnknownProjectError
 
 __all__ = [
     "BackendSettings",
+    "BasicAuth",
+    "ForeignHostError",
     "ImageFetchError",
     "ImageSource",
     "LabelConfig",
     "LabelStudioBackend",
+    "UnknownProjectError",
     "create_app",
     "parse_label_config",
 ]

@@ -11,10 +11,17 @@ Routes, as Label Studio 1.23 calls them (see :mod:`labelwise.server.labelstudio.
 
 A body that is not what the protocol says gets a 422 whose ``detail`` names the problem; an
 image that cannot be fetched from where the task says it lives, a 502 naming the task.
+
+Guards (:mod:`labelwise.server.labelstudio.security`): with ``basic_auth_user`` and
+``basic_auth_pass`` set, every route but ``/health`` and ``/`` answers 401 without them; a
+``/setup`` or a task that names another host than the configured Label Studio gets a 403 and
+nothing is sent; a webhook for a project no ``/setup`` connected gets a 404; a body over
+``max_body_bytes``, a 413.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request
@@ -32,7 +39,16 @@ from labelwise.server.labelstudio.schemas import (
     TrainRequest,
     VersionsResponse,
 )
+from labelwise.server.labelstudio.security import (
+    BasicAuthGuard,
+    BodyLimit,
+    ForeignHostError,
+    UnknownProjectError,
+    exposure_warning,
+)
 from labelwise.store import Store, init_store
+
+logger = logging.getLogger(__name__)
 
 MODEL_CLASS = "labelwise"
 
@@ -40,13 +56,26 @@ MODEL_CLASS = "labelwise"
 def create_app(store: Store | str | None = None, settings: BackendSettings | None = None) -> Any:
     """Build the FastAPI app of the ML backend over ``store`` (an open store or a URL).
 
-    A URL is initialised (created or upgraded) with :func:`labelwise.store.init_store`.
+    A URL is initialised (created or upgraded) with :func:`labelwise.store.init_store`. The
+    settings' credentials and body limit wrap every route (see the module docstring).
     """
     opened = store if isinstance(store, Store) else init_store(store)
     backend = LabelStudioBackend(opened, settings)
 
     app = FastAPI(title="labelwise ML backend for Label Studio", version="1")
     app.state.backend = backend
+    app.add_middleware(BodyLimit, max_bytes=backend.settings.max_body_bytes)
+    auth = backend.settings.basic_auth()
+    if auth is not None:  # added last: it runs first, before any body is read
+        app.add_middleware(BasicAuthGuard, auth=auth)
+
+    @app.exception_handler(ForeignHostError)
+    async def _foreign(_request: Request, exc: ForeignHostError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(UnknownProjectError)
+    async def _unknown(_request: Request, exc: UnknownProjectError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(InvalidInputError)
     async def _invalid(_request: Request, exc: InvalidInputError) -> JSONResponse:
@@ -103,7 +132,14 @@ def serve_backend(
     host: str = "127.0.0.1",
     port: int = 9090,
 ) -> None:
-    """Serve :func:`create_app` with uvicorn until interrupted."""
+    """Serve :func:`create_app` with uvicorn until interrupted.
+
+    Logs a warning when the backend has no credentials and ``host`` is not a loopback address.
+    """
     import uvicorn
 
-    uvicorn.run(create_app(store, settings), host=host, port=port, log_level="info")
+    app = create_app(store, settings)
+    warning = exposure_warning(host, app.state.backend.settings.basic_auth())
+    if warning:
+        logger.warning(warning)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -44,6 +44,13 @@ from labelwise.server.labelstudio.payloads import (
     stack_features,
     task_value,
 )
+from labelwise.server.labelstudio.security import (
+    MAX_BODY_BYTES,
+    BasicAuth,
+    check_label_studio_url,
+    label_studio_access,
+    require_connected,
+)
 from labelwise.store import Store
 from labelwise.stream.features import hashed_text, text_classifier
 from labelwise.stream.image_features import (
@@ -79,6 +86,13 @@ class BackendSettings:
     image_timeout : seconds for fetching one image.
     local_files_root : Label Studio's ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``, to read
         ``/data/local-files/?d=...`` images from disk (default: that environment variable).
+    label_studio_url : the only Label Studio the backend sends requests to (images, the
+        project's ``model_version``); a ``/setup`` naming another is refused. None: the backend
+        sends no request at all (see :mod:`labelwise.server.labelstudio.security`).
+    label_studio_token : the API token for ``label_studio_url``; None: the one ``/setup`` sends.
+    basic_auth_user, basic_auth_pass : HTTP basic auth credentials every route but the health
+        check requires (both or neither).
+    max_body_bytes : request bodies over this size are answered 413.
     """
 
     train_every: int = 1
@@ -91,12 +105,30 @@ class BackendSettings:
     local_files_root: str | None = field(
         default_factory=lambda: os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT") or None
     )
+    label_studio_url: str | None = None
+    label_studio_token: str | None = field(default=None, repr=False)
+    basic_auth_user: str | None = None
+    basic_auth_pass: str | None = field(default=None, repr=False)
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if isinstance(self.train_every, bool) or self.train_every < 1:
             raise InvalidInputError(f"train_every must be a positive int, got {self.train_every}")
         if not self.image_timeout > 0:
             raise InvalidInputError(f"image_timeout must be positive, got {self.image_timeout}")
+        if self.label_studio_url:
+            check_label_studio_url(self.label_studio_url)
+        elif self.label_studio_token:
+            raise InvalidInputError("a Label Studio token needs the Label Studio URL it is for")
+        self.basic_auth()  # both credentials or neither
+        if isinstance(self.max_body_bytes, bool) or self.max_body_bytes < 1:
+            raise InvalidInputError(f"max_body_bytes must be positive, got {self.max_body_bytes}")
+
+    def basic_auth(self) -> BasicAuth | None:
+        """The credentials requests need, or None when the backend is open."""
+        if self.basic_auth_user is None and self.basic_auth_pass is None:
+            return None
+        return BasicAuth(self.basic_auth_user or "", self.basic_auth_pass or "")
 
 
 @dataclass
@@ -173,12 +205,20 @@ class LabelStudioBackend:
         return self.settings.model_version or project.ls_model_version or self.settings.title
 
     def setup(self, ls_project: Any, schema: str, hostname: str = "", token: str = "") -> str:
-        """Answer ``/setup``: learn the project's config; returns the model version."""
+        """Answer ``/setup``: learn the project's config; returns the model version.
+
+        A ``hostname`` that is not the configured Label Studio is refused before anything is
+        stored or sent; without a configured one, ``hostname`` and ``token`` are ignored.
+        """
+        settings = self.settings
+        url, token = label_studio_access(
+            settings.label_studio_url, settings.label_studio_token, hostname, token
+        )
         project = self.project(project_id(ls_project), schema)
-        if hostname:
-            project.hostname, project.token = hostname, token
-        if self.settings.ask_label_studio and hostname and token:
-            found = ask_model_version(hostname, token, project.ls_id)
+        if url:
+            project.hostname, project.token = url, token or project.token
+        if settings.ask_label_studio and url and project.token:
+            found = ask_model_version(url, project.token, project.ls_id)
             if found:
                 project.ls_model_version = found
         return self.model_version(project)
@@ -234,10 +274,13 @@ class LabelStudioBackend:
             raise InvalidInputError("a webhook body needs an 'action' (e.g. ANNOTATION_CREATED)")
         raw_project = payload.get("project")
         if raw_project is None:
+            if action in (*ANNOTATION_ACTIONS, "ANNOTATIONS_DELETED", "START_TRAINING"):
+                raise InvalidInputError(f"a {action} webhook body needs its 'project'")
             return {"status": "ignored", "action": action, "reason": "no project in the body"}
         ls_id = project_id(raw_project)
         config_xml = raw_project.get("label_config") if isinstance(raw_project, Mapping) else None
         with self._lock:
+            require_connected(self.store, ls_id, self._projects)
             project = self.project(ls_id, config_xml or None)
             if isinstance(raw_project, Mapping) and raw_project.get("model_version"):
                 project.ls_model_version = str(raw_project["model_version"])

@@ -2,16 +2,22 @@
 
 The ``<Image value="$image">`` field of a task holds one of:
 
-* a path on the Label Studio server, ``/data/upload/1/abc.png``: fetched from the ``hostname``
-  that ``/setup`` gave, with ``Authorization: Token <access_token>``;
+* a path on the Label Studio server, ``/data/upload/1/abc.png``: fetched from the Label Studio
+  URL the backend was configured with (``--label-studio-url``), with
+  ``Authorization: Token <token>``;
 * ``/data/local-files/?d=dir/abc.png``: read from ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``
-  when the backend knows it (never outside it), else fetched from the hostname like an upload;
-* an ``http(s)`` URL: fetched as given, with the token only when the URL is on the hostname;
+  when the backend knows it (never outside it), else fetched from Label Studio like an upload;
+* an ``http(s)`` URL: fetched only when it is on the Label Studio URL (scheme, host and port);
 * a ``data:image/...;base64,`` URI: decoded, nothing fetched.
 
-Nothing else is fetched: no other scheme, no redirect. A failed fetch raises
-:class:`ImageFetchError` (the backend answers 502), bytes that are no image or a value that
-cannot be fetched raise :class:`~labelwise.errors.InvalidInputError` (422); both name the task.
+Nothing else is fetched: no other scheme, no other host. Redirects are followed by hand, at
+most :data:`MAX_REDIRECTS`, each only when it stays on the Label Studio URL. A response is read
+in chunks and cut off past :data:`MAX_IMAGE_BYTES`, and the whole fetch, redirects included,
+past ``timeout`` seconds. Without a configured Label Studio URL nothing is fetched over HTTP.
+A value on another host raises :class:`~labelwise.server.labelstudio.security.ForeignHostError`
+(the backend answers 403) before any request is sent; a failed fetch raises
+:class:`ImageFetchError` (502); bytes that are no image or a value that cannot be fetched raise
+:class:`~labelwise.errors.InvalidInputError` (422). Each names the task.
 """
 
 from __future__ import annotations
@@ -19,20 +25,24 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.errors import InvalidInputError, LabelwiseError
+from labelwise.server.labelstudio.security import require_same_origin
 
 #: The most bytes one image may have.
-MAX_IMAGE_BYTES = 32 * 1024 * 1024
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+#: The most redirects one image fetch follows (each on the Label Studio URL).
+MAX_REDIRECTS = 5
 LOCAL_FILES_PREFIX = "/data/local-files/"
 
 
@@ -46,16 +56,19 @@ class ImageSource:
 
     Parameters
     ----------
-    hostname : Label Studio's base URL, as ``/setup`` sent it ("" when unknown).
-    token : the access token ``/setup`` sent, for requests to ``hostname``.
+    hostname : the configured Label Studio base URL, the only host fetched from ("": none,
+        nothing is fetched over HTTP).
+    token : the API token for requests to ``hostname``.
     local_root : ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``, or None.
-    timeout : seconds for one request.
+    timeout : seconds for one image, redirects and reading included.
+    max_bytes : the most bytes one image may have.
     """
 
     hostname: str = ""
-    token: str = ""
+    token: str = field(default="", repr=False)
     local_root: str | None = None
     timeout: float = 10.0
+    max_bytes: int = MAX_IMAGE_BYTES
 
 
 def fetch_image(value: Any, source: ImageSource, task: object) -> bytes:
@@ -64,17 +77,19 @@ def fetch_image(value: Any, source: ImageSource, task: object) -> bytes:
         raise InvalidInputError(f"task {task} has no image: its value is {value!r}")
     value = value.strip()
     if value.startswith("data:"):
-        return _data_uri(value, task)
+        return _data_uri(value, source.max_bytes, task)
     if value.startswith(LOCAL_FILES_PREFIX) and source.local_root:
-        return _local_file(value, source.local_root, task)
-    if value.startswith("/"):
+        return _local_file(value, source.local_root, source.max_bytes, task)
+    if value.startswith("/") and not value.startswith("//"):
         if not source.hostname:
             raise InvalidInputError(
-                f"task {task}'s image {value!r} is a path on the Label Studio server, but no "
-                "hostname is known: Label Studio sends it in /setup (set LABEL_STUDIO_HOST)"
+                f"task {task}'s image {value!r} is a path on the Label Studio server, but this "
+                "backend has no Label Studio URL to fetch it from: start it with "
+                "--label-studio-url (or LABEL_STUDIO_URL)"
             )
         return _http(source.hostname.rstrip("/") + value, source, task)
-    if urlsplit(value).scheme in ("http", "https"):
+    if urlsplit(value).scheme.lower() in ("http", "https"):
+        require_same_origin(value, source.hostname, f"task {task}'s image")
         return _http(value, source, task)
     raise InvalidInputError(
         f"task {task}'s image {value[:80]!r} is neither a Label Studio path, an http(s) URL "
@@ -82,17 +97,19 @@ def fetch_image(value: Any, source: ImageSource, task: object) -> bytes:
     )
 
 
-def _data_uri(value: str, task: object) -> bytes:
+def _data_uri(value: str, max_bytes: int, task: object) -> bytes:
     head, sep, payload = value.partition(",")
     if not sep or not head.endswith(";base64"):
         raise InvalidInputError(f"task {task}'s data: URI is not 'data:<type>;base64,<data>'")
+    if len(payload) > (max_bytes + 2) // 3 * 4:
+        raise InvalidInputError(f"task {task}'s data: URI image is over {max_bytes} bytes")
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidInputError(f"task {task}'s data: URI is not valid base64: {exc}") from None
 
 
-def _local_file(value: str, root: str, task: object) -> bytes:
+def _local_file(value: str, root: str, max_bytes: int, task: object) -> bytes:
     relative = parse_qs(urlsplit(value).query).get("d", [""])[0]
     base = Path(root).resolve()
     path = (base / relative).resolve()
@@ -101,37 +118,61 @@ def _local_file(value: str, root: str, task: object) -> bytes:
             f"task {task}'s image {value!r} does not name a file under the local files root"
         )
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise ImageFetchError(f"cannot read task {task}'s image {value!r}: {exc}") from None
-
-
-def _same_origin(url: str, hostname: str) -> bool:
-    if not hostname:
-        return False
-    a, b = urlsplit(url), urlsplit(hostname)
-    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
+    if len(data) > max_bytes:
+        raise InvalidInputError(f"task {task}'s image {value!r} is over {max_bytes} bytes")
+    return data
 
 
 def _http(url: str, source: ImageSource, task: object) -> bytes:
+    """GET ``url`` on the Label Studio URL: redirects checked hop by hop, size and time cut."""
     import httpx
 
-    headers = {}
-    if source.token and _same_origin(url, source.hostname):
-        headers["Authorization"] = f"Token {source.token}"
-    shown = urlsplit(url)._replace(query="", fragment="").geturl()
-    try:
-        response = httpx.get(url, headers=headers, timeout=source.timeout)
-    except httpx.HTTPError as exc:
-        raise ImageFetchError(f"cannot fetch task {task}'s image {shown}: {exc}") from None
-    if response.status_code != 200:
-        raise ImageFetchError(
-            f"cannot fetch task {task}'s image {shown}: HTTP {response.status_code}"
-            + (" (is the access token right?)" if response.status_code in (401, 403) else "")
-        )
-    if len(response.content) > MAX_IMAGE_BYTES:
-        raise ImageFetchError(f"task {task}'s image {shown} is over {MAX_IMAGE_BYTES} bytes")
-    return response.content
+    headers = {"Authorization": f"Token {source.token}"} if source.token else {}
+    deadline = time.monotonic() + source.timeout
+    with httpx.Client(follow_redirects=False, timeout=source.timeout) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            require_same_origin(url, source.hostname, f"task {task}'s image")
+            shown = urlsplit(url)._replace(query="", fragment="").geturl()
+            if time.monotonic() > deadline:
+                raise ImageFetchError(f"task {task}'s image {shown} took over {source.timeout} s")
+            try:
+                with client.stream("GET", url, headers=headers) as response:
+                    if response.is_redirect:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    if response.status_code != 200:
+                        hint = (
+                            " (is the token right?)" if response.status_code in (401, 403) else ""
+                        )
+                        raise ImageFetchError(
+                            f"cannot fetch task {task}'s image {shown}: HTTP "
+                            f"{response.status_code}{hint}"
+                        )
+                    return _read_bounded(response, source, deadline, f"task {task}'s image {shown}")
+            except httpx.HTTPError as exc:
+                raise ImageFetchError(f"cannot fetch task {task}'s image {shown}: {exc}") from None
+    raise ImageFetchError(f"task {task}'s image redirects more than {MAX_REDIRECTS} times")
+
+
+def _read_bounded(response: Any, source: ImageSource, deadline: float, what: str) -> bytes:
+    """The body of ``response``, read in chunks and cut off past the size or time limit."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > source.max_bytes:
+        raise ImageFetchError(f"{what} is over {source.max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > source.max_bytes:
+            raise ImageFetchError(f"{what} is over {source.max_bytes} bytes")
+        if time.monotonic() > deadline:
+            raise ImageFetchError(f"{what} took over {source.timeout} s")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 FeatureFunction = Callable[[bytes], NDArray[np.floating[Any]]]
