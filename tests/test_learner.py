@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
-from labelwise.errors import InvalidInputError, NotFittedError, UnknownStrategyError
+from labelwise.errors import InvalidInputError, UnknownStrategyError
 from labelwise.learner import ActiveLearner
 from labelwise.models import BootstrapCommittee, SklearnModel
 from labelwise.strategies import get_strategy
@@ -81,10 +81,18 @@ def test_random_queries_work_before_any_label(digits) -> None:
     assert len(learner.y_labeled) == 10
 
 
-def test_uncertainty_queries_before_any_label_raise_not_fitted(digits) -> None:
+def test_every_strategy_starts_cold_with_one_pick_per_cluster(digits) -> None:
+    X, y = digits
     learner = ActiveLearner(SklearnModel(LogisticRegression()), "margin")
-    with pytest.raises(NotFittedError, match="fit"):
-        learner.query(digits[0], batch_size=5)
+    result = learner.query_round(X, batch_size=10, rng=0)
+    assert result.cold and result.strategy == "kmeans" and result.model_version == 0
+    # ten k-means clusters of the digits' pixels: the picks cover most of the ten digits
+    assert len(set(y[result.indices].tolist())) >= 7
+    learner.teach(X[result.indices[:1]], y[result.indices[:1]])  # one class: still cold
+    assert learner.query_round(X, batch_size=5, rng=0).cold
+    learner.teach(X[result.indices[1:]], y[result.indices[1:]])
+    warm = learner.query_round(X, batch_size=5, rng=0)
+    assert not warm.cold and warm.strategy == "margin" and warm.model_version == 2
 
 
 def test_score_is_the_accuracy(digits) -> None:

@@ -3,8 +3,9 @@
 The public API at a glance:
 
 - :class:`ActiveLearner`: the in-memory loop (``query``, ``teach``) for your own training code.
-- :class:`SklearnModel`, :class:`BootstrapCommittee` (and ``labelwise.models.TorchModel``,
-  ``DeepEnsemble``, ``TemperatureScaling``): model adapters with one protocol.
+- :class:`SklearnModel`, :class:`Committee`, :class:`BootstrapCommittee` (and
+  ``labelwise.models.TorchModel``, ``DeepEnsemble``, ``TemperatureScaling``): model adapters
+  with one protocol.
 - :mod:`labelwise.strategies`: every acquisition strategy as a pure function over arrays and as a
   registered :class:`Strategy` (``get_strategy("margin")``).
 - :mod:`labelwise.quality`: agreement (Cohen, Fleiss, Krippendorff) and label aggregation
@@ -33,7 +34,7 @@ from labelwise.strategies import (
 
 if TYPE_CHECKING:
     from labelwise.learner import ActiveLearner
-    from labelwise.models import BootstrapCommittee, SklearnModel, compute_inputs
+    from labelwise.models import BootstrapCommittee, Committee, SklearnModel, compute_inputs
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "ActiveLearner": "labelwise.learner",
     "BootstrapCommittee": "labelwise.models",
+    "Committee": "labelwise.models",
     "SklearnModel": "labelwise.models",
     "compute_inputs": "labelwise.models",
 }
@@ -55,6 +57,7 @@ __all__ = [
     "ActiveLearner",
     "BatchSizeError",
     "BootstrapCommittee",
+    "Committee",
     "InvalidInputError",
     "LabelwiseError",
     "MissingInputError",

@@ -1,4 +1,5 @@
-"""``ActiveLearner``: the in-memory active-learning loop for library users (cf. modAL).
+"""``ActiveLearner``: active learning inside your own code (cf. modAL), a face over the round
+engine (:class:`labelwise.loop.RoundEngine`).
 
 Query the pool, have the oracle label what was picked, teach it back, repeat::
 
@@ -15,11 +16,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
+from labelwise.loop import ColdStart, RoundEngine, RoundResult
 from labelwise.models._labels import check_labels, n_rows
 from labelwise.models.base import Model
-from labelwise.models.inputs import compute_inputs
-from labelwise.strategies import Selection, Strategy, get_strategy
-from labelwise.strategies._validation import check_rng
+from labelwise.strategies import Selection, Strategy
 
 
 def _append(old: Any, new: Any) -> Any:
@@ -36,6 +36,10 @@ def _append(old: Any, new: Any) -> Any:
         import torch
 
         return torch.cat([old, torch.as_tensor(new, dtype=old.dtype)])
+    if hasattr(old, "tocsr"):  # a SciPy sparse matrix
+        import scipy.sparse as sp
+
+        return sp.vstack([old, new]).tocsr()
     return np.concatenate([np.asarray(old), np.asarray(new)])
 
 
@@ -47,10 +51,14 @@ class ActiveLearner:
     model : a labelwise model (:class:`~labelwise.models.SklearnModel`, ``TorchModel``, ...)
     strategy : registry name (``"margin"``, ``"bald"``, ...) or a :class:`Strategy` object
     X_labeled, y_labeled : the seed set, optional; when given the model is fitted on it at once
-    n_samples : MC samples (or members) drawn for strategies that need ``samples``
+    n_samples : MC samples drawn for strategies that need ``samples`` (a committee answers
+        with its members)
+    cold_start : how to choose before the model has seen two classes: ``"kmeans"`` (one
+        representative per cluster of the features) or ``"random"``
 
     Only what the strategy declared it needs is computed for the pool (probabilities, MC samples,
-    embeddings...). ``query`` with ``"random"`` works before any label is known.
+    embeddings...). A strategy the model cannot serve is refused when the features are first
+    seen, naming what is missing. Before any label, every strategy starts cold.
     """
 
     def __init__(
@@ -60,23 +68,35 @@ class ActiveLearner:
         X_labeled: Any = None,
         y_labeled: ArrayLike | None = None,
         n_samples: int = 20,
+        cold_start: ColdStart = "kmeans",
     ):
-        if not hasattr(model, "fit") or not hasattr(model, "predict_proba"):
-            raise InvalidInputError(
-                f"{type(model).__name__} is not a labelwise model: wrap scikit-learn estimators "
-                "in SklearnModel and torch modules in TorchModel"
-            )
-        self.model = model
-        self.strategy = get_strategy(strategy) if isinstance(strategy, str) else strategy
-        if not isinstance(self.strategy, Strategy):
-            raise InvalidInputError(f"strategy must be a name or a Strategy, got {strategy!r}")
-        self.n_samples = n_samples
+        self.engine = RoundEngine(
+            model,
+            strategy,
+            n_samples=n_samples,
+            cold_start=cold_start,
+        )
         self._X: Any = None
         self._y: NDArray[Any] | None = None
         if (X_labeled is None) != (y_labeled is None):
             raise InvalidInputError("give both X_labeled and y_labeled, or neither")
         if X_labeled is not None and y_labeled is not None:
             self.teach(X_labeled, y_labeled)
+
+    @property
+    def model(self) -> Model:
+        """The model adapter the engine fits."""
+        return self.engine.model
+
+    @property
+    def strategy(self) -> Strategy:
+        """The acquisition strategy."""
+        return self.engine.strategy
+
+    @property
+    def n_samples(self) -> int:
+        """MC samples asked of models that sample."""
+        return self.engine.n_samples
 
     @property
     def X_labeled(self) -> Any:
@@ -101,8 +121,19 @@ class ActiveLearner:
         """Fit the model on the whole labeled set (warm start where the model keeps it)."""
         if self._y is None:
             raise InvalidInputError("the labeled set is empty: teach some labels first")
-        self.model.fit(self._X, self._y)
+        self.engine.fit(self._X, self._y)
         return self
+
+    def query_round(
+        self,
+        X_pool: Any,
+        batch_size: int,
+        rng: np.random.Generator | int | None = None,
+        exclude: ArrayLike | None = None,
+    ) -> RoundResult:
+        """The engine's whole answer: picks, their scores, the pool's scores where the strategy
+        scores items, whether it started cold, the model version and the step timings."""
+        return self.engine.select(X_pool, batch_size, rng, exclude=exclude, X_labeled=self._X)
 
     def query_selection(
         self,
@@ -115,17 +146,8 @@ class ActiveLearner:
 
         ``exclude`` lists positions (or a boolean mask) never to pick, e.g. items already queued.
         """
-        generator = check_rng(rng)
-        inputs = compute_inputs(
-            self.model,
-            X_pool,
-            self.strategy.needs,
-            X_labeled=self._X,
-            n_samples=self.n_samples,
-            exclude=exclude,
-            rng=generator,
-        )
-        return self.strategy.select(inputs, batch_size, generator)
+        result = self.query_round(X_pool, batch_size, rng, exclude)
+        return Selection(result.indices, result.scores, result.pool_scores)
 
     def query(
         self,
@@ -135,7 +157,7 @@ class ActiveLearner:
         exclude: ArrayLike | None = None,
     ) -> NDArray[np.intp]:
         """Positions in ``X_pool`` of the ``batch_size`` items to label next, best first."""
-        return self.query_selection(X_pool, batch_size, rng, exclude).indices
+        return self.query_round(X_pool, batch_size, rng, exclude).indices
 
     def predict_proba(self, X: Any) -> NDArray[np.floating]:
         """The model's class probabilities, shape (N, C), columns in ``model.classes_`` order."""

@@ -1,4 +1,5 @@
-"""Temperature scaling (Guo et al. 2017) and the expected calibration error."""
+"""Temperature scaling (Guo et al. 2017), cross-fitted inside the model's own fit, and the
+expected calibration error."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.special import softmax
+from sklearn.datasets import load_digits, make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 
-from labelwise.errors import NotFittedError
+from labelwise.errors import InvalidInputError, NotFittedError
+from labelwise.models import SklearnModel
 from labelwise.models.calibration import (
     TemperatureScaling,
     apply_temperature,
     expected_calibration_error,
     fit_temperature,
 )
+from tests.models.conftest import blobs
 
 
 def overconfident(n: int, factor: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -32,9 +38,9 @@ class FixedModel:
 
     def __init__(self, proba: np.ndarray):
         self.proba = proba
-        self.classes_ = np.arange(proba.shape[1])
 
     def fit(self, X, y):
+        self.classes_ = np.arange(self.proba.shape[1])
         return self
 
     def predict_proba(self, X):
@@ -108,3 +114,131 @@ def test_temperature_one_is_the_identity_and_a_hot_one_flattens() -> None:
 def test_predicting_before_fit_raises_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         TemperatureScaling(FixedModel(np.eye(2))).predict_proba([0])
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits (1,797 images, 10 classes), pixels scaled to [0, 1]."""
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def nll(proba: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true classes, written out."""
+    return float(-np.mean([np.log(max(proba[i, y[i]], 1e-300)) for i in range(len(y))]))
+
+
+def test_the_wrapped_model_is_retrained_as_labels_grow() -> None:
+    X, y = digits()
+    order = np.random.default_rng(0).permutation(len(y))
+    pool, test = order[:700], order[700:]
+    seed_model = SklearnModel(GaussianNB()).fit(X[pool[:40]], y[pool[:40]])  # fitted already
+    calibrated = TemperatureScaling(seed_model, random_state=0)
+    accuracy = []
+    for n in (40, 150, 700):  # one object refitted as the labeled set grows, as a learner does
+        labeled = pool[:n]
+        calibrated.fit(X[labeled], y[labeled])
+        bare = SklearnModel(GaussianNB()).fit(X[labeled], y[labeled])
+        predicted = calibrated.predict_proba(X[test]).argmax(axis=1)
+        np.testing.assert_array_equal(predicted, bare.predict_proba(X[test]).argmax(axis=1))
+        accuracy.append(float((calibrated.classes_[predicted] == y[test]).mean()))
+    assert accuracy[0] + 0.1 < accuracy[1] < accuracy[2]  # 0.56, 0.77, 0.84
+
+
+def test_the_temperature_comes_from_out_of_fold_predictions() -> None:
+    # 50 features, 5 informative, 10% flipped labels: C=100 fits its training labels too well
+    X, y = make_classification(300, 50, n_informative=5, flip_y=0.1, random_state=0)
+    bare = SklearnModel(LogisticRegression(C=100.0, max_iter=5000)).fit(X[:150], y[:150])
+    calibrated = TemperatureScaling(bare, random_state=0).fit(X[:150], y[:150])
+    on_its_own_labels = fit_temperature(bare.predict_proba(X[:150]), y[:150])
+    assert on_its_own_labels < 1  # what fitting T on the training labels gives: sharper still
+    assert calibrated.temperature_ > 2  # held-out predictions show the overconfidence
+    assert calibrated.fallback_reason_ is None
+    held_out = bare.predict_proba(X[150:])
+    assert nll(calibrated.predict_proba(X[150:]), y[150:]) < nll(held_out, y[150:])
+
+
+@pytest.mark.parametrize(
+    "estimator", [GaussianNB(), LogisticRegression(max_iter=2000)], ids=["naive_bayes", "logistic"]
+)
+def test_held_out_nll_on_digits_is_no_worse_than_uncalibrated(estimator) -> None:
+    X, y = digits()
+    order = np.random.default_rng(1).permutation(len(y))
+    train, test = order[:400], order[400:]
+    calibrated = TemperatureScaling(SklearnModel(estimator), random_state=0).fit(X[train], y[train])
+    bare = SklearnModel(estimator).fit(X[train], y[train])
+    assert nll(calibrated.predict_proba(X[test]), y[test]) <= nll(
+        bare.predict_proba(X[test]), y[test]
+    )
+
+
+def test_an_overconfident_model_is_cooled_a_lot_on_digits() -> None:
+    X, y = digits()
+    order = np.random.default_rng(1).permutation(len(y))
+    train, test = order[:400], order[400:]
+    calibrated = TemperatureScaling(SklearnModel(GaussianNB()), random_state=0).fit(
+        X[train], y[train]
+    )
+    bare = SklearnModel(GaussianNB()).fit(X[train], y[train])
+    assert calibrated.temperature_ > 5
+    assert nll(calibrated.predict_proba(X[test]), y[test]) < 0.2 * nll(
+        bare.predict_proba(X[test]), y[test]
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ([0, 1, 2], "3 labels are fewer than the 5 folds"),
+        ([0, 0, 0, 1, 1, 1, 2], "class 2 has a single label"),
+        ([1, 1, 1, 1, 1, 1], "a single class"),
+    ],
+)
+def test_labels_too_few_to_cross_fit_leave_t_at_one_and_say_why(labels, reason) -> None:
+    X, _ = blobs()
+    y = np.array(labels)
+    calibrated = TemperatureScaling(SklearnModel(LogisticRegression()), random_state=0)
+    calibrated.fit(X[: len(y)], y)
+    assert calibrated.temperature_ == 1.0
+    assert reason in (calibrated.fallback_reason_ or "")
+    bare = SklearnModel(LogisticRegression()).fit(X[: len(y)], y)
+    np.testing.assert_allclose(calibrated.predict_proba(X), bare.predict_proba(X))
+
+
+def test_out_of_fold_predictions_that_are_all_right_leave_t_at_one() -> None:
+    X, y = blobs(60)  # clusters 6 standard deviations apart: every held-out item is right
+    calibrated = TemperatureScaling(SklearnModel(LogisticRegression()), random_state=0).fit(X, y)
+    assert calibrated.temperature_ == 1.0
+    assert "every out-of-fold prediction was right" in (calibrated.fallback_reason_ or "")
+
+
+def test_a_declared_label_space_wider_than_the_labels_keeps_its_columns() -> None:
+    X, y = make_classification(200, 6, n_informative=4, n_classes=3, flip_y=0.2, random_state=2)
+    model = SklearnModel(LogisticRegression(max_iter=1000), classes=[0, 1, 2, 3])
+    calibrated = TemperatureScaling(model, n_folds=3, random_state=0).fit(X, y)
+    proba = calibrated.predict_proba(X)
+    assert proba.shape == (200, 4)
+    assert calibrated.fallback_reason_ is None
+    np.testing.assert_allclose(proba[:, 3], 0.0, atol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_the_model_passed_in_is_never_fitted_itself() -> None:
+    X, y = blobs()
+    model = SklearnModel(LogisticRegression())
+    TemperatureScaling(model, random_state=0).fit(X, y)
+    assert not hasattr(model, "estimator_")
+
+
+def test_the_same_seed_gives_the_same_temperature() -> None:
+    X, y = make_classification(120, 10, flip_y=0.2, random_state=3)
+
+    def temperature(seed: int) -> float:
+        model = SklearnModel(LogisticRegression(max_iter=1000))
+        return TemperatureScaling(model, random_state=seed).fit(X, y).temperature_
+
+    assert temperature(4) == temperature(4)
+
+
+def test_fewer_than_two_folds_are_refused() -> None:
+    with pytest.raises(InvalidInputError, match="n_folds"):
+        TemperatureScaling(SklearnModel(LogisticRegression()), n_folds=1)

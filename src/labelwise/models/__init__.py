@@ -20,7 +20,7 @@ from labelwise.models.calibration import (
     expected_calibration_error,
     fit_temperature,
 )
-from labelwise.models.committee import BootstrapCommittee
+from labelwise.models.committee import BootstrapCommittee, Committee
 from labelwise.models.inputs import compute_inputs, embed_or_features
 from labelwise.models.sklearn import SklearnModel
 
@@ -39,6 +39,7 @@ __getattr__ = lazy_attributes(__name__, _TORCH_NAMES)
 
 __all__ = [
     "BootstrapCommittee",
+    "Committee",
     "DeepEnsemble",
     "Model",
     "SklearnModel",

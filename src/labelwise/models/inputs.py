@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
+from labelwise.models._labels import n_rows
 from labelwise.models.base import (
     Model,
     SupportsCommittee,
@@ -23,7 +24,7 @@ from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, iter_chunks
 def _chunked(
     fn: Callable[[Any], NDArray[np.floating]], X: Any, chunk_size: int, axis: int = 0
 ) -> NDArray[np.floating]:
-    n = len(X)
+    n = n_rows(X)
     if n <= chunk_size:
         return np.asarray(fn(X))
     parts = [np.asarray(fn(X[chunk])) for chunk in iter_chunks(n, chunk_size)]
@@ -34,8 +35,14 @@ def embed_or_features(model: Model, X: Any, chunk_size: int = DEFAULT_CHUNK_SIZE
     """The model's embeddings where it has them, else the raw features as a float matrix."""
     if isinstance(model, SupportsEmbedding):
         return _chunked(model.embed, X, chunk_size)
+    if hasattr(X, "tocsr"):
+        raise InvalidInputError(
+            f"this model has no embed() and the features are a sparse matrix of "
+            f"{X.shape[1]} columns: diversity strategies need dense embeddings (sentence "
+            "embeddings, or a model with embed())"
+        )
     features = np.asarray(X)
-    if features.dtype.kind not in "fiu":
+    if features.dtype.kind not in "fiub":
         raise InvalidInputError(
             "this model has no embed() and the features are not numeric: diversity strategies "
             "need embeddings"
@@ -63,7 +70,7 @@ def compute_inputs(
     """
     values: dict[str, Any] = {
         "exclude": None if exclude is None else np.asarray(exclude),
-        "pool_size": len(X_pool),
+        "pool_size": n_rows(X_pool),
     }
     if "proba" in needs:
         values["proba"] = _chunked(model.predict_proba, X_pool, chunk_size)

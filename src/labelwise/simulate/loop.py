@@ -1,9 +1,10 @@
 """One learning curve: a strategy, a seed, the known labels playing the oracle.
 
-The loop fits the model on the labeled set, evaluates it on the test split, asks the model for
-what the strategy declared it needs *on pool features only*, lets the strategy choose a batch,
-and reveals those labels. The strategy never receives a label: neither the pool's nor the test
-split's (the evaluation-set fence).
+A face over the round engine (:class:`labelwise.loop.RoundEngine`): each round fits the model
+on the labeled set, evaluates it on the test split, lets the engine compute what the strategy
+declared it needs *on pool features only* and choose a batch, and reveals those labels. The
+strategy never receives a label: neither the pool's nor the test split's (the evaluation-set
+fence).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise.models import Model, compute_inputs
+from labelwise.loop import RoundEngine
+from labelwise.models import Model
 from labelwise.simulate.config import SimulationConfig
 from labelwise.simulate.metrics import evaluate
 from labelwise.simulate.models import make_model
@@ -26,7 +28,6 @@ from labelwise.simulate.problem import (
     initial_indices,
     seed_rng,
 )
-from labelwise.strategies import PoolInputs, Strategy, get_strategy
 
 Row = dict[str, Any]
 RoundCallback = Callable[[Row], None]
@@ -73,8 +74,8 @@ def learning_curve(
     acquisition_seconds`` and ``recall_<class>`` for each class. ``on_round`` receives each row
     as it is made; ``should_stop`` is asked between rounds (Ctrl-C keeps what finished).
     """
-    strategy = get_strategy(strategy_name)
     model = build_model(problem, config, seed, image_shape)
+    engine = RoundEngine(model, strategy_name, n_samples=config.n_mc_samples)
     labeled = np.zeros(problem.y_pool.size, dtype=bool)
     start = initial_indices(
         problem.y_pool,
@@ -88,9 +89,8 @@ def learning_curve(
     rows: list[Row] = []
     acquisition_seconds = 0.0
     for round_index in range(10**9):
-        t0 = time.perf_counter()
-        model.fit(problem.X_pool[labeled], problem.y_pool[labeled])  # the oracle's answers
-        train_seconds = time.perf_counter() - t0
+        engine.fit(problem.X_pool[labeled], problem.y_pool[labeled])  # the oracle's answers
+        train_seconds = engine.fit_seconds
         row = _evaluate_round(model, problem, strategy_name, seed, round_index, int(labeled.sum()))
         row.update(train_seconds=train_seconds, acquisition_seconds=acquisition_seconds)
         rows.append(row)
@@ -102,7 +102,7 @@ def learning_curve(
             break
         t0 = time.perf_counter()
         chosen = acquire(
-            model, strategy, problem.X_pool, labeled, min(config.batch_size, n_left), config, rng
+            engine, problem.X_pool, labeled, min(config.batch_size, n_left), config, rng
         )
         acquisition_seconds = time.perf_counter() - t0
         if labeled[chosen].any():
@@ -112,45 +112,21 @@ def learning_curve(
 
 
 def acquire(
-    model: Model,
-    strategy: Strategy,
+    engine: RoundEngine,
     X_pool: NDArray[Any],
     labeled: NDArray[np.bool_],
     batch_size: int,
     config: SimulationConfig,
     rng: np.random.Generator,
 ) -> NDArray[np.intp]:
-    """Pool indices of the next batch: the strategy sees model outputs on pool features only."""
+    """Pool indices of the next batch: the strategy sees model outputs on pool features only
+    (a random subset of ``config.candidates`` unlabeled items where set, as Gal et al. 2017)."""
     candidates = np.flatnonzero(~labeled)
     if config.candidates is not None and candidates.size > config.candidates:
         candidates = np.sort(rng.choice(candidates, size=config.candidates, replace=False))
     batch_size = min(batch_size, candidates.size)
-    inputs = pool_inputs(model, strategy, X_pool, candidates, labeled, config, rng)
-    selection = strategy.select(inputs, batch_size, rng)
-    return candidates[np.asarray(selection.indices, dtype=np.intp)]
-
-
-def pool_inputs(
-    model: Model,
-    strategy: Strategy,
-    X_pool: NDArray[Any],
-    candidates: NDArray[np.intp],
-    labeled: NDArray[np.bool_],
-    config: SimulationConfig,
-    rng: np.random.Generator,
-) -> PoolInputs:
-    """What ``strategy`` declared it needs, computed on the candidate pool rows alone."""
-    if not strategy.needs:
-        return PoolInputs(embeddings=np.empty((candidates.size, 0)))
-    X_labeled = X_pool[labeled] if "labeled_embeddings" in strategy.needs else None
-    return compute_inputs(
-        model,
-        X_pool[candidates],
-        strategy.needs,
-        X_labeled=X_labeled,
-        n_samples=config.n_mc_samples,
-        rng=rng,
-    )
+    result = engine.select(X_pool[candidates], batch_size, rng)  # labeled set: the last fit's
+    return candidates[result.indices]
 
 
 def _evaluate_round(

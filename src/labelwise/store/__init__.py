@@ -10,6 +10,7 @@ Examples
 >>> import_samples(store, "reviews.csv", "reviews", labels=["neg", "pos"])  # doctest: +SKIP
 """
 
+from labelwise.store.adding import add_samples
 from labelwise.store.aggregation import Aggregator, Vote, majority, reaggregate
 from labelwise.store.engine import (
     DEFAULT_URL,
@@ -43,6 +44,7 @@ from labelwise.store.queue import (
     lease_next_task,
     submit_annotation,
 )
+from labelwise.store.queue_depth import QueueDepth, queue_depth
 from labelwise.store.rounds import RoundInfo, ScoreRecord, list_rounds, record_round, why_chosen
 from labelwise.store.samples import SampleRecord, labeled_set, list_samples
 from labelwise.store.status import StoreStatus, status
@@ -64,6 +66,7 @@ __all__ = [
     "LeaseError",
     "NotFoundError",
     "ProjectInfo",
+    "QueueDepth",
     "RoundInfo",
     "SampleRecord",
     "SchemaError",
@@ -75,6 +78,7 @@ __all__ = [
     "VersionInfo",
     "Vote",
     "add_annotator",
+    "add_samples",
     "annotator_for_token",
     "checkout_version",
     "create_dataset_version",
@@ -93,6 +97,7 @@ __all__ = [
     "majority",
     "normalize_url",
     "open_store",
+    "queue_depth",
     "reaggregate",
     "record_round",
     "status",

@@ -79,6 +79,7 @@ def enqueue(
     round_number: int | None = None,
     *,
     actor: str = "labelwise",
+    skip_unavailable: bool = False,
 ) -> int:
     """Queue samples for annotation, ordered by their scores.
 
@@ -91,6 +92,9 @@ def enqueue(
         The acquisition score of each sample (higher is served first); 0 when omitted.
     round_number : int, optional
         The round that chose them (see :func:`labelwise.store.record_round`).
+    skip_unavailable : bool
+        Leave out, instead of refusing, samples labeled or skipped since the caller read them
+        (a round works from a snapshot of the pool while annotators keep labeling).
 
     Returns
     -------
@@ -118,10 +122,12 @@ def enqueue(
                 f"samples {_short(in_eval)} are in the eval split, which is never queued"
             )
         done = [i for i in ids if states[i][1] in ("labeled", "skipped")]
-        if done:
+        if done and not skip_unavailable:
             raise StoreError(f"samples {_short(done)} are already labeled or skipped")
-        fresh = [(i, v) for i, v in zip(ids, values, strict=True) if states[i][1] == "unlabeled"]
-        again = [(i, v) for i, v in zip(ids, values, strict=True) if states[i][1] != "unlabeled"]
+        gone = set(done)
+        pairs = [(i, v) for i, v in zip(ids, values, strict=True) if i not in gone]
+        fresh = [(i, v) for i, v in pairs if states[i][1] == "unlabeled"]
+        again = [(i, v) for i, v in pairs if states[i][1] != "unlabeled"]
         created = _create_tasks(session, row, fresh, round_id)
         if again:  # one executemany, not one round trip per sample
             session.connection().execute(

@@ -94,10 +94,15 @@ class PoolInputs:
 
 @dataclass(frozen=True)
 class Selection:
-    """A batch chosen from the pool: distinct indices and the score each had when chosen."""
+    """A batch chosen from the pool: distinct indices and the score each had when chosen.
+
+    ``pool_scores`` holds every pool item's score when the strategy scores items one by one
+    (a :class:`ScoringStrategy`), so a caller can rank beyond the batch without scoring again.
+    """
 
     indices: NDArray[np.intp]
     scores: NDArray[np.float64]
+    pool_scores: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.indices.size)
@@ -188,7 +193,7 @@ class ScoringStrategy(Strategy):
 
         scores = self.score(inputs)
         indices = top_k_masked(scores, batch_size, None if inputs.exclude is None else exclude)
-        return Selection(indices, scores[indices].astype(np.float64))
+        return Selection(indices, scores[indices].astype(np.float64), scores)
 
 
 S = TypeVar("S", bound=type[Strategy])

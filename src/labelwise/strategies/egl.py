@@ -122,4 +122,4 @@ class ExpectedGradientLength(Strategy):
     ) -> Selection:
         scores = self.score(inputs)
         indices = top_k_masked(scores, batch_size, exclude)
-        return Selection(indices, scores[indices])
+        return Selection(indices, scores[indices], scores)

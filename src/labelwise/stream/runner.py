@@ -1,32 +1,30 @@
 """A stream run against the store: asked items go to the annotators' queue, answers come back.
 
 For each arriving item :class:`StreamRun` asks its :class:`~labelwise.stream.selector.
-StreamSelector`; an asked item is imported into the store project (a pool sample with the
-item's text or image) and enqueued with its uncertainty as priority, so annotators working the
-queue (``labelwise serve``, or any client of :func:`labelwise.store.lease_next_task`) get it.
+StreamSelector`; an asked item is added to the store project as a pool sample with the item's
+text or image (:func:`labelwise.store.add_samples`, one transaction that returns its id) and
+enqueued under that id with its uncertainty as priority, so annotators working the queue
+(``labelwise serve``, or any client of :func:`labelwise.store.lease_next_task`) get it. An item
+whose id the project already holds is refused (:class:`~labelwise.errors.StoreError`).
 Every ``sync_every`` items, and at the end, the labels annotators gave to asked items are read
 back (:func:`labelwise.store.labeled_set`) and taught to the selector, which refits its model.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from labelwise.errors import InvalidInputError
 from labelwise.store import (
     NotFoundError,
     Store,
+    add_samples,
     create_project,
     enqueue,
     get_project,
-    import_samples,
     labeled_set,
-    list_samples,
 )
 from labelwise.store.schema import TaskType
 from labelwise.stream.items import StreamItem
@@ -143,17 +141,8 @@ class StreamRun:
             row["text"] = item.text
         if item.image is not None:
             row["image"] = item.image
-        with tempfile.TemporaryDirectory(prefix="labelwise-stream-") as folder:
-            path = Path(folder) / "asked.jsonl"
-            path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
-            import_samples(self.store, path, self.project, actor="stream")
-        found = [
-            record.id
-            for record in list_samples(self.store, self.project, split="pool", state="unlabeled")
-            if record.external_id == item.id
-        ]
-        if found:
-            enqueue(self.store, self.project, found, [priority], actor="stream")
+        sample_ids = add_samples(self.store, self.project, [row], actor="stream")
+        enqueue(self.store, self.project, sample_ids, [priority], actor="stream")
         self.report.asked += 1
         self.report.asked_ids.append(item.id)
         self._waiting[item.id] = item

@@ -1,10 +1,12 @@
 """The decision per item: the model's uncertainty, the time budget, then the stream rule.
 
-:class:`StreamSelector` holds a model, a stream rule (:mod:`labelwise.strategies.stream`) and
-optionally a :class:`~labelwise.stream.budget.TimeWindowBudget`. ``offer(item)`` scores the
-item (uncertainty in [0, 1], see :mod:`labelwise.stream.scoring`; 1 before the model has
-learned two classes) and says whether to ask for its label; ``teach(item, label)`` adds an answer
-and refits the model every ``refit_every`` answers.
+:class:`StreamSelector` is a face over the round engine (:class:`labelwise.loop.RoundEngine`):
+the engine fits the model and computes, for each arriving item, the inputs its uncertainty
+needs; a stream rule (:mod:`labelwise.strategies.stream`) and optionally a
+:class:`~labelwise.stream.budget.TimeWindowBudget` decide. ``offer(item)`` scores the item
+(uncertainty in [0, 1], see :mod:`labelwise.stream.scoring`; 1 before the model has learned two
+classes, the engine's cold start) and says whether to ask for its label; ``teach(item, label)``
+adds an answer and refits every ``refit_every`` answers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from labelwise.errors import InvalidInputError
+from labelwise.loop import RoundEngine
 from labelwise.strategies.stream import BudgetedStream
 from labelwise.stream.budget import TimeWindowBudget
 from labelwise.stream.features import hashed_text
@@ -85,11 +88,16 @@ class StreamSelector:
         self.time_budget = time_budget
         self.kind = kind
         self.refit_every = refit_every
-        self.model: Any = None
+        self.engine: RoundEngine | None = None
         self.n_refits = 0
         self._items: list[StreamItem] = []
         self._labels: list[str] = []
         self._since_fit = 0
+
+    @property
+    def model(self) -> Any:
+        """The model fitted last (None before the first refit)."""
+        return None if self.engine is None else self.engine.model
 
     @property
     def n_answers(self) -> int:
@@ -99,9 +107,10 @@ class StreamSelector:
     def uncertainty_of(self, items: Sequence[StreamItem]) -> np.ndarray:
         """Uncertainty of items under the current model; 1 for all while the model has seen
         fewer than two classes (it cannot tell them apart yet: a cold start asks)."""
-        if self.model is None or len(set(self._labels)) < 2:
+        if self.engine is None or not self.engine.can_rank:
             return np.ones(len(items))
-        return uncertainty(self.model.predict_proba(featurize(items)), self.kind)
+        proba = self.engine.inputs(featurize(items)).proba
+        return uncertainty(np.asarray(proba), self.kind)
 
     def offer(self, item: StreamItem) -> Decision:
         """Score one arriving item and decide whether to ask for its label."""
@@ -126,11 +135,11 @@ class StreamSelector:
         return True
 
     def refit(self) -> None:
-        """Fit a fresh model on every answer so far."""
+        """Fit a fresh model on every answer so far (through the round engine)."""
         if not self._labels:
             return
-        model = self.model_factory(self.classes)
-        model.fit(featurize(self._items), self._labels)
-        self.model = model
+        engine = RoundEngine(self.model_factory(self.classes), self.kind)
+        engine.fit(featurize(self._items), self._labels)
+        self.engine = engine
         self.n_refits += 1
         self._since_fit = 0

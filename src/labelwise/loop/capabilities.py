@@ -1,0 +1,92 @@
+"""What a model adapter supplies, what a strategy needs, and whether the two can run together.
+
+Every strategy declares the inputs it reads (``strategy.needs``: ``proba``, ``samples``,
+``committee_proba``, ``embeddings``, ``labeled_embeddings``, ``grad_embeddings``). Every model
+adapter supplies some of them: an explicit ``supplies`` attribute where the adapter declares one,
+otherwise what its methods offer (:mod:`labelwise.models.base`'s protocols). Embeddings can also
+come from the raw features when they are a dense numeric matrix, so a plain logistic regression
+serves core-set or BADGE on tabular data or stored sentence embeddings.
+
+:func:`check_runnable` is asked when a pair is chosen (a project setting, a CLI flag, an
+``ActiveLearner``), never first in the middle of a round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelwise.errors import InvalidInputError
+from labelwise.models.base import (
+    SupportsCommittee,
+    SupportsEmbedding,
+    SupportsGradEmbedding,
+    SupportsSampling,
+)
+from labelwise.strategies import INPUT_NAMES, Strategy
+
+__all__ = ["check_runnable", "missing_inputs", "supplies", "what_supplies"]
+
+#: Which kind of model supplies each input, for the error that names what is missing.
+WHO_SUPPLIES: dict[str, str] = {
+    "proba": "any classifier with predict_proba",
+    "samples": "a model with a predictive distribution: MC Dropout (TorchModel), a DeepEnsemble "
+    "or a BootstrapCommittee",
+    "committee_proba": "a committee: BootstrapCommittee, a DeepEnsemble or an MC-Dropout model",
+    "embeddings": "a model with embed() (TorchModel) or dense numeric features",
+    "labeled_embeddings": "a model with embed() (TorchModel) or dense numeric features",
+    "grad_embeddings": "a model with grad_embed() (TorchModel)",
+}
+
+
+def supplies(model: Any, *, dense_features: bool = True) -> frozenset[str]:
+    """The inputs ``model`` can compute for a strategy.
+
+    Parameters
+    ----------
+    model : a labelwise model adapter; an explicit ``supplies`` attribute wins over what its
+        methods suggest.
+    dense_features : whether the features the model is fed form a dense numeric matrix, so that
+        they can stand in for embeddings where the model has no ``embed``.
+    """
+    declared = getattr(model, "supplies", None)
+    if declared is not None:
+        found = set(declared)
+    else:
+        found = {"proba"} if hasattr(model, "predict_proba") else set()
+        if isinstance(model, SupportsSampling):
+            found |= {"samples", "committee_proba"}
+        if isinstance(model, SupportsCommittee):
+            found.add("committee_proba")
+        if isinstance(model, SupportsEmbedding):
+            found |= {"embeddings", "labeled_embeddings"}
+        if isinstance(model, SupportsGradEmbedding):
+            found.add("grad_embeddings")
+    if dense_features:
+        found |= {"embeddings", "labeled_embeddings"}
+    return frozenset(name for name in found if name in INPUT_NAMES)
+
+
+def missing_inputs(strategy: Strategy, model: Any, *, dense_features: bool = True) -> list[str]:
+    """The inputs ``strategy`` needs that ``model`` cannot supply, sorted (empty: it runs)."""
+    return sorted(set(strategy.needs) - supplies(model, dense_features=dense_features))
+
+
+def what_supplies(missing: list[str]) -> str:
+    """A sentence naming the kind of model that supplies each of ``missing``."""
+    return "; ".join(f"{name} comes from {WHO_SUPPLIES.get(name, '?')}" for name in missing)
+
+
+def check_runnable(
+    strategy: Strategy, model: Any, *, dense_features: bool = True, hint: str = ""
+) -> None:
+    """Refuse a (strategy, model) pair that cannot run, naming what is missing.
+
+    ``hint`` is appended to the message (a face says which of its own model choices fit).
+    """
+    missing = missing_inputs(strategy, model, dense_features=dense_features)
+    if missing:
+        raise InvalidInputError(
+            f"strategy {strategy.name!r} needs {', '.join(missing)}, which "
+            f"{type(model).__name__} cannot supply ({what_supplies(missing)})"
+            + (f": {hint}" if hint else "")
+        )
