@@ -4,10 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The C sources are in the stamp: an edit to them rebuilds the extension in place.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile src/labelwise/strategies/*.c | cksum | cut -d' ' -f1)
+# The demo's smaller install (labelwise and the server extra): its own stamp, satisfied by the full one.
+DEMO_STAMP := $(subst .installed-,.demo-installed-,$(STAMP))
+# Where `make demo` keeps its store; a second `make demo` reopens it (delete the folder for a new one).
+DEMO_DIR ?= labelwise-demo
 PYTEST_ARGS ?= -m "not slow" -n 2
 
 
-.PHONY: all venv demo simulate-demo test lint typecheck bench bench-store bench-server bench-scale clean
+.PHONY: all venv demo demo-venv simulate-demo test lint typecheck bench bench-store bench-server bench-scale clean
 
 all: venv
 
@@ -18,15 +22,23 @@ $(BIN)/python:
 # PyTorch is pinned to the build on these machines' disk; the package itself asks only torch>=2.3.
 $(STAMP): $(BIN)/python pyproject.toml Makefile $(wildcard src/labelwise/strategies/*.c)
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[torch,postgres,server,scale,data,dev]"
+	$(BIN)/pip install --quiet -e ".[torch,postgres,server,scale,data,text,dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+# Only what the annotation server needs: no PyTorch, Dask, data sets' packages or test tools.
+$(DEMO_STAMP): $(BIN)/python pyproject.toml Makefile $(wildcard src/labelwise/strategies/*.c)
+	if [ ! -f $(STAMP) ]; then $(BIN)/pip install --quiet -e ".[server]"; fi
+	touch $(DEMO_STAMP)
+
+demo-venv: $(DEMO_STAMP)
+
 # The main job: an annotation project on bundled digits images; label in the browser while the
-# model learns. Prints the URL and the tokens; Ctrl-C stops it.
-demo: venv
-	$(BIN)/labelwise serve --demo
+# model learns. Prints the URL and the tokens (the next free port if 8000 is taken); Ctrl-C
+# stops it. The store stays in $(DEMO_DIR)/, which the next `make demo` reopens.
+demo: demo-venv
+	$(BIN)/labelwise serve --demo --demo-dir $(DEMO_DIR) $(if $(wildcard $(DEMO_DIR)/demo.db),--resume)
 
 # Which strategy saves the most labels? A short simulation with learning curves versus random.
 simulate-demo: venv

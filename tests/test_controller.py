@@ -92,7 +92,7 @@ def test_rounds_learn_and_never_queue_the_eval_split(tmp_path: Path) -> None:
     controller = Controller(store, "p")
     controller.configure(batch_size=10, stop_kappa=None)
     first = controller.run_round()
-    assert first.strategy == "random" and first.queued == 10
+    assert first.strategy == "kmeans" and first.cold and first.queued == 10
     for _ in range(3):
         for _ in range(8):
             lease = lease_next_task(store, "p", "a")

@@ -24,29 +24,37 @@ from labelwise.errors import (
     StoreError,
     UnknownStrategyError,
 )
-from labelwise.strategies import (
-    PoolInputs,
-    Selection,
-    Strategy,
-    available_strategies,
-    get_strategy,
-)
 
 if TYPE_CHECKING:
+    from labelwise import strategies as strategies
     from labelwise.learner import ActiveLearner
     from labelwise.models import BootstrapCommittee, Committee, SklearnModel, compute_inputs
+    from labelwise.strategies import (
+        PoolInputs,
+        Selection,
+        Strategy,
+        available_strategies,
+        get_strategy,
+    )
 
 __version__ = "0.1.0"
 
-#: Names loaded on first use: the model adapters import scikit-learn (about 100 MB and a second
-#: or more), which a process that only scores arrays (a Dask worker, the annotation server)
-#: should not pay for.
+#: Names loaded on first use, so that ``import labelwise`` (and with it every ``labelwise``
+#: command's start) costs no numpy, SciPy or scikit-learn: the strategies import numpy and
+#: SciPy, the model adapters scikit-learn (about 100 MB and a second or more), which the command
+#: line's help, a Dask worker that only scores arrays or the annotation server should not pay for.
 _LAZY = {
     "ActiveLearner": "labelwise.learner",
     "BootstrapCommittee": "labelwise.models",
     "Committee": "labelwise.models",
     "SklearnModel": "labelwise.models",
     "compute_inputs": "labelwise.models",
+    "PoolInputs": "labelwise.strategies",
+    "Selection": "labelwise.strategies",
+    "Strategy": "labelwise.strategies",
+    "available_strategies": "labelwise.strategies",
+    "get_strategy": "labelwise.strategies",
+    "strategies": "labelwise.strategies",
 }
 
 

@@ -10,13 +10,17 @@ from typing import Any
 def lazy_attributes(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
     """A module-level ``__getattr__`` for ``package`` serving ``name`` from ``names[name]``.
 
-    The defining module is imported on the first access of one of its names; any other name
-    is an ``AttributeError`` naming ``package``, as Python's own would.
+    The defining module is imported on the first access of one of its names; a name that maps
+    to the submodule ``package.name`` itself is served as that module. Any other name is an
+    ``AttributeError`` naming ``package``, as Python's own would.
     """
 
     def __getattr__(name: str) -> Any:
-        if name in names:
-            return getattr(import_module(names[name]), name)
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        if name not in names:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module = import_module(names[name])
+        if names[name] == f"{package}.{name}":
+            return module
+        return getattr(module, name)
 
     return __getattr__

@@ -70,7 +70,6 @@ def test_round_trip(url: str, tmp_path: Path) -> None:
     [
         (["import", "{bad}"], "label 'maybe' is not in the label space"),
         (["import", "{missing}"], "no such file"),
-        (["export", "--format", "xml", "--out", "x.xml"], "--format must be one of"),
         (["checkout", "9"], "no dataset version 9"),
         (["status", "--project", "nope"], "no project named 'nope'"),
     ],
@@ -106,3 +105,12 @@ def test_commands_on_a_missing_store_say_to_run_init(
     assert code == 1
     assert "labelwise init" in one_error_line(stderr)
     assert not (tmp_path / "x.db").exists()
+
+
+def test_an_unknown_export_format_is_a_usage_error_naming_the_formats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stderr = run_main(capsys, "export", "--format", "xml", "--out", str(tmp_path / "x"))
+    assert code == 2  # click's usage errors, as for an unknown option
+    plain = " ".join(stderr.replace("│", " ").split())
+    assert "'xml' is not one of 'jsonl', 'csv', 'parquet'" in plain

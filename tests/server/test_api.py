@@ -275,3 +275,26 @@ def test_pages_and_openapi_are_served(served: Served) -> None:
     assert "/api/projects/{project}/next" in schema["paths"]
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert {"HTTPBearer": []} in schema["paths"]["/api/projects/{project}/next"]["post"]["security"]
+
+
+def test_a_strategy_the_model_cannot_serve_is_refused_and_auto_picks_one(served: Served) -> None:
+    url = "/api/admin/projects/reviews/settings"
+    refused = served.client.patch(
+        url, headers=served.admin, json={"strategy": "bald", "model": "logreg"}
+    )
+    assert refused.status_code == 422
+    assert "samples" in refused.text and "committee" in refused.text
+    before = served.client.get(url, headers=served.admin).json()["loop"]
+    assert before["strategy"] != "bald"  # nothing stored
+    fine = served.client.patch(url, headers=served.admin, json={"strategy": "bald"})
+    assert fine.status_code == 200 and fine.json()["loop"]["model"] == "auto"
+    listed = served.client.get("/api/admin/strategies", headers=served.admin).json()
+    by_name = {s["name"]: s for s in listed}
+    assert by_name["bald"]["needs"] == ["samples"] and by_name["bald"]["model"] in (
+        "committee",
+        "mc_dropout",
+    )
+    assert by_name["margin"]["model"] == "logreg"
+    ran = served.client.post("/api/admin/projects/reviews/rounds", headers=served.admin)
+    assert ran.status_code == 200  # no label yet: the round starts cold, and does not fail
+    assert ran.json()["strategy"] in ("kmeans", "random")

@@ -146,7 +146,7 @@ def test_unreadable_image_names_the_file_and_creates_nothing(store: Store, tmp_p
 def test_bad_json_line_is_named(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_text('{"id": "a", "text": "x", "label": "pos"}\n{"id": "b", \n')
-    with pytest.raises(ImportFileError, match=r"d\.jsonl, line 2: not valid JSON"):
+    with pytest.raises(ImportFileError, match=r"d\.jsonl, line 2, column \d+: not valid JSON"):
         import_samples(store, path, "p", labels=["neg", "pos"])
 
 

@@ -4,7 +4,8 @@ The same command runs in one process (``--workers 0``, the default), on a LocalC
 (``--workers N``) or on any running Dask scheduler (``--scheduler tcp://host:8786``). The
 chosen ids and scores are written to a Parquet file only once the whole selection is done;
 with ``--project`` they are also queued in the store for the annotators (the shards' ``id``
-column then holds the store's sample ids).
+column then holds the store's sample ids). numpy, pyarrow and the scale package are imported
+when the command runs, not when the command line starts.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from labelwise.cli import app
 from labelwise.errors import InvalidInputError
-from labelwise.scale import METHODS, ScaleSelection, select_from_shards
+
+if TYPE_CHECKING:
+    import numpy as np
+    from rich.console import Console
+
+    from labelwise.scale import ScaleSelection
+
+#: ``labelwise.scale.METHODS``, spelled here so that the help needs no numpy (tests/cli checks).
+Method = Literal["exact", "subsample", "two_round", "neighbors"]
 
 
 @app.command("select")
@@ -33,23 +39,34 @@ def select(
     model: Path | None = typer.Option(
         None, "--model", help="A fitted model saved with joblib (else the vectors are inputs)."
     ),
-    method: str | None = typer.Option(None, "--method", help=f"One of {', '.join(METHODS)}."),
-    sample: int | None = typer.Option(None, "--sample", help="Subsample size for 'subsample'."),
-    seed: int = typer.Option(0, "--seed"),
+    method: Method | None = typer.Option(
+        None, "--method", help="How the pool is searched (default: chosen by the strategy)."
+    ),
+    sample: int | None = typer.Option(None, "--sample", help="Subsample size for subsample."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the strategy's random choices."),
     exclude: Path | None = typer.Option(
         None, "--exclude", help="Parquet or text file of ids never to choose."
     ),
     labeled: Path | None = typer.Option(
         None, "--labeled", help="Parquet or text file of the labeled ids (core-set, neighbors)."
     ),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    workers: int = typer.Option(0, "--workers", help="Start a LocalCluster of N processes."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (needs the scale extra)."
+    ),
+    workers: int = typer.Option(
+        0, "--workers", help="Start a LocalCluster of N processes (0: this process)."
+    ),
     project: str | None = typer.Option(None, "--project", help="Queue the batch in this project."),
-    store: str | None = typer.Option(None, "--store", envvar="LABELWISE_STORE", help="Store URL."),
+    store: str | None = typer.Option(
+        None, "--store", envvar="LABELWISE_STORE", metavar="URL", help="Store URL."
+    ),
 ) -> None:
-    """Select a batch from a pool of Parquet shards and write it to ``--out``."""
-    if method is not None and method not in METHODS:
-        raise InvalidInputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    """Select a batch from a pool of Parquet shards and write it to the --out file."""
+    import numpy as np
+    from rich.console import Console
+
+    from labelwise.scale import select_from_shards
+
     fitted = _load_model(model)
     exclude_ids = _read_ids(exclude)
     if project is not None:
@@ -94,6 +111,8 @@ def _load_model(path: Path | None) -> Any:
 
 def _read_ids(path: Path | None) -> np.ndarray:
     """Ids from a Parquet file (its ``id`` column) or a text file (one id per line)."""
+    import numpy as np
+
     if path is None:
         return np.empty(0, dtype=np.int64)
     if not path.exists():
@@ -126,6 +145,14 @@ def _dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
 
 @contextlib.contextmanager
 def _progress_bar(console: Console) -> Iterator[Any]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
         tasks: dict[str, Any] = {}
@@ -140,6 +167,7 @@ def _progress_bar(console: Console) -> Iterator[Any]:
 
 def _write_selection(result: ScaleSelection, out: Path) -> None:
     """Write ids, rank and score; to a temporary name first, so no partial file is left."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -154,6 +182,8 @@ def _write_selection(result: ScaleSelection, out: Path) -> None:
 
 def _store_exclusions(url: str | None, project: str) -> np.ndarray:
     """Ids the store says must not be queued: anything not an unlabeled pool sample."""
+    import numpy as np
+
     from labelwise.store import list_samples, open_store
 
     samples = list_samples(open_store(url), project)

@@ -1,51 +1,134 @@
 """``labelwise serve``: the annotation service (API, annotator UI, admin UI) on a store.
 
-``--demo`` builds a fresh store of the bundled digits in a temporary folder, with an admin and
-an annotator, and prints the URL and both tokens.
+``--demo`` builds a store of the bundled digits, with an admin and an annotator, in a named
+folder (``labelwise-demo`` unless ``--demo-dir`` says otherwise), prints the URL and both
+tokens; ``--demo --resume`` reopens it. The demo takes the next free port when ``--port`` is
+taken and says so; without ``--demo`` a taken port is an error.
 """
 
 from __future__ import annotations
 
-import tempfile
+import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from labelwise.cli import app
+from labelwise.cli import app, require_extra
+from labelwise.errors import InvalidInputError
 
-__all__ = ["serve"]
+if TYPE_CHECKING:
+    from labelwise.store import Store
+
+__all__ = ["free_port", "port_is_free", "serve"]
 
 
 @app.command("serve")
 def serve(
     store: str | None = typer.Option(
-        None, "--store", envvar="LABELWISE_STORE", help="Database URL of the store to serve."
+        None,
+        "--store",
+        envvar="LABELWISE_STORE",
+        metavar="URL",
+        help="Database URL of the store to serve (default: sqlite:///labelwise.db).",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
-    demo: bool = typer.Option(False, "--demo", help="Serve a fresh demo project of digits."),
+    demo: bool = typer.Option(False, "--demo", help="Serve a demo project of digits images."),
+    resume: bool = typer.Option(
+        False, "--resume", help="With --demo: reopen the demo of an earlier run, labels and all."
+    ),
+    demo_dir: Path = typer.Option(
+        Path("labelwise-demo"), "--demo-dir", help="The folder the demo is kept in."
+    ),
     background: bool = typer.Option(
         True, "--background/--no-background", help="Retrain every N labels in the background."
     ),
 ) -> None:
     """Serve the annotation UI and API: annotators label, the model learns as they go."""
+    if resume and not demo:
+        raise InvalidInputError("--resume reopens a demo: give it with --demo")
+    if demo:
+        from labelwise.server.demo import check_demo_folder
+
+        check_demo_folder(demo_dir, resume=resume)
+        chosen = free_port(host, port)
+        if port and chosen != port:
+            typer.echo(f"port {port} is taken: serving on port {chosen} instead")
+        port = chosen
+    elif not port_is_free(host, port):
+        raise InvalidInputError(f"port {port} on {host} is taken: pass --port with a free one")
+    require_extra("server", "fastapi", "uvicorn")
     from labelwise.server import ServerSettings
     from labelwise.server.app import run_server
-    from labelwise.store import init_store, open_store
 
     if demo:
-        from labelwise.server.demo import build_demo
-
-        folder = Path(tempfile.mkdtemp(prefix="labelwise-demo-"))
-        url = f"sqlite:///{folder / 'demo.db'}"
-        opened = init_store(url)
-        made = build_demo(opened, folder / "images")
-        base = f"http://{host}:{port}"
-        typer.echo(f"demo store: {url}")
-        typer.echo(f"annotate:   {base}/   token {made.annotator_token}")
-        typer.echo(f"admin:      {base}/admin   token {made.admin_token}")
+        opened, url = _open_demo(demo_dir, resume, f"http://{host}:{port}")
     else:
+        from labelwise.store import open_store
+
         opened = open_store(store)
         url = opened.url
+        typer.echo(f"serving {url} on http://{host}:{port} (Ctrl-C stops)")
+    _say_features(opened)
     settings = ServerSettings.from_env(store=url, host=host, port=port, background=background)
     run_server(settings, opened)
+
+
+def _say_features(store: Store) -> None:
+    """One line per project: the features its model learns from (and why, for a fallback)."""
+    from labelwise.controller import loop_settings
+    from labelwise.controller.features import feature_source_for
+    from labelwise.store import list_projects
+
+    for info in list_projects(store):
+        chosen = loop_settings(info.settings).features
+        source = feature_source_for(store, info.name, text=chosen)
+        typer.echo(f"project {info.name!r}: {source.description}")
+
+
+def _open_demo(folder: Path, resume: bool, base: str) -> tuple[Store, str]:
+    """Open or build the demo in ``folder``, print where it is and the tokens."""
+    from labelwise.server.demo import open_demo_folder
+
+    if not resume:
+        typer.echo(f"building the demo in {folder}/ (a few seconds)...")
+    opened, made = open_demo_folder(folder, resume=resume)
+    state = "reopened" if resume else "kept"
+    typer.echo(f"demo store: {folder}/ ({state}; labelwise serve --demo --resume reopens it)")
+    typer.echo(f"annotate:   {base}/   token {made.annotator_token}")
+    typer.echo(f"admin:      {base}/admin   token {made.admin_token}")
+    typer.echo("Ctrl-C stops the server.")
+    return opened, opened.url
+
+
+def free_port(host: str, port: int, tries: int = 20) -> int:
+    """``port`` if it is free on ``host``, else the first free one of the next ``tries - 1``.
+
+    Free means a listening socket could bind it now (with ``SO_REUSEADDR``, as uvicorn binds);
+    when all ``tries`` are taken, or ``port`` is 0, the operating system's choice of a free port.
+    """
+    for candidate in range(port, min(port + tries, 65536)) if port else ():
+        if port_is_free(host, candidate):
+            return candidate
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _family(host: str) -> socket.AddressFamily:
+    try:
+        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror:
+        raise InvalidInputError(f"--host {host!r} is not an address of this machine") from None

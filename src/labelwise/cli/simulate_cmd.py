@@ -4,37 +4,78 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import typer
 
-from labelwise.cli import app
+from labelwise.cli import app, require_extra
+
+#: The option names (as the function's parameters) that mean a :class:`SimulationConfig` field.
+_SETTINGS = (
+    "dataset",
+    "model",
+    "strategies",
+    "seeds",
+    "initial",
+    "batch_size",
+    "budget",
+    "initial_strategy",
+    "test_size",
+    "target",
+    "workers",
+    "pool_size",
+    "candidates",
+    "data_dir",
+    "label_column",
+    "text_features",
+    "device",
+    "stop_accuracy",
+)
 
 
 @app.command("simulate")
 def simulate(
-    dataset: str = typer.Option(None, "--dataset", help="Dataset name or a CSV/Parquet/.npy/.npz"),
-    model: str = typer.Option(None, "--model", help="logreg, rf, mlp, cnn or linear_head."),
-    strategies: str = typer.Option(None, "--strategies", help="Comma-separated strategy names."),
-    seeds: str = typer.Option(
-        None, "--seeds", help="Number of seeds (5: seeds 0..4), or a list (5,6,7) or range (5-9)."
+    ctx: typer.Context,
+    dataset: str = typer.Option(
+        "digits", "--dataset", help="A dataset's name, or a CSV, Parquet, .npy or .npz file."
     ),
-    initial: int = typer.Option(None, "--initial", help="Size of the initial labeled set."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Labels acquired per round."),
-    budget: int = typer.Option(None, "--budget", help="Labels at the end (initial too)."),
-    out: Path = typer.Option(None, "--out", help="Output directory [default: runs/simulate]."),
-    initial_strategy: str = typer.Option(None, "--initial-strategy", help="random or balanced."),
-    test_size: float = typer.Option(None, "--test-size", help="Held-out test fraction."),
-    target: float = typer.Option(None, "--target", help="Fraction of full-data accuracy [0.95]."),
-    workers: int = typer.Option(None, "--workers", help="Parallel processes [1]."),
-    pool_size: int = typer.Option(None, "--pool-size", help="Subsample the pool to this size."),
-    candidates: int = typer.Option(None, "--candidates", help="Score this many per round."),
-    data_dir: str = typer.Option(None, "--data-dir", help="Directory of MNIST-style IDX files."),
-    label_column: str = typer.Option(None, "--label-column", help="Label column of a data file."),
-    text_features: str = typer.Option(None, "--text-features", help="minilm or tfidf."),
-    device: str = typer.Option(None, "--device", help="cpu or cuda (PyTorch models)."),
-    stop_accuracy: float = typer.Option(
-        None, "--stop-accuracy", help="End a curve once its test accuracy reaches this."
+    model: Literal["logreg", "rf", "mlp", "cnn", "linear_head"] = typer.Option(
+        "logreg", "--model", help="mlp and cnn need the torch extra."
+    ),
+    strategies: str = typer.Option(
+        "random,margin", "--strategies", help="Comma-separated strategy names."
+    ),
+    seeds: str = typer.Option(
+        "3", "--seeds", help="Number of seeds (5: seeds 0..4), or a list (5,6,7) or range (5-9)."
+    ),
+    initial: int = typer.Option(20, "--initial", help="Size of the initial labeled set."),
+    batch_size: int = typer.Option(10, "--batch-size", help="Labels acquired per round."),
+    budget: int = typer.Option(200, "--budget", help="Labels at the end, the initial set too."),
+    out: Path = typer.Option(Path("runs/simulate"), "--out", help="Output folder."),
+    initial_strategy: Literal["random", "balanced"] = typer.Option(
+        "random", "--initial-strategy", help="How the initial labeled set is drawn."
+    ),
+    test_size: float = typer.Option(0.25, "--test-size", help="Held-out test fraction."),
+    target: float = typer.Option(0.95, "--target", help="Fraction of full-data accuracy."),
+    workers: int = typer.Option(1, "--workers", help="Parallel processes."),
+    pool_size: int | None = typer.Option(
+        None, "--pool-size", help="Subsample the pool to this size (default: the whole pool)."
+    ),
+    candidates: int | None = typer.Option(
+        None, "--candidates", help="Score this many per round (default: every unlabeled one)."
+    ),
+    data_dir: str | None = typer.Option(
+        None, "--data-dir", help="Folder of MNIST-style IDX files."
+    ),
+    label_column: str = typer.Option("label", "--label-column", help="Label column of a file."),
+    text_features: Literal["minilm", "tfidf"] = typer.Option(
+        "minilm", "--text-features", help="Features of a text dataset; minilm needs the text extra."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda (PyTorch models)."),
+    stop_accuracy: float | None = typer.Option(
+        None,
+        "--stop-accuracy",
+        help="End a curve once its test accuracy reaches this (default: run to the budget).",
     ),
     no_baseline: bool = typer.Option(
         False, "--no-baseline", help="Run only the named strategies (no random added)."
@@ -42,41 +83,34 @@ def simulate(
     no_full_data: bool = typer.Option(
         False, "--no-full-data", help="Skip training on the whole pool (no targets then)."
     ),
-    config_file: Path = typer.Option(None, "--config", help="A TOML file with these settings."),
+    config_file: Path | None = typer.Option(
+        None,
+        "--config",
+        help="A TOML file of these settings; an option given here overrides the file.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Simulate active learning with the known labels as the oracle and report the savings."""
+    """Simulate active learning with the known labels as the oracle and report the savings.
+
+    Each strategy runs once per seed against random; the report says how many labels each one
+    needs to reach the target and how that compares with random.
+    """
+    if model in ("mlp", "cnn"):
+        require_extra("torch", "torch")
     from labelwise.simulate import SimulationConfig, run_simulation, write_results
     from labelwise.simulate.config import parse_seeds
 
-    base = SimulationConfig.from_toml(config_file) if config_file else SimulationConfig()
-    file_out = _toml_out(config_file) if config_file else None
-    flags: dict[str, Any] = {
-        "dataset": dataset,
-        "model": model,
-        "strategies": strategies,
-        "seeds": None if seeds is None else parse_seeds(seeds),
-        "initial": initial,
-        "batch_size": batch_size,
-        "budget": budget,
-        "initial_strategy": initial_strategy,
-        "test_size": test_size,
-        "target": target,
-        "workers": workers,
-        "pool_size": pool_size,
-        "candidates": candidates,
-        "data_dir": data_dir,
-        "label_column": label_column,
-        "text_features": text_features,
-        "device": device,
-        "stop_accuracy": stop_accuracy,
-    }
+    values = {name: ctx.params[name] for name in _SETTINGS if _given(ctx, name)}
+    if "seeds" in values:
+        values["seeds"] = parse_seeds(values["seeds"])
     if no_full_data:
-        flags["full_data"] = False
+        values["full_data"] = False
     if no_baseline:
-        flags["baseline"] = False
-    config = SimulationConfig.from_dict({**base.to_dict(), **_given(flags)})
-    out_dir = out or file_out or Path("runs/simulate")
+        values["baseline"] = False
+    base = SimulationConfig.from_toml(config_file) if config_file else SimulationConfig()
+    config = SimulationConfig.from_dict({**base.to_dict(), **values})
+    file_out = _toml_out(config_file) if config_file else None
+    out_dir = out if _given(ctx, "out") or file_out is None else file_out
     result = run_simulation(config, progress=not quiet and sys.stderr.isatty())
     paths = write_results(result, out_dir)
     state = "complete" if result.complete else "interrupted: partial results"
@@ -85,8 +119,10 @@ def simulate(
         raise typer.Exit(130)
 
 
-def _given(flags: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in flags.items() if v is not None}
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was given (on the command line or by environment)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _toml_out(path: Path) -> Path | None:

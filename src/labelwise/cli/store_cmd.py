@@ -8,39 +8,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from labelwise.cli import app
 from labelwise.errors import LabelwiseError
-from labelwise.store import (
-    EXPORT_FORMATS,
-    Store,
-    checkout_version,
-    export_labeled,
-    import_samples,
-    init_store,
-    list_projects,
-    list_rounds,
-    list_versions,
-    normalize_url,
-    open_store,
-    status,
-    why_chosen,
-)
-from labelwise.store.engine import current_revision
+
+if TYPE_CHECKING:
+    from labelwise.store import Store
+
+#: The store's export formats (``labelwise.store.EXPORT_FORMATS``), spelled here so that the
+#: help needs no SQLAlchemy; tests/cli checks the two agree.
+ExportFormat = Literal["jsonl", "csv", "parquet"]
 
 STORE = typer.Option(
-    None, "--store", envvar="LABELWISE_STORE", help="Database URL (default sqlite:///labelwise.db)."
+    None,
+    "--store",
+    envvar="LABELWISE_STORE",
+    metavar="URL",
+    help="Database URL: sqlite:///labelwise.db (the default) or postgresql://...",
 )
-PROJECT = typer.Option(None, "--project", "-p", help="Project name (optional with one project).")
+PROJECT = typer.Option(
+    None, "--project", "-p", metavar="NAME", help="Project name (optional with one project)."
+)
 AS_JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
 def _project(store: Store, name: str | None) -> str:
+    from labelwise.store import list_projects
+
     if name:
         return name
     names = [project.name for project in list_projects(store)]
@@ -57,6 +54,9 @@ def _echo_json(value: Any) -> None:
 @app.command("init")
 def init(store: str | None = STORE) -> None:
     """Create a store, or upgrade an existing one to this version's schema."""
+    from labelwise.store import init_store, normalize_url
+    from labelwise.store.engine import current_revision
+
     opened = init_store(store)
     try:
         revision = current_revision(opened.engine)
@@ -67,16 +67,28 @@ def init(store: str | None = STORE) -> None:
 
 @app.command("import")
 def import_file(
-    path: Path = typer.Argument(..., help="A CSV, JSONL or Parquet file, or a folder of images."),
+    path: Path = typer.Argument(
+        ..., metavar="FILE", help="A CSV, JSONL or Parquet file, or a folder of images."
+    ),
     project: str | None = PROJECT,
     labels: str | None = typer.Option(
-        None, "--labels", help="Label space of a new project, comma separated: a,b,c."
+        None, "--labels", metavar="A,B,C", help="Label space of a new project, comma separated."
     ),
     overlap: int = typer.Option(1, "--overlap", help="Annotators per sample (new project)."),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", help="Text encoding of a CSV or JSONL file: latin-1, cp1252..."
+    ),
     store: str | None = STORE,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Import samples, all or nothing; the project is created if it does not exist."""
+    """Import samples, all or nothing; the project is created if it does not exist.
+
+    Rows have an id, then text or image, an optional label and split (pool, eval or gold);
+    other columns are kept as metadata. A bad row names the file, its line and column, and
+    nothing is imported.
+    """
+    from labelwise.store import import_samples, list_projects, open_store
+
     opened = open_store(store)
     try:
         if project is None:
@@ -84,7 +96,12 @@ def import_file(
             project = names[0] if len(names) == 1 else _default_name(path, names)
         label_space = None if labels is None else [x for x in labels.split(",") if x.strip()]
         report = import_samples(
-            opened, path, project, labels=label_space, settings={"overlap": overlap}
+            opened,
+            path,
+            project,
+            labels=label_space,
+            settings={"overlap": overlap},
+            encoding=encoding,
         )
     finally:
         opened.close()
@@ -109,10 +126,10 @@ def _default_name(path: Path, names: list[str]) -> str:
 @app.command("export")
 def export(
     out: Path = typer.Option(..., "--out", help="The file to write."),
-    file_format: str = typer.Option(
-        "jsonl", "--format", help=f"One of {', '.join(EXPORT_FORMATS)}."
+    file_format: ExportFormat = typer.Option("jsonl", "--format", help="The file's format."),
+    version: int | None = typer.Option(
+        None, "--version", help="A dataset version number (default: the labeled set as it is now)."
     ),
-    version: int | None = typer.Option(None, "--version", help="A dataset version number."),
     include_retracted: bool = typer.Option(
         False,
         "--include-retracted",
@@ -122,10 +139,8 @@ def export(
     store: str | None = STORE,
 ) -> None:
     """Export the labeled set (or a dataset version) with labels and annotations."""
-    if file_format not in EXPORT_FORMATS:
-        raise LabelwiseError(
-            f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {file_format!r}"
-        )
+    from labelwise.store import export_labeled, open_store
+
     opened = open_store(store)
     try:
         name = _project(opened, project)
@@ -133,7 +148,7 @@ def export(
             opened,
             name,
             out,
-            file_format,  # type: ignore[arg-type]
+            file_format,
             version=version,
             include_retracted=include_retracted,
         )
@@ -147,6 +162,11 @@ def show_status(
     project: str | None = PROJECT, store: str | None = STORE, as_json: bool = AS_JSON
 ) -> None:
     """Counts per state, split, class and annotator; rounds and budget."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from labelwise.store import open_store, status
+
     opened = open_store(store)
     try:
         found = status(opened, _project(opened, project))
@@ -179,6 +199,11 @@ def versions(
     project: str | None = PROJECT, store: str | None = STORE, as_json: bool = AS_JSON
 ) -> None:
     """List the dataset versions of a project."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from labelwise.store import list_rounds, list_versions, open_store
+
     opened = open_store(store)
     try:
         name = _project(opened, project)
@@ -207,11 +232,13 @@ def versions(
 
 @app.command("checkout")
 def checkout(
-    version: int = typer.Argument(..., help="The dataset version to restore."),
+    version: int = typer.Argument(..., metavar="VERSION", help="The dataset version to restore."),
     project: str | None = PROJECT,
     store: str | None = STORE,
 ) -> None:
     """Restore the labeled set of a dataset version; annotations are kept."""
+    from labelwise.store import checkout_version, open_store
+
     opened = open_store(store)
     try:
         found = checkout_version(opened, _project(opened, project), version)
@@ -222,12 +249,17 @@ def checkout(
 
 @app.command("why")
 def why(
-    sample: str = typer.Argument(..., help="The sample's id, as imported."),
+    sample: str = typer.Argument(..., metavar="SAMPLE", help="The sample's id, as imported."),
     project: str | None = PROJECT,
     store: str | None = STORE,
     as_json: bool = AS_JSON,
 ) -> None:
     """Why was this sample chosen? Its score in every round, and the rounds that queued it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from labelwise.store import open_store, why_chosen
+
     opened = open_store(store)
     try:
         found = why_chosen(opened, _project(opened, project), sample)

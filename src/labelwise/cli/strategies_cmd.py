@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from labelwise.cli import app
-from labelwise.strategies import available_strategies, get_strategy
 
 
 @app.command("strategies")
@@ -15,6 +12,11 @@ def list_strategies(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of a table."),
 ) -> None:
     """List every registered strategy with the model outputs it needs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from labelwise.strategies import available_strategies, get_strategy
+
     rows = {name: sorted(get_strategy(name).needs) for name in available_strategies()}
     if as_json:
         import json

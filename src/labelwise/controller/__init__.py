@@ -1,12 +1,15 @@
-"""The loop over the store: train, score, enqueue, evaluate, budget and stopping criteria.
+"""The team loop over the store, a face over the round engine (:mod:`labelwise.loop`).
 
-:class:`Controller` runs one round at a time over a project; :class:`Retrainer` runs rounds in a
-background thread after every N new labels. Stopping criteria are pure functions in
-:mod:`labelwise.controller.stopping`.
+:class:`Controller` runs one round at a time over a project (snapshot, fit, select, measure,
+queue) and keeps the queue as deep as the team needs; :class:`Retrainer` runs rounds in a
+background thread after every N new labels while a second thread tops the queue up. The models
+the service trains are named in :mod:`labelwise.controller.models`, the features they read in
+:mod:`labelwise.controller.features`. Stopping criteria are pure functions in
+:mod:`labelwise.controller.stopping`; :func:`stop_state` is the one stop state every reader uses.
 """
 
 from labelwise.controller.background import Retrainer
-from labelwise.controller.loop import Controller, Guess, RoundReport
+from labelwise.controller.loop import Controller, Guess, RoundReport, stop_state
 from labelwise.controller.settings import LOOP_KEY, LoopSettings, loop_settings
 from labelwise.controller.stopping import (
     StopDecision,
@@ -31,4 +34,5 @@ __all__ = [
     "prediction_kappa",
     "reweight_by_gold",
     "stabilizing_predictions",
+    "stop_state",
 ]

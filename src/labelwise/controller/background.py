@@ -1,16 +1,24 @@
-"""The background worker: a new round after every N new labels, while annotators keep working.
+"""The project's trainer: rounds after every N new labels, off the request path, and a queue
+kept full while they train.
 
-A daemon thread polls the project's label count (a few rows of ``sample_tally``, whatever the
-pool size) every ``poll_seconds`` and runs :meth:`Controller.run_round` when ``retrain_every``
-labels arrived since the last round, or at once when the project has no round yet (the first
-queue). A failing round is logged and retried at the next poll; :meth:`Retrainer.stop` ends the
-thread.
+Two daemon threads per project:
+
+* the trainer polls the label count (a few rows of ``sample_tally``, whatever the pool size)
+  every ``poll_seconds`` and runs :meth:`Controller.run_round` when ``retrain_every`` labels
+  arrived since the last round, or at once when the project has no round yet;
+* the keeper calls :meth:`Controller.top_up` every ``keep_seconds``, so the queue follows the
+  team from the last round's ranking while the next round trains.
+
+No request ever waits for either: they hold no lock a request takes. A failing round is logged,
+shown on the dashboard (``last_error``) and retried at the next poll; :meth:`Retrainer.stop`
+ends both threads.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from labelwise.controller.loop import Controller, RoundReport
 from labelwise.store import list_rounds
@@ -22,26 +30,35 @@ logger = logging.getLogger(__name__)
 
 
 class Retrainer:
-    """Runs rounds of ``controller`` in a background thread."""
+    """Runs rounds of ``controller`` and keeps its queue full, in background threads."""
 
-    def __init__(self, controller: Controller, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, controller: Controller, poll_seconds: float = 1.0, keep_seconds: float = 0.25
+    ) -> None:
         self.controller = controller
         self.poll_seconds = poll_seconds
+        self.keep_seconds = keep_seconds
         self.last_report: RoundReport | None = None
         self.last_error: str | None = None
+        self.rounds_failed = 0
         self._labels_at_round: int | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"labelwise-retrain-{controller.project}", daemon=True
-        )
+        name = controller.project
+        self._threads = [
+            threading.Thread(target=self._train, name=f"labelwise-train-{name}", daemon=True),
+            threading.Thread(target=self._keep, name=f"labelwise-queue-{name}", daemon=True),
+        ]
 
     def start(self) -> Retrainer:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
-        self._thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
     def _labeled(self) -> int:
         return labeled_count(self.controller.store, self.controller.project)
@@ -54,7 +71,7 @@ class Retrainer:
             if not rounds:
                 return True
             self._labels_at_round = int(rounds[-1].metrics.get("n_labeled", 0) or 0)
-        if self.last_report is not None and self.last_report.stop.stop:
+        if self.controller.stop_decision().stop:
             return False
         every = self.controller.settings().retrain_every
         return labeled - self._labels_at_round >= every
@@ -68,12 +85,21 @@ class Retrainer:
         self.last_report = report
         return report
 
-    def _run(self) -> None:
+    def _forever(self, action: Callable[[], object], every: float, what: str) -> None:
         while not self._stop.is_set():
             try:
-                self.step()
-                self.last_error = None
+                action()
+                if what == "round":
+                    self.last_error = None
             except Exception as exc:  # keep serving; the error is shown on the dashboard
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                logger.exception("round failed for project %s", self.controller.project)
-            self._stop.wait(self.poll_seconds)
+                if what == "round":
+                    self.rounds_failed += 1
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("%s failed for project %s", what, self.controller.project)
+            self._stop.wait(every)
+
+    def _train(self) -> None:
+        self._forever(self.step, self.poll_seconds, "round")
+
+    def _keep(self) -> None:
+        self._forever(lambda: self.controller.top_up(actor="queue"), self.keep_seconds, "top-up")

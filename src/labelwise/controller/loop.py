@@ -1,36 +1,48 @@
-"""The loop over the store: train, score the pool chunk by chunk, enqueue, evaluate, stop.
+"""The team loop over the store, a face over the round engine (:mod:`labelwise.loop`).
 
 One :meth:`Controller.run_round`:
 
 1. down-weight annotators under the gold-accuracy threshold (relabel by weighted majority);
-2. fit the model on the labeled pool samples (warm start from the previous round's fit);
-3. score the pool's unlabeled and queued samples with the project's strategy, chunk by chunk;
+2. take a snapshot of the pool: the labeled set, and the candidates (unlabeled or queued pool
+   samples; those leased to an annotator are being labeled and are left alone);
+3. the engine fits the project's model (warm start) on the labeled set's stored features and
+   selects, over the candidates' features read chunk by chunk, a ranking deeper than the queue:
+   the queue's depth plus as many again for top-ups (:meth:`Controller.top_up`) while the next
+   round trains; before the model has seen two classes it starts cold (k-means);
 4. measure: accuracy on the eval split, kappa between this and the previous round's predictions
-   on the stop set, the largest uncertainty left in the pool;
-5. record the round, its scores and a dataset version; decide whether to stop;
-6. unless stopping, re-order the queue by the new scores and top it up to ``batch_size``.
+   on a fixed stop set (appended only when the round saw new labels), the largest
+   least-confidence uncertainty on the stop set;
+5. record the round with the ranking's scores (not a row per pool sample), a histogram of the
+   pool's scores where the strategy scores every item, and a dataset version; decide to stop;
+6. unless stopping, queue the ranking's head. Samples labeled, skipped or leased since the
+   snapshot are left out (:func:`labelwise.store.enqueue` with ``skip_unavailable``), so a round
+   never fails because people are labeling.
 
-The eval split is never scored nor queued. The latest model stays in memory for pre-annotation
-(:meth:`Controller.guess`).
+The queue's depth follows the team: ``batch_size`` plus ``lookahead`` tasks per active
+annotator. The eval split is never scored nor queued. The latest model stays in memory for
+pre-annotation (:meth:`Controller.guess`).
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise.controller.features import Featurizer, featurizer_for
+from labelwise.controller.features import FeatureSource, TextFeatures, feature_source_for
+from labelwise.controller.models import build_model
+from labelwise.controller.pool import PoolFeatures
 from labelwise.controller.settings import LOOP_KEY, LoopSettings, loop_settings
 from labelwise.controller.stopping import StopDecision, decide_stop, prediction_kappa
 from labelwise.controller.weighting import reweight_by_gold
-from labelwise.models import SklearnModel
-from labelwise.models.inputs import compute_inputs
+from labelwise.loop import RoundEngine
 from labelwise.store import (
     SampleRecord,
     Store,
@@ -39,15 +51,17 @@ from labelwise.store import (
     labeled_set,
     list_rounds,
     list_samples,
+    queue_depth,
     record_round,
     status,
 )
 from labelwise.store.members import update_settings
-from labelwise.strategies import PoolInputs, ScoringStrategy, get_strategy
 
-__all__ = ["Controller", "Guess", "RoundReport"]
+__all__ = ["Controller", "Guess", "RoundReport", "stop_state"]
 
-_OPEN_STATES = ("unlabeled", "queued", "in_progress")
+_CANDIDATE_STATES = ("unlabeled", "queued")
+#: Bins of the pool-score histogram kept with each round.
+HISTOGRAM_BINS = 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,30 @@ class RoundReport:
     kappa: float | None
     max_uncertainty: float | None
     stop: StopDecision
+    model: str = ""
+    model_version: str | None = None
+    cold: bool = False
+    picks: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``labelwise round run --json``)."""
+        return {
+            "number": self.number,
+            "strategy": self.strategy,
+            "model": self.model,
+            "model_version": self.model_version,
+            "cold_start": self.cold,
+            "n_labeled": self.n_labeled,
+            "queued": self.queued,
+            "picks": list(self.picks),
+            "eval_accuracy": self.eval_accuracy,
+            "kappa": self.kappa,
+            "max_uncertainty": self.max_uncertainty,
+            "stop": self.stop.stop,
+            "stop_reason": self.stop.reason,
+            "timings": self.timings,
+        }
 
 
 @dataclass(frozen=True)
@@ -73,10 +111,16 @@ class Guess:
     round: int
 
 
-def _default_estimator() -> Any:
-    from sklearn.linear_model import LogisticRegression
+def stop_state(store: Store, project: str) -> StopDecision:
+    """The project's one stop state: the last round's decision (not stopped before any round).
 
-    return LogisticRegression(max_iter=300)
+    The dashboard, the annotators' next task and progress, and the CLI all read this.
+    """
+    rounds = list_rounds(store, project)
+    if not rounds:
+        return StopDecision(False)
+    metrics = rounds[-1].metrics
+    return StopDecision(bool(metrics.get("stop")), metrics.get("stop_reason"))
 
 
 class Controller:
@@ -85,9 +129,9 @@ class Controller:
     Parameters
     ----------
     store, project : the store and the project's name
-    featurizer : features of ``(text, uri)`` pairs; default from the project's task type
-    estimator : a scikit-learn classifier (default ``LogisticRegression``), refitted with warm
-        start through :class:`labelwise.models.SklearnModel`
+    features : the project's feature source; default by its task type and the ``features``
+        setting (:func:`~labelwise.controller.features.feature_source_for`), followed when the
+        setting changes
     chunk_size : samples featurised and scored at once
     """
 
@@ -96,24 +140,30 @@ class Controller:
         store: Store,
         project: str,
         *,
-        featurizer: Featurizer | None = None,
-        estimator: Any = None,
+        features: FeatureSource | None = None,
         chunk_size: int = 4096,
     ) -> None:
         info = get_project(store, project)
         self.store = store
         self.project = project
         self.classes = list(info.label_space)
-        self.featurizer = featurizer or featurizer_for(info.task_type)
-        self.chunk_size = chunk_size
-        self._model = SklearnModel(
-            estimator if estimator is not None else _default_estimator(),
-            classes=self.classes,
-            warm_start=True,
+        self._features_choice: TextFeatures | None = (
+            None  # the setting behind self.features, if any
         )
-        self._fitted: tuple[SklearnModel, int] | None = None  # (model, round number)
+        if features is None:
+            self._features_choice = loop_settings(info.settings).features
+            features = feature_source_for(store, project, text=self._features_choice)
+        self.features = features
+        self.chunk_size = chunk_size
+        self._engine: RoundEngine | None = None
+        self._engine_key: tuple[str, str, int] | None = None
+        self._fitted: tuple[Any, int] | None = None  # (model copy, round number)
         self._round_lock = threading.Lock()
-        self._stop_set: tuple[list[int], Any] | None = None
+        self._queue_lock = threading.Lock()
+        self._reserve: deque[tuple[int, float]] = deque()  # the last ranking's unqueued tail
+        self._reserve_round: int | None = None
+        self._stop_set: list[SampleRecord] | None = None
+        self._stop: StopDecision | None = None
 
     # settings ---------------------------------------------------------------------------
     def settings(self) -> LoopSettings:
@@ -126,39 +176,121 @@ class Controller:
         update_settings(self.store, self.project, {LOOP_KEY: new.to_dict()}, actor=actor)
         return new
 
-    # features ---------------------------------------------------------------------------
-    def _features(self, samples: Sequence[SampleRecord]) -> Any:
-        return self.featurizer([(s.text, s.uri) for s in samples])
+    def _engine_for(self, settings: LoopSettings, n_features: int) -> RoundEngine:
+        """The engine for the current strategy and model; rebuilt when either changes."""
+        model_name = settings.resolved_model
+        key = (settings.strategy, model_name, n_features)
+        if self._engine is None or self._engine_key != key:
+            model = build_model(model_name, self.classes, n_features, settings.seed)
+            self._engine = RoundEngine(
+                model, settings.strategy, chunk_size=self.chunk_size, dense_features=True
+            )
+            self._engine_key = key
+        return self._engine
 
-    def _proba(self, model: SklearnModel, samples: Sequence[SampleRecord]) -> NDArray[np.float64]:
-        out = np.empty((len(samples), len(self.classes)), dtype=np.float64)
-        for start in range(0, len(samples), self.chunk_size):
-            chunk = samples[start : start + self.chunk_size]
-            out[start : start + len(chunk)] = model.predict_proba(self._features(chunk))
-        return out
+    # the queue --------------------------------------------------------------------------
+    def depth(self, settings: LoopSettings | None = None) -> int:
+        """Open tasks the queue should hold: ``batch_size`` + ``lookahead`` per active annotator."""
+        settings = settings or self.settings()
+        found = queue_depth(self.store, self.project, active_seconds=settings.active_seconds)
+        return settings.batch_size + settings.lookahead * found.active_annotators
+
+    def top_up(self, *, actor: str = "labelwise") -> int:
+        """Fill the queue to its depth from the last round's ranking; tasks created.
+
+        Cheap (two indexed reads, and a write only when the queue is short), so the trainer
+        calls it often, also while a round trains. When no ranking is left (before the first
+        round, or a round slower than the team) it queues random unlabeled samples, so the
+        queue never runs dry.
+        """
+        if self.stop_decision().stop:
+            return 0
+        with self._queue_lock:
+            settings = self.settings()
+            found = queue_depth(self.store, self.project, active_seconds=settings.active_seconds)
+            short = settings.batch_size + settings.lookahead * found.active_annotators
+            short -= found.open_tasks
+            if short <= 0:
+                return 0
+            if not self._reserve:
+                self._random_reserve(settings, short)
+            created = 0
+            while short > 0 and self._reserve:
+                take = [self._reserve.popleft() for _ in range(min(short, len(self._reserve)))]
+                made = enqueue(
+                    self.store,
+                    self.project,
+                    [i for i, _ in take],
+                    [p for _, p in take],
+                    self._reserve_round,
+                    actor=actor,
+                    skip_unavailable=True,
+                )
+                created += made
+                short -= made
+            return created
+
+    def _random_reserve(self, settings: LoopSettings, n: int) -> None:
+        rng = np.random.default_rng([settings.seed, len(self._reserve), n])
+        fresh = list_samples(self.store, self.project, split="pool", state="unlabeled")
+        order = rng.permutation(len(fresh))[: 4 * n]
+        self._reserve.extend((fresh[int(i)].id, -1.0) for i in order)
+        self._reserve_round = None
+
+    def stop_decision(self) -> StopDecision:
+        """The project's stop state (:func:`stop_state`), kept in memory between rounds."""
+        if self._stop is None:
+            self._stop = stop_state(self.store, self.project)
+        return self._stop
 
     # the round --------------------------------------------------------------------------
     def run_round(self, *, actor: str = "labelwise") -> RoundReport:
-        """Train, score, measure, record and re-order the queue; one round at a time."""
+        """Train, select, measure, record and re-order the queue; one round at a time."""
         with self._round_lock:
             return self._run_round(actor)
 
     def _run_round(self, actor: str) -> RoundReport:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
         info = get_project(self.store, self.project)
         settings = loop_settings(info.settings)
-        rng = np.random.default_rng(settings.seed + len(list_rounds(self.store, self.project)))
+        if self._features_choice not in (None, settings.features):
+            self._features_choice = settings.features
+            self.features = feature_source_for(self.store, self.project, text=settings.features)
+        rounds = list_rounds(self.store, self.project)
+        rng = np.random.default_rng(settings.seed + len(rounds))
         reweight_by_gold(self.store, self.project, settings.gold_threshold, actor=actor)
         labeled = labeled_set(self.store, self.project)
         pool = list_samples(self.store, self.project, split="pool")
-        candidates = [s for s in pool if s.state in _OPEN_STATES]
-        model = self._fit(labeled)
-        strategy_name = settings.strategy if model is not None else "random"
-        proba = None if model is None else self._proba(model, candidates)
-        scores = self._scores(settings, model, proba, labeled, candidates, rng)
-        max_unc = None if proba is None or not len(proba) else float(1 - proba.max(axis=1).min())
+        candidates = [s for s in pool if s.state in _CANDIDATE_STATES]
+        timings["snapshot"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        X_labeled = self.features([sample for sample, _ in labeled]) if labeled else None
+        X_pool = PoolFeatures(self.features, candidates)
+        n_features = X_labeled.shape[1] if X_labeled is not None else X_pool.shape[1]
+        timings["features"] = time.perf_counter() - t0
+        engine = self._engine_for(settings, int(n_features))
+        if labeled and X_labeled is not None:
+            engine.fit(X_labeled, np.asarray([label for _, label in labeled], dtype=object))
+        depth = self.depth(settings)
+        ranking_size = min(len(candidates), 2 * depth)
+        result = None
+        if ranking_size:
+            result = engine.select(X_pool, ranking_size, rng)
+            timings.update(result.timings)
+        model = engine.model if engine.fitted else None
+
+        t0 = time.perf_counter()
         eval_accuracy = None if model is None else self._eval_accuracy(model)
-        predictions = None if model is None else self._stop_predictions(model, pool, settings)
-        kappas = self._kappas(predictions)
+        stop_proba = None if model is None else self._stop_proba(model, pool, settings)
+        predictions = None if stop_proba is None else [int(i) for i in stop_proba.argmax(axis=1)]
+        max_unc = None
+        if stop_proba is not None and len(stop_proba):
+            max_unc = float(1 - stop_proba.max(axis=1).min())
+        previous = rounds[-1].metrics if rounds else {}
+        new_labels = len(labeled) > int(previous.get("n_labeled", 0) or 0)
+        kappas = self._kappas(previous, predictions, new_labels)
         st = status(self.store, self.project)
         stop = decide_stop(
             budget=st.budget,
@@ -171,37 +303,51 @@ class Controller:
             max_uncertainty=max_unc,
             uncertainty_threshold=settings.max_uncertainty,
         )
+        timings["measure"] = time.perf_counter() - t0
+
+        strategy_name = result.strategy if result is not None else settings.strategy
+        picked_ids = [] if result is None else [candidates[i].id for i in result.indices]
+        priorities = self._priorities(result)
         metrics = {
             "n_labeled": len(labeled),
             "annotations": st.annotations,
             "eval_accuracy": eval_accuracy,
             "kappa": kappas[-1] if kappas else None,
             "kappas": kappas,
+            "new_labels": new_labels,
             "max_uncertainty": max_unc,
             "stop": stop.stop,
             "stop_reason": stop.reason,
             "stop_predictions": predictions,
+            "model": settings.resolved_model,
+            "cold_start": bool(result is not None and result.cold),
+            "candidates": len(candidates),
+            "score_histogram": self._histogram(result),
         }
-        info_round = record_round(
+        model_version = None if model is None else f"v{engine.version}-labels-{len(labeled)}"
+        t0 = time.perf_counter()
+        recorded = record_round(
             self.store,
             self.project,
             strategy_name,
-            model_version=None if model is None else f"labels-{len(labeled)}",
+            model_version=model_version,
             metrics=metrics,
-            sample_ids=[s.id for s in candidates],
-            scores=scores.tolist(),
-            batch_size=settings.batch_size,
+            sample_ids=picked_ids,
+            scores=[] if result is None else _finite(result.scores).tolist(),
+            batch_size=depth,
             actor=actor,
         )
         queued = 0
-        if not stop.stop and candidates:
+        if not stop.stop and picked_ids:
             queued = self._requeue(
-                candidates, scores, settings.batch_size, info_round.number, actor
+                picked_ids, priorities, candidates, result, depth, recorded.number, actor
             )
+        timings["record_and_queue"] = time.perf_counter() - t0
+        self._stop = stop
         if model is not None:
-            self._fitted = (copy.deepcopy(model), info_round.number)  # served while refitting
+            self._fitted = (copy.deepcopy(model), recorded.number)  # served while refitting
         return RoundReport(
-            number=info_round.number,
+            number=recorded.number,
             strategy=strategy_name,
             n_labeled=len(labeled),
             queued=queued,
@@ -209,71 +355,82 @@ class Controller:
             kappa=kappas[-1] if kappas else None,
             max_uncertainty=max_unc,
             stop=stop,
+            model=settings.resolved_model,
+            model_version=model_version,
+            cold=bool(result is not None and result.cold),
+            picks=tuple(candidates[i].external_id for i in result.indices[:depth])
+            if result is not None
+            else (),
+            timings={k: round(v, 4) for k, v in timings.items()},
         )
 
-    def _fit(self, labeled: list[tuple[SampleRecord, str]]) -> SklearnModel | None:
-        if not labeled:
+    @staticmethod
+    def _priorities(result: Any) -> list[float]:
+        """Queue priorities of the ranking, best first: the strategy's scores where they rank
+        (higher = sooner), else the rank itself."""
+        if result is None:
+            return []
+        n = int(result.indices.size)
+        scores = np.asarray(result.scores, dtype=np.float64)
+        ranked = n < 2 or bool(np.all(np.diff(scores) <= 0))
+        if result.pool_scores is not None and ranked and np.isfinite(scores).all():
+            return [float(v) for v in scores]
+        return [float(n - k) for k in range(n)]
+
+    @staticmethod
+    def _histogram(result: Any) -> dict[str, list[float]] | None:
+        if result is None or result.pool_scores is None or not result.pool_scores.size:
             return None
-        X = self._features([sample for sample, _ in labeled])
-        y = np.asarray([label for _, label in labeled], dtype=object)
-        return self._model.fit(X, y)
-
-    def _scores(
-        self,
-        settings: LoopSettings,
-        model: SklearnModel | None,
-        proba: NDArray[np.float64] | None,
-        labeled: list[tuple[SampleRecord, str]],
-        candidates: list[SampleRecord],
-        rng: np.random.Generator,
-    ) -> NDArray[np.float64]:
-        """One score per candidate, higher = label sooner."""
-        if model is None or proba is None:
-            return rng.random(len(candidates))
-        strategy = get_strategy(settings.strategy)
-        if isinstance(strategy, ScoringStrategy) and strategy.needs == frozenset({"proba"}):
-            return strategy.score(PoolInputs(proba=proba))
-        if not candidates:
-            return np.zeros(0)
-        X_pool = self._features(candidates)
-        X_labeled = self._features([sample for sample, _ in labeled])
-        inputs = compute_inputs(
-            model, X_pool, strategy.needs, X_labeled=X_labeled, rng=rng, exclude=None
-        )
-        if inputs.proba is None:
-            inputs = replace(inputs, proba=proba)
-        batch = min(settings.batch_size, len(candidates))
-        selection = strategy.select(inputs, batch, rng)
-        scores = np.zeros(len(candidates))
-        # a batch strategy ranks only what it picked: picked first, in its order
-        scores[selection.indices] = np.arange(batch, 0, -1, dtype=np.float64)
-        return scores
+        values = result.pool_scores[np.isfinite(result.pool_scores)]
+        if not values.size:
+            return None
+        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+        return {"counts": counts.astype(float).tolist(), "edges": edges.tolist()}
 
     def _requeue(
         self,
+        picked_ids: list[int],
+        priorities: list[float],
         candidates: list[SampleRecord],
-        scores: NDArray[np.float64],
-        batch_size: int,
+        result: Any,
+        depth: int,
         round_number: int,
         actor: str,
     ) -> int:
-        waiting = [i for i, s in enumerate(candidates) if s.state != "unlabeled"]
-        fresh = [i for i, s in enumerate(candidates) if s.state == "unlabeled"]
-        room = max(0, batch_size - sum(candidates[i].state == "queued" for i in waiting))
-        order = sorted(fresh, key=lambda i: -scores[i])[:room]
-        chosen = waiting + order
-        if not chosen:
-            return 0
-        return enqueue(
-            self.store,
-            self.project,
-            [candidates[i].id for i in chosen],
-            [float(scores[i]) for i in chosen],
-            round_number,
-            actor=actor,
-        )
+        """Queue the ranking's head; keep its tail for top-ups; re-rank what waits already."""
+        head = list(zip(picked_ids[:depth], priorities[:depth], strict=True))
+        tail = list(zip(picked_ids[depth:], priorities[depth:], strict=True))
+        chosen = {i for i, _ in head}
+        floor = min(priorities) - 1.0 if priorities else 0.0
+        waiting: list[tuple[int, float]] = []
+        queued = [k for k, s in enumerate(candidates) if s.state == "queued"]
+        if result.pool_scores is not None:
+            pool_scores = _finite(result.pool_scores)
+            waiting = [(candidates[k].id, float(pool_scores[k])) for k in queued]
+        else:
+            waiting = [(candidates[k].id, floor) for k in queued]
+        pairs = head + [(i, p) for i, p in waiting if i not in chosen]
+        # beyond the ranking, a random sample of the other candidates, served last
+        ranked = chosen | {i for i, _ in tail}
+        others = [s.id for s in candidates if s.id not in ranked and s.state == "unlabeled"]
+        rng = np.random.default_rng(round_number)
+        extra = [others[int(k)] for k in rng.permutation(len(others))[: 2 * depth]]
+        tail += [(i, floor - 1.0) for i in extra]
+        with self._queue_lock:
+            created = enqueue(
+                self.store,
+                self.project,
+                [i for i, _ in pairs],
+                [p for _, p in pairs],
+                round_number,
+                actor=actor,
+                skip_unavailable=True,
+            )
+            self._reserve = deque(tail)
+            self._reserve_round = round_number
+        return created
 
-    def _eval_accuracy(self, model: SklearnModel) -> float | None:
+    def _eval_accuracy(self, model: Any) -> float | None:
         evaluated = labeled_set(self.store, self.project, split="eval")
         if not evaluated:
             return None
@@ -282,24 +439,37 @@ class Controller:
         truth = np.asarray([label for _, label in evaluated], dtype=object)
         return float(np.mean(predicted == truth))
 
-    def _stop_predictions(
-        self, model: SklearnModel, pool: list[SampleRecord], settings: LoopSettings
-    ) -> list[int]:
-        """Class indices predicted for the stop set: a fixed random subset of the pool."""
-        if self._stop_set is None or len(self._stop_set[0]) == 0:
-            picks = np.random.default_rng(settings.seed).permutation(len(pool))
-            chosen = [pool[i] for i in sorted(picks[: settings.stop_set_size])]
-            self._stop_set = ([s.id for s in chosen], chosen)
-        proba = self._proba(model, self._stop_set[1])
-        return [int(i) for i in proba.argmax(axis=1)]
+    def _proba(self, model: Any, samples: Sequence[SampleRecord]) -> NDArray[np.float64]:
+        out = np.empty((len(samples), len(self.classes)), dtype=np.float64)
+        for start in range(0, len(samples), self.chunk_size):
+            chunk = samples[start : start + self.chunk_size]
+            out[start : start + len(chunk)] = model.predict_proba(self.features(chunk))
+        return out
 
-    def _kappas(self, predictions: list[int] | None) -> list[float]:
-        """Between-round kappas so far, this round's last (Bloodgood & Vijay-Shanker 2009)."""
-        rounds = list_rounds(self.store, self.project)
-        previous = rounds[-1].metrics if rounds else {}
+    def _stop_proba(
+        self, model: Any, pool: list[SampleRecord], settings: LoopSettings
+    ) -> NDArray[np.float64]:
+        """Probabilities on the stop set: a fixed random subset of the pool (Bloodgood &
+        Vijay-Shanker 2009), drawn once per controller from the project's seed."""
+        if not self._stop_set:
+            picks = np.random.default_rng(settings.seed).permutation(len(pool))
+            self._stop_set = [pool[i] for i in sorted(picks[: settings.stop_set_size])]
+        return self._proba(model, self._stop_set)
+
+    @staticmethod
+    def _kappas(
+        previous: dict[str, Any] | Any, predictions: list[int] | None, new_labels: bool
+    ) -> list[float]:
+        """Between-round kappas so far, this round's last; a round without new labels adds
+        none (a rerun on the same labels says nothing about stabilising predictions)."""
         kappas = [float(k) for k in previous.get("kappas") or []]
         before = previous.get("stop_predictions")
-        if predictions is not None and before is not None and len(before) == len(predictions):
+        if (
+            new_labels
+            and predictions is not None
+            and before is not None
+            and len(before) == len(predictions)
+        ):
             kappas.append(prediction_kappa(before, predictions))
         return kappas
 
@@ -310,7 +480,7 @@ class Controller:
         if fitted is None:
             return None
         model, number = fitted
-        proba = model.predict_proba(self._features([sample]))[0]
+        proba = np.asarray(model.predict_proba(self.features([sample])))[0]
         best = int(np.argmax(proba))
         return Guess(self.classes[best], float(proba[best]), number)
 
@@ -318,3 +488,8 @@ class Controller:
     def model_round(self) -> int | None:
         """The round whose model :meth:`guess` uses, None before the first fit."""
         return None if self._fitted is None else self._fitted[1]
+
+
+def _finite(values: NDArray[Any]) -> NDArray[np.float64]:
+    """Scores as finite floats for the store (an infinite distance becomes the largest float)."""
+    return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)

@@ -9,12 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, get_args
 
+from labelwise.controller.features import TextFeatures
+from labelwise.controller.models import resolve_model
 from labelwise.errors import InvalidInputError
 from labelwise.strategies import available_strategies
 
-__all__ = ["LOOP_KEY", "LoopSettings", "loop_settings"]
+__all__ = ["LOOP_KEY", "TEXT_FEATURES", "LoopSettings", "loop_settings"]
+
+#: The values of the ``features`` setting.
+TEXT_FEATURES: tuple[str, ...] = get_args(TextFeatures)
 
 #: The key of the loop settings inside a project's settings.
 LOOP_KEY = "loop"
@@ -27,7 +32,15 @@ class LoopSettings:
     Parameters
     ----------
     strategy : registry name of the acquisition strategy (``"margin"``, ``"entropy"``...).
-    batch_size : samples the queue holds ahead of the annotators after each round.
+    model : the service model (:mod:`labelwise.controller.models`): ``"auto"`` picks one that
+        serves the strategy; a model that cannot serve it is refused here.
+    batch_size : samples the queue holds ahead of the annotators after each round, at least.
+    features : text features: ``"auto"`` (all-MiniLM-L6-v2 sentence embeddings where the text
+        extra is installed, else hashed words), ``"minilm"`` or ``"hashed"``; image and tabular
+        projects have one kind each (:mod:`labelwise.controller.features`).
+    lookahead : further samples queued per active annotator (one who answered or held a task in
+        the last ``active_seconds``), so that a team never finds the queue empty between rounds.
+    active_seconds : how recent an annotator's last answer or lease must be to count as active.
     retrain_every : new labels after which the background worker runs the next round.
     gold_fraction : share of each annotator's tasks that are gold questions, in [0, 1).
     gold_threshold : gold accuracy under which an annotator is flagged and down-weighted.
@@ -42,7 +55,11 @@ class LoopSettings:
     """
 
     strategy: str = "margin"
+    model: str = "auto"
+    features: TextFeatures = "auto"
     batch_size: int = 20
+    lookahead: int = 3
+    active_seconds: float = 300.0
     retrain_every: int = 10
     gold_fraction: float = 0.0
     gold_threshold: float = 0.6
@@ -58,6 +75,13 @@ class LoopSettings:
         if self.strategy not in available_strategies():
             known = ", ".join(available_strategies())
             raise InvalidInputError(f"unknown strategy {self.strategy!r}; known: {known}")
+        resolve_model(self.strategy, self.model)  # refuses a pair that cannot run, saying why
+        if self.features not in TEXT_FEATURES:
+            choices = ", ".join(TEXT_FEATURES)
+            raise InvalidInputError(f"features must be one of {choices}, got {self.features!r}")
+        lookahead = self.lookahead
+        if isinstance(lookahead, bool) or not isinstance(lookahead, int) or lookahead < 0:
+            raise InvalidInputError(f"lookahead must be a non-negative integer, got {lookahead!r}")
         for name in ("batch_size", "retrain_every", "stop_window", "stop_set_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -68,8 +92,16 @@ class LoopSettings:
             value = getattr(self, name)
             if value is not None:
                 _check_unit(name, value)
-        if not (math.isfinite(self.lease_seconds) and self.lease_seconds > 0):
-            raise InvalidInputError(f"lease_seconds must be positive, got {self.lease_seconds}")
+        for name in ("lease_seconds", "active_seconds"):
+            value = getattr(self, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and value > 0):
+                raise InvalidInputError(f"{name} must be a positive number, got {value!r}")
+
+    @property
+    def resolved_model(self) -> str:
+        """The service model that runs: ``model``, or ``auto``'s pick for the strategy."""
+        return resolve_model(self.strategy, self.model)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in the project's settings."""

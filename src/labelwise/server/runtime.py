@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from labelwise.controller import Controller, Retrainer
 from labelwise.server.settings import ServerSettings
-from labelwise.store import AnnotatorInfo, Store, annotator_for_token, list_rounds
+from labelwise.store import AnnotatorInfo, Store, annotator_for_token, list_projects, list_rounds
 from labelwise.store.checkpointer import WalCheckpointer
 from labelwise.store.projects import hash_token
 
@@ -40,14 +40,16 @@ class ProjectLoop:
 
     controller: Controller
     retrainer: Retrainer | None
-    stop_reason: str | None = None
 
     @property
     def stopped(self) -> bool:
-        report = None if self.retrainer is None else self.retrainer.last_report
-        if report is not None and report.stop.stop:
-            self.stop_reason = report.stop.reason
-        return self.stop_reason is not None
+        """The project's one stop state (:func:`labelwise.controller.stop_state`)."""
+        return self.controller.stop_decision().stop
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the project stopped, None while it goes on."""
+        return self.controller.stop_decision().reason
 
 
 class Runtime:
@@ -59,6 +61,7 @@ class Runtime:
         self._loops: dict[str, ProjectLoop] = {}
         self._tokens: dict[str, tuple[AnnotatorInfo, float]] = {}
         self._lock = threading.Lock()
+        self._creating: dict[str, threading.Lock] = {}
         self._calls: ThreadPoolExecutor | None = None  # started on first use, again after close
         self._checkpointer: WalCheckpointer | None = None  # started with the server
 
@@ -93,19 +96,30 @@ class Runtime:
         return found
 
     def loop(self, project: str) -> ProjectLoop:
-        """The project's loop, created (and its retrainer started) on first use."""
+        """The project's loop, created (and its trainer started) on first use.
+
+        Nothing trains under the server's lock: with background training the trainer's own
+        thread runs the first round while its queue keeper hands out random samples; without
+        it (tests, embedded use) the first round runs here, outside the lock.
+        """
         with self._lock:
             found = self._loops.get(project)
-            if found is None:
-                controller = Controller(self.store, project)
-                if not list_rounds(self.store, project):
-                    controller.run_round(actor="server")  # the first queue, before anyone asks
-                retrainer = None
-                if self.settings.background:
-                    retrainer = Retrainer(controller, self.settings.poll_seconds).start()
-                rounds = list_rounds(self.store, project)
-                reason = rounds[-1].metrics.get("stop_reason") if rounds else None
-                found = ProjectLoop(controller, retrainer, reason)
+            if found is not None:
+                return found
+            creating = self._creating.setdefault(project, threading.Lock())
+        with creating:
+            with self._lock:
+                found = self._loops.get(project)
+            if found is not None:
+                return found
+            controller = Controller(self.store, project)
+            retrainer = None
+            if self.settings.background:
+                retrainer = Retrainer(controller, self.settings.poll_seconds).start()
+            elif not list_rounds(self.store, project):
+                controller.run_round(actor="server")  # the first queue, before anyone asks
+            found = ProjectLoop(controller, retrainer)
+            with self._lock:
                 self._loops[project] = found
             return found
 
@@ -116,6 +130,9 @@ class Runtime:
         with self._lock:
             if self._checkpointer is None and self.store.sqlite_path is not None:
                 self._checkpointer = WalCheckpointer(self.store).start()
+        if self.settings.background:  # every project's trainer starts with the server
+            for info in list_projects(self.store):
+                self.loop(info.name)
 
     def close(self) -> None:
         """Stop every retrainer and the store's threads."""

@@ -109,7 +109,10 @@ class ProjectSettingsUpdate(_Body):
     """Settings to change; fields left out keep their value."""
 
     strategy: str | None = Field(None, max_length=100)
+    model: Literal["auto", "logreg", "committee", "mc_dropout"] | None = None
+    features: Literal["auto", "minilm", "hashed"] | None = None
     batch_size: int | None = Field(None, ge=1, le=100_000)
+    lookahead: int | None = Field(None, ge=0, le=1_000)
     overlap: int | None = Field(None, ge=1, le=100)
     gold_fraction: float | None = Field(None, ge=0, lt=1, allow_inf_nan=False)
     gold_threshold: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
@@ -119,6 +122,15 @@ class ProjectSettingsUpdate(_Body):
     stop_kappa: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     max_uncertainty: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     lease_seconds: float | None = Field(None, gt=0, le=86_400 * 7, allow_inf_nan=False)
+
+
+class StrategyPublic(BaseModel):
+    """A registered strategy, what it needs, and the service model that runs it."""
+
+    name: str
+    needs: list[str]
+    model: str | None  # the model ``auto`` picks; None: no service model serves it here
+    why_not: str | None = None
 
 
 class ProjectSettingsPublic(BaseModel):

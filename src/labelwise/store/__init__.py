@@ -27,6 +27,7 @@ from labelwise.store.errors import (
     StoreError,
 )
 from labelwise.store.export import EXPORT_FORMATS, export_labeled
+from labelwise.store.features import iter_features, load_features, save_features
 from labelwise.store.importing import ImportReport, import_samples
 from labelwise.store.projects import (
     AnnotatorInfo,
@@ -88,18 +89,21 @@ __all__ = [
     "get_project",
     "import_samples",
     "init_store",
+    "iter_features",
     "labeled_set",
     "lease_next_task",
     "list_projects",
     "list_rounds",
     "list_samples",
     "list_versions",
+    "load_features",
     "majority",
     "normalize_url",
     "open_store",
     "queue_depth",
     "reaggregate",
     "record_round",
+    "save_features",
     "status",
     "submit_annotation",
     "why_chosen",

@@ -227,6 +227,8 @@ def _check_sample_constraints(table: pa.Table) -> None:
         pc.equal(split, "eval"), pc.is_in(state, value_set=pa.array(["queued", "in_progress"]))
     )
     has_payload = pc.or_(pc.is_valid(table.column("text")), pc.is_valid(table.column("uri")))
+    if "meta" in table.column_names:  # a tabular sample's payload is its columns
+        has_payload = pc.or_(has_payload, pc.is_valid(table.column("meta")))
     ok = pc.and_kleene(pc.and_kleene(ok, pc.invert(queued_eval)), has_payload)
     if not pc.all(pc.fill_null(ok, False)).as_py():
         raise StoreError("an import produced samples that break the sample table's constraints")

@@ -63,9 +63,12 @@ def _blank(value: Any) -> bool:
 class RowChecker:
     """Turns raw rows into checked rows; raises on the first bad one."""
 
-    def __init__(self, path: Path, file_format: FileFormat, task_type: str | None) -> None:
+    def __init__(
+        self, path: Path, file_format: FileFormat, task_type: str | None, encoding: str = "utf-8"
+    ) -> None:
         self.path = path
         self.file_format = file_format
+        self.encoding = encoding
         self.task_type = task_type
         self.base = path if file_format == "images" else path.parent
         self.unit = "row" if file_format == "parquet" else "line"
@@ -100,6 +103,8 @@ class RowChecker:
                 raw, f"label {label!r} is not in the label space ({', '.join(label_space)})"
             )
         meta = {k: v for k, v in fields.items() if k not in RESERVED} or None
+        if self.task_type == "tabular_classification" and meta is None:
+            raise self.fail(raw, f"sample {external_id!r} has no columns (a tabular project)")
         digest = hashlib.md5(
             json.dumps([text, uri, split, label, meta], sort_keys=True, default=str).encode(),
             usedforsecurity=False,
@@ -134,7 +139,7 @@ def load_rows(
     counts = {"rows": 0, "inserted": 0, "unchanged": 0}
 
     def new_rows() -> Iterator[tuple[Any, ...]]:
-        for raw in read_rows(checker.path, checker.file_format):
+        for raw in read_rows(checker.path, checker.file_format, checker.encoding):
             checked = checker.check(raw, space)
             counts["rows"] += 1
             if checked.external_id in seen:

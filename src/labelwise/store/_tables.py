@@ -131,8 +131,14 @@ class _TableLoad:
             pa.array(label_blank), pa.scalar(None, pa.string()), strip(column["label"])
         )
 
-        text_task = self.checker.task_type == "text_classification"
-        bad = id_blank | (text_blank if text_task else image_blank)
+        task_type = self.checker.task_type
+        bad = id_blank.copy()
+        if task_type == "text_classification":
+            bad |= text_blank
+        elif task_type == "image_classification":
+            bad |= image_blank
+        elif not set(table.column_names) - set(RESERVED):
+            bad[:] = True  # a tabular row with no columns of its own
         bad |= ~_numpy(pc.is_in(split, value_set=pa.array(SPLITS, pa.string())))
         if self.space is not None:
             in_space = _numpy(pc.is_in(label, value_set=pa.array(self.space, pa.string())))

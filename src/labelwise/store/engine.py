@@ -226,17 +226,39 @@ def init_store(url: str | None = None) -> Store:
     url : str, optional
         A SQLAlchemy URL; see :func:`normalize_url` for the default.
     """
-    from alembic import command
-
     url = normalize_url(url)
     engine, write_engine = _make_engine(url)
     try:
-        with engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "head")
+        _upgrade(engine)
     except OperationalError as exc:
         engine.dispose()
         raise StoreError(f"cannot reach the store {url}: {exc.orig}") from exc
     return _store(url, engine, write_engine)
+
+
+def _upgrade(engine: Engine) -> None:
+    """Run the migrations up to the head, in one transaction.
+
+    On SQLite they run with foreign keys off and are checked before the commit, SQLite's own
+    procedure for schema changes (https://sqlite.org/lang_altertable.html#otheralter): a
+    migration in batch mode rebuilds a table by copy, drop and rename, and dropping a table
+    that others reference fails while foreign keys are on.
+    """
+    from alembic import command
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        if sqlite:  # outside a transaction, where the pragma takes effect
+            driver.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                command.upgrade(_alembic_config(connection), "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise SchemaError("a migration left rows whose foreign keys point nowhere")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
 
 
 def _store(url: str, engine: Engine, write_engine: Engine) -> Store:

@@ -26,11 +26,23 @@ class SchemaError(StoreError):
 
 
 class ImportFileError(StoreError, InvalidInputError):
-    """A file that cannot be imported; the message names the file, the line and the problem."""
+    """A file that cannot be imported; the message names the file, the line (and the column,
+    where the problem is at one place in the line) and the problem."""
 
-    def __init__(self, path: str, line: int | None, problem: str, unit: str = "line") -> None:
+    def __init__(
+        self,
+        path: str,
+        line: int | None,
+        problem: str,
+        unit: str = "line",
+        *,
+        column: int | None = None,
+    ) -> None:
         where = f"{path}, {unit} {line}" if line is not None else path
+        if line is not None and column is not None:
+            where += f", column {column}"
         super().__init__(f"{where}: {problem}; nothing was imported")
         self.path = path
         self.line = line
+        self.column = column
         self.problem = problem

@@ -6,8 +6,11 @@ column is kept as the sample's metadata. A label on a pool or eval row is an exi
 on a gold row it is the gold answer that annotators are checked against.
 
 The whole file is one transaction: a bad row (duplicate id, missing column, label outside the
-label space, unreadable image) raises :class:`ImportFileError` naming the file, the line and
-the problem, and the store is as before. Importing the same file again changes nothing.
+label space, unreadable image) raises :class:`ImportFileError` naming the file, the line (and
+the column, where the problem sits at one place: a stray field, bad JSON, bytes that are not
+text in the file's encoding) and the problem, and the store is as before. The header is checked
+before any row, and its problems are named as the header's (line 1). Importing the same file
+again changes nothing.
 
 Two paths, one behaviour. CSV files and Parquet files of string columns are read by Arrow and
 checked a column at a time (:mod:`labelwise.store._tables`); JSONL, other Parquet files and
@@ -35,7 +38,7 @@ from labelwise.store._rows import RowChecker, load_rows
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import ImportFileError
 from labelwise.store.projects import check_label_space, check_settings, project_row
-from labelwise.store.readers import FileFormat, detect_format
+from labelwise.store.readers import FileFormat, check_encoding, detect_format, read_header
 from labelwise.store.schema import Project
 
 if TYPE_CHECKING:
@@ -68,6 +71,7 @@ def import_samples(
     labels: Sequence[str] | None = None,
     settings: dict[str, Any] | None = None,
     actor: str = "labelwise",
+    encoding: str = "utf-8",
 ) -> ImportReport:
     """Import a CSV, JSONL or Parquet file, or a folder of images, in one transaction.
 
@@ -84,6 +88,9 @@ def import_samples(
         The label space of a new project; for an existing one it must match.
     settings : dict, optional
         Settings of a new project (``overlap``, ``budget``).
+    encoding : str
+        The text encoding of a CSV or JSONL file (``utf-8``, the default, allows a byte-order
+        mark; ``latin-1``, ``cp1252``... any codec Python knows).
 
     Returns
     -------
@@ -92,16 +99,22 @@ def import_samples(
     """
     path = Path(path)
     file_format = detect_format(path)
+    encoding = check_encoding(path, encoding)
+    _check_header(path, file_format, encoding)
     options = (labels, settings, actor)
     from labelwise.store._table_readers import NeedsRowReader  # Arrow, on the first import
 
     report = None
-    if _columnar(path, file_format):
+    if _columnar(path, file_format, encoding):
         # NeedsRowReader rolled it back: the row reader reads the file again, names its problem
         with suppress(NeedsRowReader):
-            report = _import(store, path, file_format, project, *options, columnar=True)
+            report = _import(
+                store, path, file_format, project, *options, columnar=True, encoding=encoding
+            )
     if report is None:
-        report = _import(store, path, file_format, project, *options, columnar=False)
+        report = _import(
+            store, path, file_format, project, *options, columnar=False, encoding=encoding
+        )
     _bulk.tidy_after_import(store, report.inserted)
     return report
 
@@ -116,6 +129,7 @@ def _import(
     actor: str,
     *,
     columnar: bool,
+    encoding: str = "utf-8",
 ) -> ImportReport:
     """:func:`import_samples` in one transaction, by the columnar path or the row path."""
     with store.write() as session:
@@ -125,7 +139,7 @@ def _import(
             space: list[str] | None = list(row.label_space)
             if labels is not None and list(check_label_space(labels)) != space:
                 raise ImportFileError(
-                    str(path), None, f"--labels differ from project {project!r}'s label space"
+                    str(path), None, f"--labels differ from the label space of project {project!r}"
                 )
             task_type: str | None = row.task_type
         else:
@@ -141,7 +155,7 @@ def _import(
             session.add(row)
             session.flush()
             _tally.create(session, row.id)
-        checker = RowChecker(path, file_format, task_type)
+        checker = RowChecker(path, file_format, task_type, encoding)
         report = _load(session, row.id, checker, space, columnar)
         if existing is None:
             row.task_type = checker.task_type or "text_classification"
@@ -173,11 +187,25 @@ def _import(
         )
 
 
-def _columnar(path: Path, file_format: FileFormat) -> bool:
-    """Whether ``path`` can take the columnar path (CSV, or Parquet of string columns)."""
+def _check_header(path: Path, file_format: FileFormat, encoding: str) -> None:
+    """Refuse a header without an ``id`` column, as the header's problem (not a row's)."""
+    header = read_header(path, file_format, encoding)
+    if header is None or "id" in header:
+        return
+    columns = ", ".join(repr(name) for name in header[:20])
+    problem = f"no column 'id' (its columns are {columns})"
+    if file_format == "parquet":
+        raise ImportFileError(str(path), None, f"the file has {problem}")
+    raise ImportFileError(str(path), 1, f"the header has {problem}")
+
+
+def _columnar(path: Path, file_format: FileFormat, encoding: str) -> bool:
+    """Whether ``path`` can take the columnar path (UTF-8 CSV, or Parquet of string columns)."""
     from labelwise.store._table_readers import string_parquet
 
-    return file_format == "csv" or (file_format == "parquet" and string_parquet(path))
+    if file_format == "csv":
+        return encoding == "utf-8"
+    return file_format == "parquet" and string_parquet(path)
 
 
 def _load(

@@ -2,13 +2,17 @@
 
 CSV and JSONL give file lines (the CSV header is line 1), Parquet gives row numbers from 1,
 and a folder of images gives one row per image, its label taken from the subfolder it sits in.
-Readers only parse; checking the rows is :mod:`labelwise.store.importing`'s job.
+Text is decoded a line at a time in the encoding asked for (UTF-8 by default, a byte-order mark
+allowed), so bytes it cannot decode are named by their line, column and byte offset. Readers
+only parse; checking the rows is :mod:`labelwise.store.importing`'s job.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +20,14 @@ from typing import Any, Literal
 
 from labelwise.store.errors import ImportFileError
 
-__all__ = ["IMAGE_SUFFIXES", "RawRow", "detect_format", "read_rows"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "RawRow",
+    "check_encoding",
+    "detect_format",
+    "read_header",
+    "read_rows",
+]
 
 FileFormat = Literal["csv", "jsonl", "parquet", "images"]
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
@@ -27,6 +38,8 @@ _SUFFIXES: dict[str, FileFormat] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+#: A carriage return that ends a line on its own (old Mac files): the ``csv`` module's line too.
+_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -52,62 +65,202 @@ def detect_format(path: Path) -> FileFormat:
         ) from None
 
 
-def read_rows(path: Path, file_format: FileFormat | None = None) -> Iterator[RawRow]:
-    """Rows of ``path`` in file order."""
+def check_encoding(path: Path, encoding: str) -> str:
+    """The codec's name of ``encoding`` (``utf-8`` for ``UTF8``); an error naming it if unknown."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise ImportFileError(
+            str(path), None, f"unknown encoding {encoding!r} (try utf-8, latin-1 or cp1252)"
+        ) from None
+
+
+def read_rows(
+    path: Path, file_format: FileFormat | None = None, encoding: str = "utf-8"
+) -> Iterator[RawRow]:
+    """Rows of ``path`` in file order; CSV and JSONL text decoded from ``encoding``."""
     file_format = file_format or detect_format(path)
     if file_format == "csv":
-        return _read_csv(path)
+        return _read_csv(path, encoding)
     if file_format == "jsonl":
-        return _read_jsonl(path)
+        return _read_jsonl(path, encoding)
     if file_format == "parquet":
         return _read_parquet(path)
     return _read_image_folder(path)
 
 
-def _read_csv(path: Path) -> Iterator[RawRow]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
+def read_header(path: Path, file_format: FileFormat, encoding: str = "utf-8") -> list[str] | None:
+    """The column names of a CSV or Parquet file (checked: present, distinct); else None."""
+    if file_format == "csv":
+        lines = _Lines(path, encoding)
+        with lines:
+            return _csv_header(path, csv.reader(lines))
+    if file_format == "parquet":
+        import pyarrow.parquet as pq
+
         try:
-            header = next(reader)
-        except StopIteration:
-            raise ImportFileError(str(path), 1, "the file is empty (expected a header)") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ImportFileError(str(path), 1, f"unreadable header: {exc}") from None
-        duplicated = sorted({name for name in header if header.count(name) > 1})
-        if duplicated:
-            raise ImportFileError(str(path), 1, f"duplicate column(s) {', '.join(duplicated)}")
+            return list(pq.read_schema(path).names)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise ImportFileError(str(path), None, f"not a readable Parquet file: {exc}") from None
+    return None
+
+
+class _Lines:
+    """The decoded lines of a text file, as ``open(newline="")`` gives them, with their places.
+
+    ``line`` is the number of the last line given (from 1); ``record`` holds the lines given
+    since :meth:`new_record`, so that a CSV row's own text can be found. Undecodable bytes are
+    an :class:`ImportFileError` naming their line, column and byte offset.
+    """
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.path = path
+        self.encoding = "utf-8-sig" if check_encoding(path, encoding) == "utf-8" else encoding
+        self.line = 0
+        self.record: list[str] = []
+        self._handle = path.open("rb")
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._handle.close()
+
+    def __iter__(self) -> Iterator[str]:
+        if not _ascii_lines(self.encoding):
+            yield from self._wide_lines()
+            return
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        offset = 0
+        for raw in self._handle:
+            try:
+                text = decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                start = max(exc.start, 0)
+                column = len(raw[:start].decode(self.encoding, errors="replace")) + 1
+                raise self._undecodable(
+                    raw[start : max(exc.end, start + 1)], offset + start, self.line + 1, column
+                ) from None
+            offset += len(raw)
+            for piece in _BARE_CR.split(text):
+                if piece:
+                    self.line += 1
+                    self.record.append(piece)
+                    yield piece
+
+    def new_record(self) -> None:
+        self.record.clear()
+
+    def _wide_lines(self) -> Iterator[str]:
+        """Lines of an encoding whose newline is not the byte 0x0a (UTF-16, UTF-32)."""
+        data = self._handle.read()
+        try:
+            text = data.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            before = data[: exc.start].decode(self.encoding, errors="replace")
+            lines = before.splitlines(keepends=True) or [""]
+            last = "" if before.endswith(("\n", "\r")) else lines[-1]
+            line = len(lines) + (1 if before.endswith(("\n", "\r")) else 0)
+            raise self._undecodable(
+                data[exc.start : exc.end], exc.start, line, len(last) + 1
+            ) from None
+        for piece in re.split(r"(?<=\n)|(?<=\r)(?!\n)", text):
+            if piece:
+                self.line += 1
+                self.record.append(piece)
+                yield piece
+
+    def _undecodable(self, bad: bytes, offset: int, line: int, column: int) -> ImportFileError:
+        name = self.encoding.removesuffix("-sig")
+        return ImportFileError(
+            str(self.path),
+            line,
+            f"the bytes {bad!r} (byte offset {offset}) are not {name} text: "
+            "give the file's encoding with --encoding (latin-1, cp1252...)",
+            column=column,
+        )
+
+
+def _ascii_lines(encoding: str) -> bool:
+    """Whether ``encoding`` writes a newline as the one byte 0x0a (then lines split as bytes)."""
+    return '\n,"'.encode(encoding).removeprefix(codecs.BOM_UTF8) == b'\n,"'
+
+
+def _csv_header(path: Path, reader: Any) -> list[str]:
+    try:
+        header: list[str] = next(reader)
+    except StopIteration:
+        raise ImportFileError(str(path), 1, "the file is empty (expected a header)") from None
+    except csv.Error as exc:
+        raise ImportFileError(str(path), 1, f"unreadable header: {exc}") from None
+    if not any(name.strip() for name in header):
+        raise ImportFileError(str(path), 1, "the header line is empty (expected column names)")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise ImportFileError(
+            str(path), 1, f"the header repeats the column(s) {', '.join(duplicated)}"
+        )
+    return header
+
+
+def _read_csv(path: Path, encoding: str) -> Iterator[RawRow]:
+    with _Lines(path, encoding) as lines:
+        reader = csv.reader(lines)
+        header = _csv_header(path, reader)
         width = len(header)
-        line = 1
         try:
-            for values in reader:
-                line = reader.line_num
+            while True:
+                lines.new_record()
+                values = next(reader, None)
+                if values is None:
+                    return
                 if not values:
                     continue
                 if len(values) != width:
+                    line, column = _field_place(lines, width)
                     raise ImportFileError(
-                        str(path), line, f"{len(values)} fields where the header has {width}"
+                        str(path),
+                        line,
+                        f"{len(values)} fields where the header has {width}",
+                        column=column,
                     )
-                yield RawRow(line, dict(zip(header, values, strict=True)))
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ImportFileError(str(path), line + 1, f"unreadable CSV: {exc}") from None
+                yield RawRow(reader.line_num, dict(zip(header, values, strict=True)))
+        except csv.Error as exc:
+            raise ImportFileError(str(path), reader.line_num, f"unreadable CSV: {exc}") from None
 
 
-def _read_jsonl(path: Path) -> Iterator[RawRow]:
-    with path.open(encoding="utf-8") as handle:
-        line = 0
-        try:
-            for line, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    fields = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ImportFileError(str(path), line, f"not valid JSON: {exc.msg}") from None
-                if not isinstance(fields, dict):
-                    raise ImportFileError(str(path), line, "each line must be a JSON object")
-                yield RawRow(line, fields)
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(str(path), line + 1, f"not UTF-8 text: {exc}") from None
+def _field_place(lines: _Lines, width: int) -> tuple[int, int]:
+    """Line and column where the row just read goes wrong: its first field past ``width``,
+    or, if it has fewer, its end."""
+    record = lines.record
+    first = lines.line - len(record) + 1
+    fields, quoted = 0, False
+    for number, text in enumerate(record):
+        for index, char in enumerate(text):
+            if char == '"':
+                quoted = not quoted
+            elif char == "," and not quoted:
+                fields += 1
+                if fields == width:
+                    return first + number, index + 2
+    last = record[-1] if record else ""
+    return lines.line, len(last.rstrip("\r\n")) + 1
+
+
+def _read_jsonl(path: Path, encoding: str) -> Iterator[RawRow]:
+    with _Lines(path, encoding) as lines:
+        for text in lines:
+            if not text.strip():
+                continue
+            try:
+                fields = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ImportFileError(
+                    str(path), lines.line, f"not valid JSON: {exc.msg}", column=exc.colno
+                ) from None
+            if not isinstance(fields, dict):
+                raise ImportFileError(str(path), lines.line, "each line must be a JSON object")
+            yield RawRow(lines.line, fields)
 
 
 def _read_parquet(path: Path) -> Iterator[RawRow]:

@@ -3,9 +3,11 @@
 One row kind per table: ``project`` (label space, task type, settings), ``sample`` (payload or
 URI, split, state), ``task`` (one annotation slot of a queued sample, and its lease),
 ``annotation`` (append-only), ``label`` (the aggregated answer), ``round``, ``score``,
-``dataset_version`` and its members, ``annotator``, ``audit`` and ``sample_tally`` (counts per
+``dataset_version`` and its members, ``annotator``, ``audit``, ``sample_tally`` (counts per
 split and state, kept in the same transactions as the samples so that status reads 15 rows
-instead of scanning the pool). Constraints carry names from one convention, for Alembic.
+instead of scanning the pool), and the computed features of samples: ``feature_set`` (one per
+project and kind: its dimension and fixed parameters) and ``sample_feature`` (one float32
+vector per sample and kind). Constraints carry names from one convention, for Alembic.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -33,13 +37,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 Split = Literal["pool", "eval", "gold"]
 SampleState = Literal["unlabeled", "queued", "in_progress", "labeled", "skipped"]
 TaskState = Literal["open", "leased", "done"]
-TaskType = Literal["text_classification", "image_classification"]
+TaskType = Literal["text_classification", "image_classification", "tabular_classification"]
 Role = Literal["annotator", "reviewer", "admin"]
 
 SPLITS: tuple[str, ...] = ("pool", "eval", "gold")
 SAMPLE_STATES: tuple[str, ...] = ("unlabeled", "queued", "in_progress", "labeled", "skipped")
 TASK_STATES: tuple[str, ...] = ("open", "leased", "done")
-TASK_TYPES: tuple[str, ...] = ("text_classification", "image_classification")
+TASK_TYPES: tuple[str, ...] = (
+    "text_classification",
+    "image_classification",
+    "tabular_classification",
+)
 ROLES: tuple[str, ...] = ("annotator", "reviewer", "admin")
 
 NAMING_CONVENTION = {
@@ -98,7 +106,10 @@ class Sample(Base):
         CheckConstraint(
             "NOT (split = 'eval' AND state IN ('queued', 'in_progress'))", name="eval_never_queued"
         ),
-        CheckConstraint("text IS NOT NULL OR uri IS NOT NULL", name="has_payload"),
+        # a tabular sample's payload is its columns, kept in ``meta``
+        CheckConstraint(
+            "text IS NOT NULL OR uri IS NOT NULL OR meta IS NOT NULL", name="has_payload"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -257,3 +268,32 @@ class Audit(Base):
     object_id: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime())
     detail: Mapped[dict[str, Any] | None]
+
+
+class FeatureSet(Base):
+    """A kind of computed features of one project: its width and the parameters it was made
+    with (a text model's name, a tabular project's columns and pool mean and std)."""
+
+    __tablename__ = "feature_set"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer())
+    params: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class SampleFeature(Base):
+    """One sample's features of one kind: ``dim`` little-endian float32 values."""
+
+    __tablename__ = "sample_feature"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["project_id", "kind"], ["feature_set.project_id", "feature_set.kind"]
+        ),
+    )
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary())

@@ -1,7 +1,7 @@
 // The admin's page: import, settings, invitations, dashboard.
 "use strict";
 const base = () => "/api/admin/projects/" + encodeURIComponent(lw.$("project").value);
-const NUMBERS = ["batch_size", "overlap", "gold_fraction", "gold_threshold", "retrain_every", "budget", "target_accuracy", "stop_kappa", "max_uncertainty"];
+const NUMBERS = ["batch_size", "overlap", "gold_fraction", "gold_threshold", "retrain_every", "lookahead", "budget", "target_accuracy", "stop_kappa", "max_uncertainty"];
 
 function table(title, rows) {
   const body = rows.map((r) => "<tr>" + r.map((c) => "<td>" + escapeHtml(c) + "</td>").join("") + "</tr>").join("");
@@ -32,11 +32,22 @@ async function loadProjects(select) {
   if (projects.length) await refresh();
 }
 
+// Only strategies a service model can run are offered; each says what it needs and which
+// model "auto" trains for it.
+async function listStrategies() {
+  const strategies = await lw.api("GET", "/api/admin/strategies");
+  lw.$("strategy").innerHTML = strategies.filter((s) => s.model !== null).map((s) =>
+    "<option value=\"" + escapeHtml(s.name) + "\">" + escapeHtml(s.name) + " (" +
+    escapeHtml(s.needs.join(", ") || "nothing") + "; auto: " + escapeHtml(s.model) + ")</option>"
+  ).join("");
+}
+
 async function refresh() {
   const settings = await lw.api("GET", base() + "/settings");
   const form = lw.$("settings-form");
   const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget };
-  for (const input of form.querySelectorAll("input")) input.value = values[input.name] ?? "";
+  if (!lw.$("strategy").options.length) await listStrategies();
+  for (const input of form.querySelectorAll("input, select")) input.value = values[input.name] ?? "";
   const d = await lw.api("GET", base() + "/dashboard");
   const curve = await lw.api("GET", base() + "/learning-curve.png");
   lw.$("curve").src = URL.createObjectURL(curve);
@@ -55,11 +66,11 @@ async function refresh() {
 lw.$("settings-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const body = {};
-  for (const input of event.target.querySelectorAll("input")) {
+  for (const input of event.target.querySelectorAll("input, select")) {
     if (input.value === "") { if (input.name === "budget") body.budget = null; continue; }
     body[input.name] = NUMBERS.includes(input.name) ? Number(input.value) : input.value;
   }
-  try { await lw.api("PATCH", base() + "/settings", body); lw.say("Saved."); await refresh(); }
+  try { await lw.api("PATCH", base() + "/settings", body); lw.say("Saved.", "ok"); await refresh(); }
   catch (error) { lw.say(error.message); }
 });
 lw.$("import-form").addEventListener("submit", async (event) => {
@@ -69,7 +80,7 @@ lw.$("import-form").addEventListener("submit", async (event) => {
   const name = lw.$("import-name").value.trim();
   try {
     const r = await lw.api("POST", "/api/admin/projects/" + encodeURIComponent(name) + "/import", data);
-    lw.say("Imported " + r.inserted + " samples.");
+    lw.say("Imported " + r.inserted + " samples.", "ok");
     await loadProjects(name);
   } catch (error) { lw.say(error.message); }
 });
@@ -81,7 +92,7 @@ lw.$("invite-form").addEventListener("submit", async (event) => {
   } catch (error) { lw.say(error.message); }
 });
 lw.$("run-round").addEventListener("click", async () => {
-  try { const r = await lw.api("POST", base() + "/rounds"); lw.say("Round " + r.number + " done."); await refresh(); }
+  try { const r = await lw.api("POST", base() + "/rounds"); lw.say("Round " + r.number + " done.", "ok"); await refresh(); }
   catch (error) { lw.say(error.message); }
 });
 lw.$("signin-button").addEventListener("click", signIn);

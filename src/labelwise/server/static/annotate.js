@@ -13,7 +13,7 @@ async function signIn() {
     const me = await lw.api("GET", "/api/me");
     lw.$("who").textContent = me.name + " (" + me.role + ")";
     const projects = await lw.api("GET", "/api/projects");
-    if (!projects.length) { lw.say("You are not in any project yet."); return; }
+    if (!projects.length) { lw.say("You are not in any project yet.", "info"); return; }
     lw.$("project").innerHTML = "";
     for (const p of projects) {
       const option = document.createElement("option");
@@ -73,7 +73,7 @@ async function nextTask() {
   try {
     const next = await lw.api("POST", "/api/projects/" + encodeURIComponent(project()) + "/next");
     await show(next.task);
-    lw.say(next.task ? "" : (next.reason || "No task right now."));
+    lw.say(next.task ? "" : (next.reason || "No task right now."), "info");
     if (!next.task && !/stopped|budget/.test(next.reason || "")) setTimeout(nextTask, 2000);
   } catch (error) { lw.say(error.message); }
   await refreshProgress();
@@ -98,7 +98,7 @@ async function undo() {
   try {
     const back = await lw.api("POST", "/api/projects/" + encodeURIComponent(project()) + "/undo");
     await show(back);
-    lw.say("Your last answer was taken back: answer again.");
+    lw.say("Your last answer was taken back: answer again.", "ok");
     await refreshProgress();
   } catch (error) { lw.say(error.message); }
 }
@@ -119,7 +119,7 @@ async function refreshProgress() {
     lw.$("budget-left").textContent = p.budget_left === null ? "unlimited" : p.budget_left;
     lw.$("round").textContent = p.round;
     lw.$("accuracy").textContent = p.eval_accuracy === null ? "-" : (100 * p.eval_accuracy).toFixed(1) + "%";
-    if (p.stopped) lw.say("The project stopped: " + p.stop_reason);
+    if (p.stopped) lw.say("The project stopped: " + p.stop_reason, "info");
   } catch (error) { lw.say(error.message); }
 }
 

@@ -18,6 +18,11 @@ const lw = {
     }
     return data;
   },
-  say(text) { document.getElementById("message").textContent = text || ""; },
+  // kind: "error" (red, the default: most messages are a caught error), "ok" (done), "info".
+  say(text, kind = "error") {
+    const box = document.getElementById("message");
+    box.textContent = text || "";
+    box.dataset.kind = kind;
+  },
   $(id) { return document.getElementById(id); },
 };

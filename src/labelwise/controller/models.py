@@ -1,0 +1,129 @@
+"""The models the annotation service can train, by name, and which strategies each serves.
+
+The service's features are dense (sentence embeddings, pixels or standardised columns, see
+:mod:`labelwise.controller.features`), so embeddings for diversity strategies always come from
+them; what differs between the models is the rest:
+
+* ``logreg``: logistic regression, warm-started between rounds; probabilities only.
+* ``committee``: a bootstrap committee of 5 logistic regressions (query-by-committee; its
+  members are also the samples that BALD-style strategies read).
+* ``mc_dropout``: a one-hidden-layer network with dropout (PyTorch; Gal & Ghahramani 2016): MC
+  Dropout samples, its own embeddings and BADGE's gradient embeddings.
+* ``auto``: the first of these that serves the strategy (``logreg`` whenever it does).
+
+:func:`resolve_model` is where a (strategy, model) pair is refused, with what is missing and
+which model choice supplies it, when a setting is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from labelwise.errors import InvalidInputError
+from labelwise.loop.capabilities import what_supplies
+from labelwise.models.base import Model
+from labelwise.strategies import get_strategy
+
+__all__ = ["MODEL_CHOICES", "SERVICE_MODELS", "build_model", "resolve_model", "runnable_strategies"]
+
+#: What each service model supplies besides the features' embeddings (checked against the built
+#: models in the tests).
+SERVICE_MODELS: dict[str, frozenset[str]] = {
+    "logreg": frozenset({"proba"}),
+    "committee": frozenset({"proba", "samples", "committee_proba"}),
+    "mc_dropout": frozenset(
+        {
+            "proba",
+            "samples",
+            "committee_proba",
+            "embeddings",
+            "labeled_embeddings",
+            "grad_embeddings",
+        }
+    ),
+}
+#: Every value the ``model`` setting takes.
+MODEL_CHOICES: tuple[str, ...] = ("auto", *SERVICE_MODELS)
+_FROM_FEATURES = frozenset({"embeddings", "labeled_embeddings"})
+
+
+def _torch_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def _serves(model: str, needs: frozenset[str]) -> list[str]:
+    return sorted(needs - SERVICE_MODELS[model] - _FROM_FEATURES)
+
+
+def resolve_model(strategy: str, model: str = "auto") -> str:
+    """The service model that runs ``strategy``: ``model`` itself, checked, or ``auto``'s pick.
+
+    Raises :class:`InvalidInputError` naming what the strategy needs, what the model lacks and
+    which model choice supplies it.
+    """
+    needs = frozenset(get_strategy(strategy).needs)
+    if model not in MODEL_CHOICES:
+        raise InvalidInputError(
+            f"unknown model {model!r}; choose one of {', '.join(MODEL_CHOICES)}"
+        )
+    if model != "auto":
+        missing = _serves(model, needs)
+        if missing:
+            fits = [m for m in SERVICE_MODELS if not _serves(m, needs)]
+            raise InvalidInputError(
+                f"strategy {strategy!r} needs {', '.join(missing)}, which model {model!r} cannot "
+                f"supply ({what_supplies(missing)}); choose model "
+                + " or ".join(repr(m) for m in fits)
+                + " (or 'auto')"
+            )
+        return model
+    for name in ("logreg", "committee", "mc_dropout"):
+        if not _serves(name, needs) and (name != "mc_dropout" or _torch_available()):
+            return name
+    raise InvalidInputError(
+        f"strategy {strategy!r} needs {', '.join(sorted(needs))}: only the 'mc_dropout' model "
+        "supplies them and it needs PyTorch (pip install labelwise[torch])"
+    )
+
+
+def runnable_strategies(model: str = "auto") -> list[str]:
+    """The registered strategies the model choice can run (for the settings' select box)."""
+    from labelwise.strategies import available_strategies
+
+    found = []
+    for name in available_strategies():
+        try:
+            resolve_model(name, model)
+        except InvalidInputError:
+            continue
+        found.append(name)
+    return found
+
+
+def build_model(name: str, classes: Sequence[str], n_features: int, seed: int) -> Model:
+    """A fresh, unfitted service model ``name`` over the label space ``classes``."""
+    from sklearn.linear_model import LogisticRegression
+
+    from labelwise.models import BootstrapCommittee, SklearnModel
+
+    estimator: Any = LogisticRegression(C=3.0, max_iter=500)
+    if name == "logreg":
+        return SklearnModel(estimator, classes=list(classes), warm_start=True)
+    if name == "committee":
+        return BootstrapCommittee(estimator, 5, classes=list(classes), random_state=seed)
+    if name == "mc_dropout":
+        from labelwise.models import TorchModel, mlp
+
+        return TorchModel(
+            mlp(n_features, len(classes), hidden=128, dropout=0.5),
+            classes=list(classes),
+            epochs=30,
+            batch_size=32,
+            weight_decay=1e-4,
+            warm_start=True,
+            random_state=seed,
+        )
+    raise InvalidInputError(f"unknown model {name!r}; choose one of {', '.join(SERVICE_MODELS)}")

@@ -1,0 +1,96 @@
+"""The loop's command-line faces: project create / set, round run, on a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import labelwise.cli.project_cmd
+import labelwise.cli.store_cmd  # noqa: F401
+from labelwise.store import get_project, init_store
+from tests.cli.test_store_cli import one_error_line, run_main, run_ok
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    rows = ["id,text"] + [
+        f"s{i},{'great fun' if i % 2 else 'dull and slow'} film {i}" for i in range(40)
+    ]
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    created = run_ok(
+        "project", "create", "reviews", "--task", "text", "--labels", "neg,pos", "--store", store
+    )
+    assert "created" in created
+    run_ok("import", str(tmp_path / "r.csv"), "--project", "reviews", "--store", store)
+    return store
+
+
+def test_an_unrunnable_pair_exits_2_naming_what_supplies_it_and_stores_nothing(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_main(
+        capsys,
+        "project",
+        "set",
+        "reviews",
+        "--strategy",
+        "bald",
+        "--model",
+        "logreg",
+        "--store",
+        url,
+    )
+    message = one_error_line(err)
+    assert code == 2 and "needs samples" in message and "'committee'" in message
+    store = init_store(url)
+    assert "loop" not in get_project(store, "reviews").settings
+    store.close()
+
+
+def test_model_auto_picks_one_that_serves_the_strategy(url: str) -> None:
+    out = run_ok(
+        "project",
+        "set",
+        "reviews",
+        "--strategy",
+        "vote_entropy",
+        "--features",
+        "hashed",
+        "--json",
+        "--store",
+        url,
+    )
+    settings = json.loads(out)
+    assert settings["model"] == "auto" and settings["resolved_model"] == "committee"
+
+
+def test_round_run_reports_picks_version_and_timings(url: str) -> None:
+    run_ok(
+        "project",
+        "set",
+        "reviews",
+        "--strategy",
+        "margin",
+        "--features",
+        "hashed",
+        "--batch-size",
+        "5",
+        "--store",
+        url,
+    )
+    report = json.loads(run_ok("round", "run", "reviews", "--json", "--store", url))
+    assert report["number"] == 1 and report["cold_start"] and report["model_version"] is None
+    assert len(report["picks"]) == 5 and len(set(report["picks"])) == 5
+    assert {"snapshot", "features", "select"} <= set(report["timings"])
+    text = run_ok("round", "run", "reviews", "--store", url)
+    assert text.startswith("round 2:") and "took:" in text
+
+
+def test_round_run_on_an_unknown_project_fails_with_one_line(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_main(capsys, "round", "run", "nope", "--store", url)
+    assert code == 1 and "nope" in one_error_line(err)
