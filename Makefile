@@ -84,3 +84,13 @@ bench-scale: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The loop (issue 15): 16 annotators on a 10,000-text pool for 5 minutes (MiniLM embeddings cached
+# in benchmarks/.cache), then one round over 1,000,000 stored embeddings. Smoke run:
+# make bench-loop LOOP_SECONDS=30 LOOP_ROUND_ITEMS=100000
+LOOP_SECONDS ?= 300
+LOOP_ROUND_ITEMS ?= 1000000
+.PHONY: bench-loop
+bench-loop: venv
+	$(BIN)/python -m benchmarks.loop_bench --seconds $(LOOP_SECONDS) \
+		--round-items $(LOOP_ROUND_ITEMS) --out benchmarks/results/loop.json

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from labelwise.errors import BatchSizeError, InvalidInputError
-from labelwise.strategies import PoolInputs, available_strategies, get_strategy
+from labelwise.strategies import INPUT_NAMES, PoolInputs, available_strategies, get_strategy
 
 N_POOL, N_CLASSES, DIM, K_SAMPLES, M_MEMBERS, N_LABELED = 60, 4, 5, 6, 3, 7
 PROBA_INPUTS = ("proba", "samples", "committee_proba")
@@ -104,3 +104,30 @@ def test_missing_input_is_named(name: str) -> None:
     only_exclude = PoolInputs(pool_size=N_POOL)
     with pytest.raises(InvalidInputError):
         strategy.select(only_exclude, 3, rng=0)
+
+
+def test_runs_on_exactly_what_it_declares(name: str) -> None:
+    # The model adapter computes only the declared inputs: a strategy reading anything else
+    # would fail here (its wants are optional and left out).
+    strategy = get_strategy(name)
+    full = make_inputs()
+    declared = {n: getattr(full, n) for n in strategy.needs}
+    sel = strategy.select(PoolInputs(pool_size=N_POOL, **declared), 6, rng=0)
+    assert len(set(sel.indices.tolist())) == 6
+
+
+def test_wants_are_optional_inputs_apart_from_needs(name: str) -> None:
+    strategy = get_strategy(name)
+    assert set(strategy.wants) <= set(INPUT_NAMES)
+    assert not set(strategy.wants) & set(strategy.needs)
+
+
+def test_random_selects_from_pool_inputs() -> None:
+    sel = get_strategy("random").select(PoolInputs(pool_size=N_POOL, exclude=np.arange(50)), 10, 3)
+    assert sorted(sel.indices.tolist()) == list(range(50, N_POOL))
+    assert sel.scores.tolist() == [0.0] * 10
+
+
+def test_random_refuses_a_bare_pool_size_with_what_to_pass() -> None:
+    with pytest.raises(InvalidInputError, match="PoolInputs\\(pool_size=n\\)"):
+        get_strategy("random").select(N_POOL, 3, rng=0)  # type: ignore[arg-type]

@@ -108,3 +108,48 @@ def test_refusals() -> None:
         badge(None, emb, 2)
     with pytest.raises(InvalidInputError, match="sum to 1"):
         badge(proba * 2, emb, 2)
+
+
+# -- honest declarations: BADGE wants explicit gradients, needs proba and embeddings ------------
+def test_badge_declares_what_it_reads() -> None:
+    from labelwise.strategies import get_strategy
+
+    badge_strategy = get_strategy("badge")
+    assert badge_strategy.needs == {"proba", "embeddings"}
+    assert badge_strategy.wants == {"grad_embeddings"}
+
+
+def test_badge_with_a_torch_model_receives_grad_embeddings_through_compute_inputs() -> None:
+    pytest.importorskip("torch")
+    from labelwise.models import compute_inputs
+    from labelwise.models.torch_model import TorchModel
+    from labelwise.models.torch_nets import mlp
+    from labelwise.strategies import get_strategy
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    X = (6.0 * np.eye(3, 4)[y] + rng.normal(size=(60, 4))).astype(np.float32)
+    model = TorchModel(mlp(4, 3, hidden=8), np.arange(3), epochs=5, random_state=0).fit(X, y)
+    strategy = get_strategy("badge")
+    inputs = compute_inputs(model, X, strategy.needs, wants=strategy.wants)
+    assert inputs.grad_embeddings is not None
+    np.testing.assert_allclose(inputs.grad_embeddings, model.grad_embed(X))
+    chosen = strategy.select(inputs, 5, rng=0)
+    expected = badge(None, None, 5, rng=0, grad_embeddings=model.grad_embed(X))
+    np.testing.assert_array_equal(chosen.indices, expected)
+
+
+def test_badge_falls_back_to_proba_and_embeddings_without_grad_embed() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from labelwise.models import SklearnModel, compute_inputs
+    from labelwise.strategies import get_strategy
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    model = SklearnModel(LogisticRegression()).fit(X, y)
+    strategy = get_strategy("badge")
+    inputs = compute_inputs(model, X, strategy.needs, wants=strategy.wants)
+    assert inputs.grad_embeddings is None
+    chosen = strategy.select(inputs, 4, rng=0)
+    assert chosen.indices.tolist() == badge(inputs.proba, inputs.embeddings, 4, rng=0).tolist()

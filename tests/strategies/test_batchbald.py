@@ -204,9 +204,9 @@ def test_lazy_evaluation_and_threads_match_full_evaluation(
     samples = random_samples(6, 80, 3, seed)
     no = np.zeros(80, bool)
     rng = np.random.default_rng
-    full = greedy_batchbald(samples, 6, rng(0), no, lazy=False, n_threads=1)
-    lazy = greedy_batchbald(samples, 6, rng(0), no, lazy=True, n_threads=1)
-    threaded = greedy_batchbald(samples, 6, rng(0), no, lazy=True, n_threads=2)
+    full = greedy_batchbald(samples, 6, rng(0), no, lazy=False, n_jobs=1)
+    lazy = greedy_batchbald(samples, 6, rng(0), no, lazy=True, n_jobs=1)
+    threaded = greedy_batchbald(samples, 6, rng(0), no, lazy=True, n_jobs=2)
     for other in (lazy, threaded):
         np.testing.assert_array_equal(other[0], full[0])
         np.testing.assert_allclose(other[1], full[1], atol=1e-12)

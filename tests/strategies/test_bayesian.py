@@ -147,7 +147,7 @@ def test_many_chunks_and_threads_equal_one_pass(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(bayesian_module, "MIN_VALUES_FOR_THREADS", 0)
     for fn, expected in whole.items():
         np.testing.assert_allclose(fn(samples), expected, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(bald(samples, n_threads=3), whole[bald], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(bald(samples, n_jobs=3), whole[bald], rtol=1e-6, atol=1e-7)
 
 
 def test_strided_and_memmap_samples(tmp_path: object) -> None:

@@ -43,15 +43,15 @@ def test_iter_chunks_covers_the_range() -> None:
 @given(st.integers(1, 300), st.integers(1, 9), st.integers(1, 64), st.sampled_from([1, 2, 3]))
 def test_blocks_give_the_row_by_row_result(n: int, c: int, rows: int, threads: int) -> None:
     x = np.random.default_rng(n * 31 + c).random((n, c))
-    got = map_row_blocks(row_sum_and_max, x, block_rows=rows, n_threads=threads)
+    got = map_row_blocks(row_sum_and_max, x, block_rows=rows, n_jobs=threads)
     assert got is not None and got.dtype == np.float64
     np.testing.assert_allclose(got, reference(x), rtol=1e-12)
 
 
 def test_two_threads_share_the_blocks_of_a_large_array() -> None:
     x = np.random.default_rng(0).random((300_000, 3)).astype(np.float32)
-    one = map_row_blocks(row_sum_and_max, x, n_threads=1, block_rows=1000)
-    two = map_row_blocks(row_sum_and_max, x, n_threads=2, block_rows=1000)
+    one = map_row_blocks(row_sum_and_max, x, n_jobs=1, block_rows=1000)
+    two = map_row_blocks(row_sum_and_max, x, n_jobs=2, block_rows=1000)
     assert one is not None and two is not None
     np.testing.assert_array_equal(one, two)
     np.testing.assert_allclose(one[:50], reference(x[:50]), rtol=1e-6)
@@ -79,7 +79,7 @@ def test_a_refused_block_stops_the_map() -> None:
         seen.append(t.shape[1])
         return bool(t.max() < 1.0)
 
-    assert map_row_blocks(row_sum_and_max, x, check=no_ones, block_rows=500, n_threads=1) is None
+    assert map_row_blocks(row_sum_and_max, x, check=no_ones, block_rows=500, n_jobs=1) is None
     assert len(seen) == 9  # stopped at the ninth block, the one holding row 4,321
     assert not all_row_blocks(no_ones, x, block_rows=500)
     assert all_row_blocks(no_ones, x[:4_000], block_rows=500)

@@ -15,10 +15,7 @@ SCORES = {"least_confidence": least_confidence, "margin": margin, "ratio": ratio
 
 
 def numpy_path(fn, p: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LABELWISE_PURE_NUMPY", "1")
-        assert not fused.available()
-        return fn(p)
+    return fn(p, kernel="numpy")
 
 
 def test_the_extension_is_built_here() -> None:
@@ -87,3 +84,52 @@ def test_rows_wider_than_the_entropy_scratch_block() -> None:
     p = np.random.default_rng(3).random((40, 3_000)).astype(np.float32)
     p /= p.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(entropy(p), numpy_path(entropy, p), rtol=3e-7, atol=3e-7)
+
+
+# -- the kernel argument picks the scorer: no environment switch ---------------------------------
+KERNEL_TABLE = np.array([[0.1, 0.2, 0.7], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.25, 0.25, 0.5]])
+EXPECTED = {
+    "least_confidence": [0.3, 0.5, 0.0, 0.5],
+    "margin": [-0.5, 0.0, -1.0, -0.25],
+    "ratio": [2 / 7, 1.0, 0.0, 0.5],
+    "entropy": [
+        -(0.1 * np.log(0.1) + 0.2 * np.log(0.2) + 0.7 * np.log(0.7)),
+        np.log(2),
+        0.0,
+        -(0.5 * np.log(0.25) + 0.5 * np.log(0.5)),
+    ],
+}
+ALL_SCORES = {**SCORES, "entropy": entropy}
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "compiled"])
+@pytest.mark.parametrize("name", sorted(ALL_SCORES))
+def test_both_kernels_give_the_table_of_expected_scores(name: str, kernel: str) -> None:
+    if kernel == "compiled" and not fused.available():
+        pytest.skip("labelwise.strategies._fused is not built")
+    p = KERNEL_TABLE.astype(np.float32)  # the compiled entropy takes float32 rows
+    got = ALL_SCORES[name](p, kernel=kernel)
+    np.testing.assert_allclose(got, EXPECTED[name], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(ALL_SCORES))
+def test_the_kernel_argument_reaches_the_strategy(name: str) -> None:
+    from labelwise.strategies import PoolInputs, get_strategy
+
+    p = KERNEL_TABLE.astype(np.float32)
+    numpy_scores = get_strategy(name, kernel="numpy").score(PoolInputs(proba=p))
+    np.testing.assert_allclose(numpy_scores, EXPECTED[name], rtol=1e-6, atol=1e-7)
+    auto_scores = get_strategy(name).score(PoolInputs(proba=p))
+    np.testing.assert_allclose(auto_scores, numpy_scores, rtol=3e-7, atol=3e-7)
+
+
+def test_compiled_refuses_an_array_it_cannot_take() -> None:
+    if not fused.available():
+        pytest.skip("labelwise.strategies._fused is not built")
+    with pytest.raises(InvalidInputError, match="kernel='compiled'"):
+        entropy(KERNEL_TABLE, kernel="compiled")  # float64: numpy's float64 logarithm only
+
+
+def test_an_unknown_kernel_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="kernel must be one of"):
+        margin(KERNEL_TABLE, kernel="fast")  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -17,9 +18,14 @@ from labelwise.strategies import entropy, least_confidence, margin, ratio
 
 @pytest.fixture(scope="module", autouse=True, params=["compiled", "numpy"])
 def scorer_path(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """Every test here runs through the compiled one-pass scorer and through the numpy kernels."""
+    """Every test here runs through the compiled one-pass scorer (``kernel="auto"``: compiled
+    wherever it takes the array) and through the numpy kernels (``kernel="numpy"``)."""
+    kernel = "auto" if request.param == "compiled" else "numpy"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LABELWISE_PURE_NUMPY", "1" if request.param == "numpy" else "0")
+        for name, fn in BASE_SCORES.items():
+            bound = functools.partial(fn, kernel=kernel)
+            patch.setitem(globals(), name, bound)
+            patch.setitem(SCORES, name, bound)
         yield request.param
 
 
@@ -73,8 +79,9 @@ def test_float32_input_gives_float64_scores() -> None:
         assert fn(p).dtype == np.float64
 
 
-@pytest.mark.parametrize("fn", [entropy, least_confidence, margin, ratio])
-def test_bad_probabilities_are_refused(fn) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("name", ["entropy", "least_confidence", "margin", "ratio"])
+def test_bad_probabilities_are_refused(name: str) -> None:
+    fn = SCORES[name]
     with pytest.raises(InvalidInputError, match="NaN"):
         fn(np.array([[0.5, np.nan]]))
     with pytest.raises(InvalidInputError, match="sum to 1"):
@@ -86,12 +93,13 @@ def test_bad_probabilities_are_refused(fn) -> None:  # type: ignore[no-untyped-d
 
 
 # -- the fused, blocked kernels: float32, many blocks, two threads, any layout -------------------
-SCORES = {
+BASE_SCORES = {
     "entropy": entropy,
     "least_confidence": least_confidence,
     "margin": margin,
     "ratio": ratio,
 }
+SCORES = dict(BASE_SCORES)  # bound to the kernel under test by the fixture
 
 
 def ref_scores(name: str, p: np.ndarray) -> np.ndarray:
@@ -137,7 +145,7 @@ def test_many_blocks_on_two_threads_match_the_reference(name: str, dtype: type) 
     assert got.dtype == np.float64
     atol = 1e-6 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, ref_scores(name, p), atol=atol)
-    np.testing.assert_array_equal(got, fn(p, n_threads=1))
+    np.testing.assert_array_equal(got, fn(p, n_jobs=1))
 
 
 @pytest.mark.parametrize("name", sorted(SCORES))

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from labelwise.errors import BatchSizeError, InvalidInputError
-from labelwise.strategies import _validation as V
-from labelwise.strategies._validation import (
+from labelwise.strategies import validation as V
+from labelwise.strategies.validation import (
     PROBA_SUM_ATOL,
     check_batch_size,
     check_exclude,

@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "stream_cmd",
     "serve_cmd",
     "project_cmd",
+    "user_cmd",
 )
 
 #: One example per command, shown under its options ("labelwise" and the command's name first;
@@ -72,6 +73,10 @@ EXAMPLES: dict[str, str] = {
     "project set": "labelwise project set reviews --strategy bald --model auto",
     "round": "labelwise round run reviews --json",
     "round run": "labelwise round run reviews --json",
+    "user": "labelwise user add alice --role annotator --project reviews",
+    "user add": "labelwise user add alice --role annotator --project reviews",
+    "user list": "labelwise user list --json",
+    "user revoke": "labelwise user revoke alice",
 }
 
 

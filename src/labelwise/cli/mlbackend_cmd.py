@@ -19,6 +19,13 @@ un-prefixed ones are those of Label Studio's own ``label-studio-ml-backend``):
     the API token for that URL (default: the one Label Studio sends in ``/setup``).
 ``--max-body-mb``
     request bodies over this many MiB are answered 413 (default 32).
+
+Learning: ``--strategy`` (default ``margin``) and ``--model`` (default ``auto``) choose the
+round engine's pair; a pair that cannot run is refused at start with exit code 2.
+``--train-every`` / ``--train-delay`` debounce retrains; with the URL and the token, fresh
+predictions are pushed after each retrain (``--no-push`` to turn it off) and the annotations
+are re-read from Label Studio at start and every ``--resync-every`` seconds. See
+docs/labelstudio.md.
 """
 
 from __future__ import annotations
@@ -35,11 +42,31 @@ def ml_backend(
     ),
     port: int = typer.Option(9090, "--port", help="TCP port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    train_every: int = typer.Option(
-        1, "--train-every", help="Retrain after this many new annotations."
+    strategy: str = typer.Option(
+        "margin", "--strategy", help="Acquisition strategy (labelwise strategies lists them)."
     ),
-    score: str = typer.Option(
-        "least_confidence", "--score", help="least_confidence, margin or entropy."
+    model: str = typer.Option(
+        "auto", "--model", help="auto, logreg, committee or mc_dropout (auto: what serves it)."
+    ),
+    text_features: str = typer.Option(
+        "auto", "--text-features", help="auto (MiniLM where installed), minilm or hashed."
+    ),
+    train_every: int = typer.Option(
+        10, "--train-every", help="Retrain once this many annotations are new ..."
+    ),
+    train_delay: float = typer.Option(
+        10.0, "--train-delay", help="... or this many seconds after the first new one."
+    ),
+    resync_every: float = typer.Option(
+        300.0,
+        "--resync-every",
+        help="Seconds between re-reads of the annotations from Label Studio (0: start only).",
+    ),
+    batch_size: int = typer.Option(
+        20, "--batch-size", help="Tasks a batch strategy (coreset, badge...) ranks first."
+    ),
+    push: bool = typer.Option(
+        True, "--push/--no-push", help="Push fresh predictions to Label Studio after retrains."
     ),
     title: str = typer.Option(
         "labelwise", "--title", help="The title the backend is connected with in Label Studio."
@@ -84,24 +111,32 @@ def ml_backend(
     from labelwise.server.labelstudio import BackendSettings
     from labelwise.server.labelstudio.app import serve_backend
     from labelwise.server.labelstudio.security import exposure_warning
-    from labelwise.stream.scoring import UNCERTAINTY_KINDS
 
-    if score not in UNCERTAINTY_KINDS:
-        raise InvalidInputError(f"--score must be one of {', '.join(UNCERTAINTY_KINDS)}")
     if not max_body_mb > 0:
         raise InvalidInputError(f"--max-body-mb must be positive, got {max_body_mb}")
-    settings = BackendSettings(
-        train_every=train_every,
-        score=score,  # type: ignore[arg-type]
-        title=title,
-        model_version=model_version,
-        label_studio_url=label_studio_url or None,
-        label_studio_token=label_studio_token or None,
-        basic_auth_user=basic_auth_user or None,
-        basic_auth_pass=basic_auth_pass or None,
-        max_body_bytes=int(max_body_mb * 1024 * 1024),
-    )
+    try:
+        settings = BackendSettings(
+            strategy=strategy,
+            model=model,
+            text_features=text_features,  # type: ignore[arg-type]
+            train_every=train_every,
+            train_delay=train_delay,
+            resync_every=resync_every,
+            batch_size=batch_size,
+            push=push,
+            title=title,
+            model_version=model_version,
+            label_studio_url=label_studio_url or None,
+            label_studio_token=label_studio_token or None,
+            basic_auth_user=basic_auth_user or None,
+            basic_auth_pass=basic_auth_pass or None,
+            max_body_bytes=int(max_body_mb * 1024 * 1024),
+        )
+    except InvalidInputError as exc:  # a setting that cannot run: refused before serving
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"labelwise ML backend on http://{host}:{port} (store {store or 'default'})")
+    typer.echo(f"  strategy {settings.strategy}, model {settings.model_name}")
     auth = settings.basic_auth()
     typer.echo(f"  basic auth: {'on, user ' + auth.user if auth else 'off'}")
     typer.echo(
@@ -110,6 +145,8 @@ def ml_backend(
         else "  Label Studio: none configured (--label-studio-url): no request leaves the "
         "backend; images only from data: URIs and local files"
     )
+    if not settings.talks_to_label_studio:
+        typer.echo("  push and resync: off (they need --label-studio-url and --label-studio-token)")
     warning = exposure_warning(host, auth)
     if warning:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)

@@ -1,9 +1,10 @@
 """``labelwise serve``: the annotation service (API, annotator UI, admin UI) on a store.
 
-``--demo`` builds a store of the bundled digits, with an admin and an annotator, in a named
-folder (``labelwise-demo`` unless ``--demo-dir`` says otherwise), prints the URL and both
-tokens; ``--demo --resume`` reopens it. The demo takes the next free port when ``--port`` is
-taken and says so; without ``--demo`` a taken port is an error.
+Without ``--demo`` it prints the URLs of the pages and the command that gives someone a
+token (``labelwise user add``). ``--demo`` builds a store of the bundled digits, with an admin
+and an annotator, in a named folder (``labelwise-demo`` unless ``--demo-dir`` says otherwise),
+prints the URL and both tokens; ``--demo --resume`` reopens it. The demo takes the next free
+port when ``--port`` is taken and says so; without ``--demo`` a taken port is an error.
 """
 
 from __future__ import annotations
@@ -69,10 +70,27 @@ def serve(
 
         opened = open_store(store)
         url = opened.url
-        typer.echo(f"serving {url} on http://{host}:{port} (Ctrl-C stops)")
+        _say_where(opened, f"http://{host}:{port}")
     _say_features(opened)
     settings = ServerSettings.from_env(store=url, host=host, port=port, background=background)
     run_server(settings, opened)
+
+
+def _say_where(store: Store, base: str) -> None:
+    """The pages' URLs, and how a lead gives people tokens (the store keeps only hashes)."""
+    from sqlalchemy.engine import make_url
+
+    from labelwise.store.projects import list_annotators
+
+    shown = make_url(store.url).render_as_string(hide_password=True)
+    users = sum(account.has_token for account in list_annotators(store))
+    typer.echo(f"serving {shown} on {base} (Ctrl-C stops)")
+    typer.echo(f"annotate:   {base}/")
+    typer.echo(f"admin:      {base}/admin")
+    typer.echo(
+        f"tokens:     labelwise user add NAME --role annotator --project P --store {shown} "
+        f"prints one ({users} user(s) have a token; labelwise user list shows them)"
+    )
 
 
 def _say_features(store: Store) -> None:

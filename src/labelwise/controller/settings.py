@@ -50,7 +50,8 @@ class LoopSettings:
     stop_window : rounds pairs averaged for ``stop_kappa`` (Bloodgood & Vijay-Shanker use 3).
     stop_set_size : pool samples in the stop set.
     max_uncertainty : stop once the largest least-confidence score in the pool falls below it.
-    lease_seconds : how long a task stays with the annotator who took it.
+    lease_seconds : how long a task stays with the annotator who took it (the open page renews
+        it every 30 s, so an abandoned task returns to the queue within about 2 minutes).
     seed : seed of the loop's random choices (the stop set, the first round's order).
     """
 
@@ -68,7 +69,7 @@ class LoopSettings:
     stop_window: int = 3
     stop_set_size: int = 500
     max_uncertainty: float | None = None
-    lease_seconds: float = 600.0
+    lease_seconds: float = 120.0
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -27,8 +27,8 @@ from labelwise.models._labels import check_labels, n_rows
 from labelwise.models.base import Model
 from labelwise.models.inputs import compute_inputs
 from labelwise.strategies import PoolInputs, ScoringStrategy, Strategy, get_strategy
-from labelwise.strategies._validation import check_rng
 from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE
+from labelwise.strategies.validation import check_rng
 
 __all__ = ["ColdStart", "RoundEngine", "RoundResult", "dense_numeric"]
 
@@ -198,6 +198,7 @@ class RoundEngine:
             X_labeled=self._X_labeled if X_labeled is None else X_labeled,
             n_samples=self.n_samples,
             exclude=exclude,
+            wants=self.strategy.wants,
             rng=rng,
             chunk_size=self.chunk_size,
         )
@@ -271,7 +272,7 @@ class RoundEngine:
         rng: np.random.Generator,
         exclude: ArrayLike | None,
     ) -> RoundResult:
-        from labelwise.strategies._validation import check_batch_size, check_exclude
+        from labelwise.strategies.validation import check_batch_size, check_exclude
 
         t0 = time.perf_counter()
         mask = check_exclude(None if exclude is None else np.asarray(exclude), n_pool)

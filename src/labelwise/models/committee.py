@@ -21,7 +21,7 @@ from labelwise.errors import InvalidInputError
 from labelwise.models._labels import check_classes, check_labels, n_rows
 from labelwise.models._members import MemberPredictions
 from labelwise.models.sklearn import SklearnModel
-from labelwise.strategies._validation import check_rng
+from labelwise.strategies.validation import check_rng
 
 __all__ = ["BootstrapCommittee", "Committee", "fit_members", "take_rows"]
 

@@ -60,13 +60,17 @@ def compute_inputs(
     exclude: ArrayLike | None = None,
     rng: np.random.Generator | int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    wants: Collection[str] = (),
 ) -> PoolInputs:
     """Build the :class:`PoolInputs` a strategy declared in ``needs`` from a fitted model.
 
-    ``samples`` come from ``sample_proba`` (MC Dropout, ensembles); ``committee_proba`` from
-    ``committee_proba``, or from ``sample_proba`` when the model only samples. Embeddings fall back
-    to the raw features for models without ``embed``. ``pool_size`` is always set, so a strategy
-    that reads no array (random) works before the model is fitted.
+    ``wants`` are the inputs a strategy reads when present (``Strategy.wants``): each is
+    computed when the model supplies it (``grad_embeddings`` from ``grad_embed``) and left out
+    otherwise. ``samples`` come from ``sample_proba`` (MC Dropout, ensembles);
+    ``committee_proba`` from ``committee_proba``, or from ``sample_proba`` when the model only
+    samples. Embeddings fall back to the raw features for models without ``embed``.
+    ``pool_size`` is always set, so a strategy that reads no array (random) works before the
+    model is fitted.
     """
     values: dict[str, Any] = {
         "exclude": None if exclude is None else np.asarray(exclude),
@@ -94,6 +98,8 @@ def compute_inputs(
         if X_labeled is None:
             raise InvalidInputError("this strategy needs the labeled set's features (X_labeled)")
         values["labeled_embeddings"] = embed_or_features(model, X_labeled, chunk_size)
+    if "grad_embeddings" in wants and isinstance(model, SupportsGradEmbedding):
+        values["grad_embeddings"] = _chunked(model.grad_embed, X_pool, chunk_size)
     if "grad_embeddings" in needs:
         if not isinstance(model, SupportsGradEmbedding):
             raise InvalidInputError(f"{type(model).__name__} has no grad_embed()")

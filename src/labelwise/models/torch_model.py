@@ -28,7 +28,7 @@ from labelwise.models._labels import (
 )
 from labelwise.models.mc_dropout_torch import mc_dropout, seeded_dropout, split_at_first_dropout
 from labelwise.models.torch_nets import InitScheme, check_init_scheme, reset_parameters
-from labelwise.strategies._validation import check_rng
+from labelwise.strategies.validation import check_rng
 
 
 def _batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:

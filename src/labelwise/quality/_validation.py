@@ -32,21 +32,6 @@ class AnnotationTable:
     n_classes: int
 
 
-def check_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """Return a numpy Generator from a seed, a Generator or None (fresh entropy).
-
-    The same rule as :func:`labelwise.strategies._validation.check_rng`, repeated here because
-    quality control imports numpy and scipy only.
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, int | np.integer):
-        return np.random.default_rng(rng)
-    raise InvalidInputError(
-        f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
-    )
-
-
 def check_count(value: int, name: str, minimum: int = 1) -> int:
     """Refuse a count that is not an int of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.special import logsumexp
 
+from labelwise._random import check_rng
 from labelwise.errors import InvalidInputError
 from labelwise.quality._validation import (
     AnnotationTable,
@@ -23,7 +24,6 @@ from labelwise.quality._validation import (
     check_annotations,
     check_annotator_weights,
     check_count,
-    check_rng,
     vote_counts,
 )
 

@@ -39,8 +39,8 @@ from labelwise.scale.shards import (
     resolve_shards,
 )
 from labelwise.strategies import ScoringStrategy, Strategy, get_strategy
-from labelwise.strategies._validation import check_batch_size
 from labelwise.strategies.coreset import Coreset
+from labelwise.strategies.validation import check_batch_size
 
 Method = Literal["exact", "subsample", "two_round", "neighbors"]
 METHODS: tuple[Method, ...] = ("exact", "subsample", "two_round", "neighbors")

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +20,7 @@ from starlette.routing import Match
 
 from labelwise.errors import InvalidInputError, LabelwiseError
 from labelwise.server import routes_admin, routes_tasks
+from labelwise.server.hardening import BodyLimit, FailedTokens, SecurityHeaders, invalid_fields
 from labelwise.server.runtime import Runtime
 from labelwise.server.settings import ServerSettings
 from labelwise.store import LeaseError, NotFoundError, Store, open_store
@@ -79,12 +81,26 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
         summary="Active-learning annotation service: the model chooses what people label next.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc need inline script and a CDN: not under our CSP
+        redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.failed_tokens = FailedTokens(settings.failed_tokens_per_minute, 60.0)
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
 
     @app.exception_handler(LabelwiseError)
     async def labelwise_error(_request: Request, exc: LabelwiseError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=_error_status(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = invalid_fields(exc.errors())
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from labelwise.server.hardening import FailedTokens
 from labelwise.server.runtime import Runtime
 from labelwise.store import AnnotatorInfo, ProjectInfo, Store
 from labelwise.store.members import is_member
@@ -48,7 +49,9 @@ class BearerUser(HTTPBearer):
 
     An ``HTTPBearer`` (so the OpenAPI schema declares the scheme) whose call returns the
     annotator the token belongs to, or 401: one dependency to solve per request instead of
-    three (the token, the runtime, the user).
+    three (the token, the runtime, the user). An address that sent too many unknown tokens
+    in the last minute gets 429 with ``Retry-After``, whatever token it sends, until it may
+    try again (see :class:`labelwise.server.hardening.FailedTokens`).
     """
 
     async def __call__(self, request: Request) -> AnnotatorInfo:  # type: ignore[override]
@@ -59,11 +62,21 @@ class BearerUser(HTTPBearer):
                 "send your token as 'Authorization: Bearer <token>'",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        failed: FailedTokens = request.app.state.failed_tokens
+        address = request.client.host if request.client is not None else ""
+        wait = failed.retry_after(address)
+        if wait:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"too many unknown tokens from your address: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         runtime: Runtime = request.app.state.runtime
         found = runtime.cached_annotator(token)
         if found is None:
             found = await run_in_threadpool(runtime.annotator, token)
         if found is None:
+            failed.failed(address)
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "unknown token: ask an admin for an invitation",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path as FilePath
@@ -70,7 +71,8 @@ def import_file(
         )
     with tempfile.TemporaryDirectory() as folder:
         path = FilePath(folder) / f"upload{suffix}"
-        path.write_bytes(file.file.read())
+        with path.open("wb") as copy:
+            shutil.copyfileobj(file.file, copy)  # in chunks: an upload may be large
         report = import_samples(store, path, project, actor=admin.name)
     return {k: v for k, v in asdict(report).items() if k != "path"}
 

@@ -1,4 +1,4 @@
-"""The annotator's API: next task, answer, skip, undo, the model's guess, progress."""
+"""The annotator's API: next task, answer, lease heartbeat, skip, undo, guess, progress."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from labelwise.server.schemas import (
     AnnotationCreate,
     AnnotationPublic,
     GuessPublic,
+    LeasePublic,
     MePublic,
     NextTaskPublic,
     ProgressPublic,
@@ -30,6 +31,7 @@ from labelwise.store import (
     lease_next_task,
     list_projects,
     list_rounds,
+    renew_lease,
     submit_annotation,
 )
 from labelwise.store import status as store_status
@@ -211,6 +213,22 @@ def skip(task_id: TaskId, user: UserDep, store: StoreDep) -> Response:
     _own_task(store, user, task_id)
     skip_task(store, task_id, user.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/tasks/{task_id}/lease", response_model=LeasePublic)
+async def heartbeat(task_id: TaskId, user: UserDep, runtime: RuntimeDep) -> LeasePublic:
+    """Keep your task: the open page calls this every 30 s or so, and the lease starts over.
+
+    409 when the task is no longer yours (answered, skipped, or its lease ran out).
+    """
+    return await runtime.call(_heartbeat, task_id, user, runtime)
+
+
+def _heartbeat(task_id: int, user: AnnotatorInfo, runtime: Runtime) -> LeasePublic:
+    view = _own_task(runtime.store, user, task_id)
+    settings = loop_settings({} if view.project_info is None else view.project_info.settings)
+    expires = renew_lease(runtime.store, task_id, user.name, settings.lease_seconds)
+    return LeasePublic(task_id=task_id, expires_at=expires)
 
 
 @router.post("/projects/{project}/undo", response_model=TaskPublic)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -16,6 +16,7 @@ __all__ = [
     "DashboardPublic",
     "ErrorPublic",
     "GuessPublic",
+    "LeasePublic",
     "MePublic",
     "NextTaskPublic",
     "ProgressPublic",
@@ -32,8 +33,19 @@ Id = Field(ge=1, le=2**62)
 Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
 
 
+def _in_utc(value: datetime) -> datetime:
+    """The store keeps naive UTC times: say so (``...Z``), as OpenAPI's ``date-time`` asks."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: A time in an answer: UTC, with the zone.
+UtcDateTime = Annotated[datetime, AfterValidator(_in_utc)]
+
+
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields and non-finite numbers (NaN, Infinity) are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class MePublic(BaseModel):
@@ -57,7 +69,7 @@ class TaskPublic(BaseModel):
     external_id: str
     text: str | None
     image_url: str | None
-    expires_at: datetime
+    expires_at: UtcDateTime
 
 
 class NextTaskPublic(BaseModel):
@@ -76,7 +88,14 @@ class AnnotationPublic(BaseModel):
     annotation_id: int
     task_id: int
     label: str
-    created_at: datetime
+    created_at: UtcDateTime
+
+
+class LeasePublic(BaseModel):
+    """A task's lease after a heartbeat: until when it stays the caller's."""
+
+    task_id: int
+    expires_at: UtcDateTime
 
 
 class GuessPublic(BaseModel):
@@ -194,6 +213,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "an admin's token is needed"),
         (404, "no such project or task for this token"),
         (409, "the request conflicts with the store: lease not held or expired, answered"),
+        (413, "a request body larger than the server accepts"),
         (422, "a malformed request, or a label outside the label space"),
+        (429, "too many unknown tokens from this address: wait Retry-After seconds"),
     )
 }

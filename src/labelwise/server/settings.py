@@ -27,7 +27,19 @@ class ServerSettings(BaseModel):
     background: bool = Field(True, description="retrain in a background thread every N labels")
     poll_seconds: float = Field(1.0, gt=0, description="how often the retrainer looks for labels")
     token_cache_seconds: float = Field(
-        30.0, ge=0, description="how long a verified token is remembered (0: never)"
+        5.0,
+        ge=0,
+        description="how long a verified token is remembered (0: never); a revoked token "
+        "works this long at most",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1, description="largest request body; a larger one is refused with 413"
+    )
+    max_upload_bytes: int = Field(
+        1_000_000_000, ge=1, description="largest file upload (an import), streamed to disk"
+    )
+    failed_tokens_per_minute: int = Field(
+        20, ge=1, description="wrong tokens from one address before it gets 429 for a minute"
     )
 
     @classmethod

@@ -46,6 +46,7 @@ from labelwise.store.queue import (
     submit_annotation,
 )
 from labelwise.store.queue_depth import QueueDepth, queue_depth
+from labelwise.store.renewal import renew_lease
 from labelwise.store.rounds import RoundInfo, ScoreRecord, list_rounds, record_round, why_chosen
 from labelwise.store.samples import SampleRecord, labeled_set, list_samples
 from labelwise.store.status import StoreStatus, status
@@ -103,6 +104,7 @@ __all__ = [
     "queue_depth",
     "reaggregate",
     "record_round",
+    "renew_lease",
     "save_features",
     "status",
     "submit_annotation",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,13 +17,16 @@ from labelwise.store.errors import NotFoundError, StoreError
 from labelwise.store.schema import ROLES, TASK_TYPES, Annotator, Project, Role, TaskType
 
 __all__ = [
+    "AnnotatorAccount",
     "AnnotatorInfo",
     "ProjectInfo",
     "add_annotator",
     "annotator_for_token",
     "create_project",
     "get_project",
+    "list_annotators",
     "list_projects",
+    "revoke_token",
 ]
 
 #: Settings a project starts with; ``overlap`` is the number of annotators per sample.
@@ -50,6 +54,17 @@ class AnnotatorInfo:
     id: int
     name: str
     role: str
+
+
+@dataclass(frozen=True)
+class AnnotatorAccount:
+    """An annotator as ``labelwise user list`` shows them: never the token, only whether one
+    works."""
+
+    name: str
+    role: str
+    has_token: bool
+    created_at: datetime
 
 
 def _info(row: Project) -> ProjectInfo:
@@ -212,3 +227,36 @@ def annotator_for_token(store: Store, token: str) -> AnnotatorInfo | None:
             select(Annotator).where(Annotator.token_hash == hash_token(token))
         ).first()
         return None if row is None else AnnotatorInfo(row.id, row.name, row.role)
+
+
+def list_annotators(store: Store) -> list[AnnotatorAccount]:
+    """Every annotator, by name, with their role and whether their token still works."""
+    with store.read() as session:
+        rows = session.execute(
+            select(
+                Annotator.name, Annotator.role, Annotator.token_hash, Annotator.created_at
+            ).order_by(Annotator.name)
+        )
+        return [
+            AnnotatorAccount(name, role, token_hash is not None, created_at)
+            for name, role, token_hash, created_at in rows
+        ]
+
+
+def revoke_token(store: Store, name: str, *, actor: str = "labelwise") -> None:
+    """Forget the annotator's token hash: the token stops working at once.
+
+    Their annotations and memberships stay. A server that verified the token in the last
+    ``token_cache_seconds`` (its setting) accepts it until that time has passed.
+    """
+    with store.write() as session:
+        row = annotator_row(session, name)
+        row.token_hash = None
+        _audit.record(
+            session,
+            actor=actor,
+            action="revoke_token",
+            object_type="annotator",
+            object_id=row.id,
+            detail={"name": name},
+        )

@@ -34,6 +34,7 @@ from labelwise.strategies.hybrid import (
     information_density,
     uncertainty_coreset,
 )
+from labelwise.strategies.random_sampling import Random
 from labelwise.strategies.stream import (
     FixedThreshold,
     RandomizedVariableUncertainty,
@@ -46,6 +47,7 @@ __all__ = [
     "INPUT_NAMES",
     "FixedThreshold",
     "PoolInputs",
+    "Random",
     "RandomizedVariableUncertainty",
     "ScoringStrategy",
     "Selection",

@@ -24,37 +24,28 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import (
+from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.clustering import SquaredDistances, d2_seeding, euclidean_sq_dist
+from labelwise.strategies.validation import (
     check_batch_size,
     check_exclude,
+    check_matrix_with_norms,
     check_proba,
     check_rng,
-)
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
-from labelwise.strategies.clustering import (
-    SquaredDistances,
-    check_matrix_with_norms,
-    d2_seeding,
-    euclidean_sq_dist,
     row_sq_norms,
 )
 
 
 def gradient_embedding_distances(
-    proba: NDArray[np.floating], embeddings: NDArray[np.floating]
+    proba: NDArray[np.floating], h: NDArray[np.floating]
 ) -> tuple[SquaredDistances, NDArray[np.float64]]:
     """Squared distances between implicit gradient embeddings, and their squared norms.
 
     ``|g_i - g_j|^2 = |g_i|^2 + |g_j|^2 - 2 <r_i, r_j> <h_i, h_j>``. Extra memory: N x C for
-    ``r`` and a few N-vectors; ``embeddings`` is read in place, in its own dtype.
+    ``r`` and a few N-vectors; the embeddings ``h`` are read in place, in their own dtype.
     """
-    return _gradient_embedding_distances(proba, embeddings, row_sq_norms(embeddings))
-
-
-def _gradient_embedding_distances(
-    proba: NDArray[np.floating], h: NDArray[np.floating], h_sq_norms: NDArray[np.float64]
-) -> tuple[SquaredDistances, NDArray[np.float64]]:
     n = proba.shape[0]
+    h_sq_norms = row_sq_norms(h)
     residual = np.array(proba, dtype=np.float64)
     residual[np.arange(n), np.argmax(proba, axis=1)] -= 1.0
     sq_norms = np.einsum("ij,ij->i", residual, residual) * h_sq_norms
@@ -91,38 +82,42 @@ def badge(
     -------
     (batch_size,) distinct pool indices in the order chosen (largest gradient norm first).
     """
-    indices, _ = _badge(proba, embeddings, grad_embeddings, batch_size, check_rng(rng), exclude)
-    return indices
-
-
-def _badge(
-    proba: ArrayLike | None,
-    embeddings: ArrayLike | None,
-    grad_embeddings: ArrayLike | None,
-    batch_size: int,
-    rng: np.random.Generator,
-    exclude: ArrayLike | None,
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    """Validate, then seed; returns (indices, gradient norm of each)."""
-    sq_dist: SquaredDistances
     if grad_embeddings is not None:
-        g, sq_norms = check_matrix_with_norms(grad_embeddings, "grad_embeddings")
-        sq_dist = euclidean_sq_dist(g, sq_norms)
+        g, p, h = check_matrix_with_norms(grad_embeddings, "grad_embeddings")[0], None, None
+        n = g.shape[0]
     else:
         if proba is None or embeddings is None:
             raise InvalidInputError("badge needs proba and embeddings (or grad_embeddings)")
-        p = check_proba(proba)
-        h, h_norms = check_matrix_with_norms(embeddings, "embeddings")
+        g, p, h = None, check_proba(proba), check_matrix_with_norms(embeddings, "embeddings")[0]
         if p.shape[0] != h.shape[0]:
             raise InvalidInputError(
                 f"proba has {p.shape[0]} rows but embeddings has {h.shape[0]}: one per pool item"
             )
-        sq_dist, sq_norms = _gradient_embedding_distances(p, h, h_norms)
-    n = sq_norms.size
+        n = p.shape[0]
     mask = check_exclude(exclude, n)
-    check_batch_size(batch_size, n - int(mask.sum()))
-    first = int(np.argmax(np.where(mask, -np.inf, sq_norms)))
-    indices = d2_seeding(sq_dist, n, int(batch_size), rng, ~mask, first)
+    k = check_batch_size(batch_size, n - int(mask.sum()))
+    indices, _ = _badge(p, h, g, k, check_rng(rng), mask)
+    return indices
+
+
+def _badge(
+    proba: NDArray[np.floating] | None,
+    embeddings: NDArray[np.floating] | None,
+    grad_embeddings: NDArray[np.floating] | None,
+    batch_size: int,
+    rng: np.random.Generator,
+    exclude: NDArray[np.bool_],
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Seed on checked inputs (explicit gradients when given); (indices, gradient norm of each)."""
+    sq_dist: SquaredDistances
+    if grad_embeddings is not None:
+        sq_norms = row_sq_norms(grad_embeddings)
+        sq_dist = euclidean_sq_dist(grad_embeddings, sq_norms)
+    else:
+        assert proba is not None and embeddings is not None
+        sq_dist, sq_norms = gradient_embedding_distances(proba, embeddings)
+    first = int(np.argmax(np.where(exclude, -np.inf, sq_norms)))
+    indices = d2_seeding(sq_dist, sq_norms.size, batch_size, rng, ~exclude, first)
     return indices, np.sqrt(sq_norms[indices])
 
 
@@ -130,11 +125,13 @@ def _badge(
 class Badge(Strategy):
     """BADGE (:func:`badge`); scores are the gradient-embedding norms of the chosen items.
 
-    Uses ``grad_embeddings`` when the inputs carry them, else ``proba`` and ``embeddings``.
+    Reads ``grad_embeddings`` where the model supplies them (``wants``: computed by models with
+    ``grad_embed``), else the implicit gradients of ``proba`` and ``embeddings`` (``needs``).
     """
 
     name: ClassVar[str] = "badge"
     needs = frozenset({"proba", "embeddings"})
+    wants = frozenset({"grad_embeddings"})
 
     def _select(
         self,

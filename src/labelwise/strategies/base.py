@@ -11,19 +11,27 @@ import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.errors import InvalidInputError, MissingInputError, UnknownStrategyError
-from labelwise.strategies._validation import check_batch_size, check_exclude, check_rng
 from labelwise.strategies.chunking import (
     DEFAULT_CHUNK_SIZE,
     STREAMS_BLOCKS_ATTR,
     score_in_chunks,
     streams_blocks,
+)
+from labelwise.strategies.topk import top_k_masked
+from labelwise.strategies.validation import (
+    check_batch_size,
+    check_exclude,
+    check_matrix,
+    check_matrix_with_norms,
+    check_proba,
+    check_rng,
 )
 
 InputName = Literal[
@@ -111,12 +119,16 @@ class Selection:
 class Strategy(ABC):
     """A batch acquisition strategy: ``select(inputs, batch_size, rng) -> Selection``.
 
-    Subclasses set ``name`` and ``needs`` and implement ``_select``; validation of the batch
-    size, the exclusion mask and the random generator happens here, once.
+    Subclasses set ``name`` and ``needs`` and implement ``_select``. ``needs`` are the inputs
+    the strategy always reads; ``wants`` are inputs it reads instead when present (BADGE's
+    explicit gradient embeddings), computed only where the model can supply them. Validation of
+    the declared arrays, the batch size, the exclusion mask and the random generator happens
+    here, once: ``_select`` and the kernels behind it trust their inputs.
     """
 
     name: ClassVar[str]
     needs: ClassVar[frozenset[InputName]]
+    wants: ClassVar[frozenset[InputName]] = frozenset()
 
     def select(
         self,
@@ -125,12 +137,22 @@ class Strategy(ABC):
         rng: np.random.Generator | int | None = None,
     ) -> Selection:
         """Choose ``batch_size`` distinct, non-excluded pool indices."""
+        if not isinstance(inputs, PoolInputs):
+            raise InvalidInputError(
+                f"strategy {self.name!r} selects from PoolInputs, got {type(inputs).__name__}: "
+                "pass PoolInputs(pool_size=n) for a pool of n items"
+            )
         inputs.require(self.needs, self.name)
         n_pool = inputs.n_pool
         exclude = check_exclude(inputs.exclude, n_pool)
         n_excluded = 0 if inputs.exclude is None else int(exclude.sum())  # no pass over zeros
         check_batch_size(batch_size, n_pool - n_excluded)
-        return self._select(inputs, int(batch_size), check_rng(rng), exclude)
+        checked = self._check_inputs(inputs)
+        return self._select(checked, int(batch_size), check_rng(rng), exclude)
+
+    def _check_inputs(self, inputs: PoolInputs) -> PoolInputs:
+        """The declared arrays, validated: probabilities, finite matrices of matching width."""
+        return check_pool_inputs(inputs, self.needs | self.wants)
 
     @abstractmethod
     def _select(
@@ -151,7 +173,15 @@ class ScoringStrategy(Strategy):
     """Top-k of a per-item score computed from one input, chunk by chunk.
 
     Subclasses set ``name``, ``input_name`` (``needs`` follows) and ``score_fn``, a pure function
-    from the input array to one score per pool item, higher = more informative.
+    from the input array to one score per pool item, higher = more informative. The scoring
+    function validates its input in the same pass that scores it, so ``select`` leaves the
+    array to it.
+
+    Parameters
+    ----------
+    chunk_size : pool items scored at once by a function that does not stream by itself.
+    n_jobs : threads of a scoring function that takes ``n_jobs`` (default: the cores this
+        process may use).
     """
 
     input_name: ClassVar[InputName]
@@ -159,28 +189,43 @@ class ScoringStrategy(Strategy):
     #: set it with ``staticmethod(function)``.
     score_fn: ClassVar[Callable[..., NDArray[np.float64]]]
 
-    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, n_jobs: int | None = None) -> None:
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "input_name" in cls.__dict__:
             cls.needs = frozenset({cls.input_name})
 
-    def score(self, inputs: PoolInputs, n_threads: int | None = None) -> NDArray[np.float64]:
+    def score(
+        self, inputs: PoolInputs, n_jobs: int | None = None, *, n_threads: int | None = None
+    ) -> NDArray[np.float64]:
         """Score every pool item (excluded ones too), chunk by chunk.
 
-        ``n_threads`` sets the threads of a block kernel that takes them (the uncertainty
-        scores, BALD); None keeps its default (up to 2). A caller that already runs one score
-        per core (a Dask worker, a thread per shard) passes 1. Every score depends only on its
-        own item, so the scores are the same for any thread count.
+        ``n_jobs`` sets the threads of a scoring function that takes them (the uncertainty
+        scores, BALD); None keeps the strategy's own ``n_jobs``. A caller that already runs one
+        score per core (a Dask worker, a thread per shard) passes 1. Every score depends only on
+        its own item, so the scores are the same for any number of threads. ``n_threads`` is the
+        older name of ``n_jobs``.
         """
         inputs.require(self.needs, self.name)
         array = getattr(inputs, self.input_name)
         fn = type(self).score_fn
-        if n_threads is not None and _takes_n_threads(fn):
-            fn = _bind_threads(fn, n_threads)
+        params = self._score_params()
+        if _takes(fn, "n_jobs"):
+            given = n_jobs if n_jobs is not None else n_threads
+            params["n_jobs"] = self.n_jobs if given is None else given
+        if params:
+            fn = _bind(fn, params)
         return score_in_chunks(fn, array, POOL_AXIS.get(self.input_name, 0), self.chunk_size)
+
+    def _score_params(self) -> dict[str, Any]:
+        """Keyword arguments of ``score_fn`` set by the strategy (a kernel choice), not n_jobs."""
+        return {}
+
+    def _check_inputs(self, inputs: PoolInputs) -> PoolInputs:
+        return inputs  # the scoring function validates as it reads
 
     def _select(
         self,
@@ -189,11 +234,40 @@ class ScoringStrategy(Strategy):
         rng: np.random.Generator,
         exclude: NDArray[np.bool_],
     ) -> Selection:
-        from labelwise.strategies.topk import top_k_masked
-
         scores = self.score(inputs)
         indices = top_k_masked(scores, batch_size, None if inputs.exclude is None else exclude)
         return Selection(indices, scores[indices].astype(np.float64), scores)
+
+
+#: How each declared array is checked: class probabilities (``ndim`` 2 or 3) or a matrix.
+_PROBA_NDIM = {"proba": 2, "samples": 3, "committee_proba": 3}
+
+
+def check_pool_inputs(inputs: PoolInputs, names: frozenset[str]) -> PoolInputs:
+    """Validate the arrays ``names`` of ``inputs`` that are present; return them checked.
+
+    Probabilities must be finite rows in [0, 1] summing to one; embeddings finite matrices,
+    the labeled set's as wide as the pool's. Pool sizes were compared by ``n_pool``.
+    """
+    checked: dict[str, Any] = {}
+    for name in sorted(names):
+        value = getattr(inputs, name)
+        if value is None:
+            continue
+        if name in _PROBA_NDIM:
+            checked[name] = check_proba(value, name, ndim=_PROBA_NDIM[name])
+            if checked[name].shape[0] < 1:
+                raise InvalidInputError(f"{name} needs at least one member, got {value.shape}")
+        elif name == "labeled_embeddings":
+            checked[name] = None if np.size(value) == 0 else check_matrix(value, name)
+        else:  # pool embeddings: finite, with features, norms that do not overflow
+            checked[name] = check_matrix_with_norms(value, name)[0]
+    x, lab = checked.get("embeddings"), checked.get("labeled_embeddings")
+    if x is not None and lab is not None and lab.shape[1] != x.shape[1]:
+        raise InvalidInputError(
+            f"labeled_embeddings have {lab.shape[1]} features but embeddings have {x.shape[1]}"
+        )
+    return replace(inputs, **checked)
 
 
 S = TypeVar("S", bound=type[Strategy])
@@ -237,16 +311,16 @@ def available_strategies() -> list[str]:
 
 
 @functools.cache
-def _takes_n_threads(fn: Callable[..., Any]) -> bool:
+def _takes(fn: Callable[..., Any], parameter: str) -> bool:
     try:
-        return "n_threads" in inspect.signature(fn).parameters
+        return parameter in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
 
 
-def _bind_threads(
-    fn: Callable[..., NDArray[np.float64]], n_threads: int
+def _bind(
+    fn: Callable[..., NDArray[np.float64]], params: dict[str, Any]
 ) -> Callable[..., NDArray[np.float64]]:
-    """``fn`` with ``n_threads`` bound, still marked as streaming its blocks where it was."""
-    bound: Callable[..., NDArray[np.float64]] = functools.partial(fn, n_threads=n_threads)
+    """``fn`` with ``params`` bound, still marked as streaming its blocks where it was."""
+    bound: Callable[..., NDArray[np.float64]] = functools.partial(fn, **params)
     return streams_blocks(bound) if getattr(fn, STREAMS_BLOCKS_ATTR, False) else bound

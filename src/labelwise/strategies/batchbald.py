@@ -27,6 +27,7 @@ whose last gain cannot beat the best one found (the joint mutual information is 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
@@ -34,18 +35,21 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import (
-    FloatArray,
-    check_batch_size,
-    check_exclude,
-    check_rng,
-)
 from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
 from labelwise.strategies.bayesian import (
     MIN_VALUES_FOR_THREADS,
-    N_THREADS,
+    _expected_entropy_kernel,
+    _map_chunks,
     check_samples,
     expected_entropy,
+)
+from labelwise.strategies.chunking import resolve_n_jobs, share_pieces
+from labelwise.strategies.validation import (
+    FloatArray,
+    check_batch_size,
+    check_exclude,
+    check_proba,
+    check_rng,
 )
 
 #: Configurations of the batch's labels: enumerated exactly up to this many, sampled beyond.
@@ -194,18 +198,14 @@ class MarginalGains:
     def __call__(self, idx: NDArray[np.intp]) -> NDArray[np.float64]:
         """Marginal gains of the pool items ``idx`` (any order), as float64."""
         out = np.empty(idx.size, dtype=np.float64)
-        starts = list(range(0, idx.size, self.rows))
-        parts = [starts[i :: self.n_workers] for i in range(self.n_workers)]
-        parts = [part for part in parts if part]
+        n_blocks = -(-idx.size // self.rows)
         small = idx.size * self.post.shape[0] * self.samples.shape[2] < MIN_VALUES_FOR_THREADS
-        if self.executor is None or len(parts) == 1 or small:
-            self._run(idx, starts, out)
-        else:
-            for future in [self.executor.submit(self._run, idx, part, out) for part in parts]:
-                future.result()
+        threads = 1 if small else min(self.n_workers, n_blocks)
+        share_pieces(n_blocks, threads, lambda: self._worker(idx, out), self.executor)
         return out - self.cond_entropy[idx]
 
-    def _run(self, idx: NDArray[np.intp], starts: list[int], out: NDArray[np.float64]) -> None:
+    def _worker(self, idx: NDArray[np.intp], out: NDArray[np.float64]) -> Callable[[int], bool]:
+        """One thread's block function, with that thread's buffers."""
         k, _, c = self.samples.shape
         s = self.post.shape[0]
         size = s * self.rows * c
@@ -213,7 +213,9 @@ class MarginalGains:
         log_buf = np.empty(size, dtype=self.samples.dtype)
         ones = np.ones(c, dtype=self.samples.dtype)
         tiny = np.finfo(self.samples.dtype).tiny
-        for start in starts:
+
+        def run(i: int) -> bool:
+            start = i * self.rows
             block = idx[start : start + self.rows]
             n = block.size
             x = _take_items(self.samples, block).reshape(k, n * c)
@@ -224,6 +226,9 @@ class MarginalGains:
             np.log(logs, out=logs)
             np.multiply(logs, joint, out=logs)
             out[start : start + n] = -((self.weights @ logs).reshape(n, c) @ ones)
+            return True
+
+        return run
 
 
 def _best(gains: NDArray[np.float64], idx: NDArray[np.intp]) -> tuple[float, int]:
@@ -240,7 +245,7 @@ def greedy_batchbald(
     n_configs: int = DEFAULT_N_CONFIGS,
     *,
     lazy: bool = True,
-    n_threads: int | None = None,
+    n_jobs: int | None = None,
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """The greedy BatchBALD loop over validated inputs: chosen indices and their marginal gains.
 
@@ -254,15 +259,15 @@ def greedy_batchbald(
     they are sampled the estimates are noisy and the stale gains are bounds only approximately.
     """
     k = samples.shape[0]
-    cond_entropy = expected_entropy(samples, n_threads=n_threads)
+    cond_entropy = _map_chunks(_expected_entropy_kernel, samples, n_jobs, validate=False)
     candidates = np.flatnonzero(~exclude)
     bound = np.full(samples.shape[1], np.inf)  # last gain of each item: an upper bound
     tol = 1000 * float(np.finfo(samples.dtype).eps)
     configs = JointConfigurations(k, n_configs)
     chosen: list[int] = []
     gains: list[float] = []
-    threads = N_THREADS if n_threads is None else max(1, int(n_threads))
-    executor = ThreadPoolExecutor(threads) if threads > 1 else None
+    threads = resolve_n_jobs(n_jobs)
+    executor = ThreadPoolExecutor(threads - 1) if threads > 1 else None
     try:
         for step in range(batch_size):
             post, weights = configs.posterior_and_weights()
@@ -335,6 +340,7 @@ def _batchbald(
     n_configs: int,
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     arr = check_samples(samples)
+    arr = check_proba(arr, "samples", ndim=3)
     mask = check_exclude(exclude, arr.shape[1])
     check_batch_size(batch_size, arr.shape[1] - int(mask.sum()))
     return greedy_batchbald(arr, int(batch_size), check_rng(rng), mask, _check_n_configs(n_configs))
@@ -371,8 +377,9 @@ class BatchBALD(Strategy):
     name: ClassVar[str] = "batchbald"
     needs = frozenset({"samples"})
 
-    def __init__(self, n_configs: int = DEFAULT_N_CONFIGS) -> None:
+    def __init__(self, n_configs: int = DEFAULT_N_CONFIGS, n_jobs: int | None = None) -> None:
         self.n_configs = _check_n_configs(n_configs)
+        self.n_jobs = n_jobs
 
     def _select(
         self,
@@ -383,5 +390,7 @@ class BatchBALD(Strategy):
     ) -> Selection:
         samples = inputs.samples
         assert samples is not None  # select() checked the declared inputs
-        indices, gains = _batchbald(samples, batch_size, rng, exclude, self.n_configs)
+        indices, gains = greedy_batchbald(
+            samples, batch_size, rng, exclude, self.n_configs, n_jobs=self.n_jobs
+        )
         return Selection(indices, gains)

@@ -6,32 +6,27 @@ scores, higher = more informative. The scores follow Gal, Islam & Ghahramani, "D
 Active Learning with Image Data", ICML 2017, sec. 3.
 
 The kernels stream over the pool in cache-sized chunks: each chunk is validated, clipped and
-logged once, in its own dtype (float32 stays float32), and two threads share the chunks (numpy
-releases the GIL), so BALD over a (20, 100000, 10) float32 array runs several times faster than
-the textbook ``H(mean) - mean(H)`` over the whole array.
+logged once, in its own dtype (float32 stays float32), and ``n_jobs`` threads share the chunks
+(:func:`~labelwise.strategies.chunking.share_pieces`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import PROBA_SUM_ATOL, FloatArray, check_proba
 from labelwise.strategies.base import ScoringStrategy, register_strategy
-from labelwise.strategies.chunking import iter_chunks
+from labelwise.strategies.chunking import iter_chunks, share_pieces, threads_for
+from labelwise.strategies.validation import PROBA_SUM_ATOL, FloatArray, check_proba
 
 #: Bytes of one chunk of samples: a few chunks' buffers stay in a core's L2 cache.
 CHUNK_BYTES = 1024 * 1024
 #: Below this many values (K * N * C) a second thread costs more than it saves.
 MIN_VALUES_FOR_THREADS = 2_000_000
-#: Threads sharing the chunks of one call.
-N_THREADS = min(2, os.cpu_count() or 1)
 
 ChunkKernel = Callable[[NDArray[np.floating]], NDArray[np.floating]]
 
@@ -71,33 +66,28 @@ def _rows_per_chunk(k: int, c: int, itemsize: int) -> int:
 
 
 def _map_chunks(
-    kernel: ChunkKernel, samples: FloatArray, n_threads: int | None, name: str = "samples"
+    kernel: ChunkKernel,
+    samples: FloatArray,
+    n_jobs: int | None,
+    name: str = "samples",
+    *,
+    validate: bool = True,
 ) -> NDArray[np.float64]:
-    """Run ``kernel`` on every validated (K, n, C) chunk of the pool; concatenate the scores."""
+    """Run ``kernel`` on every (K, n, C) chunk of the pool, validated unless the caller checked
+    ``samples`` already; the (N,) scores."""
     k, n, c = samples.shape
     out = np.empty(n, dtype=np.float64)
     chunks = list(iter_chunks(n, _rows_per_chunk(k, c, samples.itemsize)))
 
-    def run(chunk: slice) -> None:
-        x = samples[:, chunk]
-        check_samples_chunk(x, name)
-        out[chunk] = kernel(x)
+    def run(i: int) -> bool:
+        x = samples[:, chunks[i]]
+        if validate:
+            check_samples_chunk(x, name)
+        out[chunks[i]] = kernel(x)
+        return True
 
-    threads = N_THREADS if n_threads is None else max(1, int(n_threads))
-    if threads == 1 or len(chunks) == 1 or samples.size < MIN_VALUES_FOR_THREADS:
-        for chunk in chunks:
-            run(chunk)
-        return out
-    with ThreadPoolExecutor(threads) as pool:
-        # Contiguous runs of chunks per task keep the overhead per chunk low.
-        runs = np.array_split(np.arange(len(chunks)), threads * 8)
-
-        def run_many(ids: NDArray[np.intp]) -> None:
-            for i in ids:
-                run(chunks[int(i)])
-
-        for future in [pool.submit(run_many, ids) for ids in runs if ids.size]:
-            future.result()
+    threads = threads_for(samples.size, len(chunks), n_jobs, MIN_VALUES_FOR_THREADS)
+    share_pieces(len(chunks), threads, lambda: run)
     return out
 
 
@@ -140,33 +130,33 @@ def _max_entropy_kernel(x: NDArray[np.floating]) -> NDArray[np.floating]:
 
 
 def mutual_information(
-    probs: ArrayLike, *, name: str = "samples", n_threads: int | None = None
+    probs: ArrayLike, *, name: str = "samples", n_jobs: int | None = None
 ) -> NDArray[np.float64]:
     """``H[E_k p_k] - E_k H[p_k]`` over the first axis of (K, N, C) ``probs``, per pool item.
 
     The kernel behind :func:`bald` and query-by-committee's mean KL divergence to the consensus;
     ``name`` names the array in error messages.
     """
-    return _map_chunks(_bald_kernel, check_samples(probs, name), n_threads, name)
+    return _map_chunks(_bald_kernel, check_samples(probs, name), n_jobs, name)
 
 
 def predictive_entropy(
-    probs: ArrayLike, *, name: str = "samples", n_threads: int | None = None
+    probs: ArrayLike, *, name: str = "samples", n_jobs: int | None = None
 ) -> NDArray[np.float64]:
     """``H[E_k p_k]`` over the first axis of (K, N, C) ``probs``: the entropy of the mean."""
-    return _map_chunks(_max_entropy_kernel, check_samples(probs, name), n_threads, name)
+    return _map_chunks(_max_entropy_kernel, check_samples(probs, name), n_jobs, name)
 
 
-def expected_entropy(samples: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float64]:
+def expected_entropy(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64]:
     """``E_k H[p_k] = -(1/K) sum_k sum_c p_kc log p_kc``: the mean entropy of the samples.
 
     The second term of BALD (what the model expects to stay uncertain about even if it knew its
     parameters), in nats.
     """
-    return _map_chunks(_expected_entropy_kernel, check_samples(samples), n_threads)
+    return _map_chunks(_expected_entropy_kernel, check_samples(samples), n_jobs)
 
 
-def bald(samples: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float64]:
+def bald(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64]:
     """Mutual information between the label and the model parameters (BALD).
 
     ``I[y; w | x] = H[E_k p_k] - E_k H[p_k]``, in nats, from K posterior samples: high when the
@@ -177,7 +167,7 @@ def bald(samples: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.floa
     Parameters
     ----------
     samples : (K, N, C) probabilities of N items under K posterior samples.
-    n_threads : threads sharing the pool's chunks (default: up to 2).
+    n_jobs : threads sharing the pool's chunks (default: the cores this process may use).
 
     Returns
     -------
@@ -188,15 +178,15 @@ def bald(samples: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.floa
     >>> round(float(bald([[[1.0, 0.0]], [[0.0, 1.0]]])[0]), 6)  # two confident, disagreeing
     0.693147
     """
-    return mutual_information(samples, n_threads=n_threads)
+    return mutual_information(samples, n_jobs=n_jobs)
 
 
-def max_entropy(samples: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float64]:
+def max_entropy(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64]:
     """Predictive entropy ``H[E_k p_k] = -sum_c pbar_c log pbar_c`` (Gal et al. 2017, eq. 1).
 
     The entropy of the mean prediction over the K samples, in nats.
     """
-    return predictive_entropy(samples, n_threads=n_threads)
+    return predictive_entropy(samples, n_jobs=n_jobs)
 
 
 def variation_ratios(samples: ArrayLike) -> NDArray[np.float64]:

@@ -1,12 +1,13 @@
-"""Score a pool chunk by chunk, so a pool larger than memory (a memmap) can be scored.
+"""Score a pool chunk by chunk, and the one way to run a kernel on several threads.
 
-Two ways through a pool live here:
-
-- :func:`score_in_chunks` applies any per-item scoring function to slices of the pool;
-- :func:`map_row_blocks` is the engine of the fused per-row kernels (the uncertainty scores):
-  it copies cache-sized blocks of rows, transposed to (C, rows) so that every reduction over the
-  classes runs along the first axis as C vectorized operations, and lets two threads share the
-  blocks (numpy releases the GIL inside its loops). Extra memory is a few blocks per thread.
+- :func:`score_in_chunks` applies any per-item scoring function to slices of the pool, so a pool
+  larger than memory (a memmap) can be scored;
+- :func:`share_pieces` runs the pieces of a kernel on ``n_jobs`` threads (numpy and BLAS release
+  the GIL inside their loops); every strategy that runs in parallel goes through it, and
+  :func:`resolve_n_jobs` reads its ``n_jobs`` argument (default: the cores this process may use);
+- :func:`map_row_blocks` copies cache-sized blocks of rows of an (N, C) array, transposed to
+  (C, rows), so that every reduction over the classes runs along the first axis as C vectorized
+  operations (the uncertainty scores). Extra memory is a few blocks per thread.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from labelwise.errors import InvalidInputError
+
 #: Rows per chunk: large enough to amortise Python overhead, small enough to stay in cache.
 DEFAULT_CHUNK_SIZE = 65_536
 
@@ -28,8 +31,6 @@ DEFAULT_CHUNK_SIZE = 65_536
 BLOCK_BYTES = 1024 * 1024
 #: Below this many values (N * C) a second thread costs more than it saves.
 MIN_VALUES_FOR_THREADS = 1 << 18
-#: Threads sharing the blocks of one call: the cores this process may run on, at most two.
-N_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 #: Marks a scoring function that already streams over its input block by block (see
 #: :func:`streams_blocks`); :func:`score_in_chunks` then hands it the whole array at once.
@@ -113,7 +114,7 @@ def map_row_blocks(
     *,
     check: BlockCheck | None = None,
     check_dtype: np.dtype[Any] | None = None,
-    n_threads: int | None = None,
+    n_jobs: int | None = None,
     block_rows: int | None = None,
 ) -> NDArray[np.float64] | None:
     """Run ``kernel`` over transposed blocks of the rows of a 2-D ``array``; return the scores.
@@ -124,7 +125,7 @@ def map_row_blocks(
     array : (N, C) floating array, any strides (a memmap is read block by block).
     check : optional test of each block before the kernel sees it; ``check(t, sums)`` gets the
         transposed block and an (m,) scratch vector of ``check_dtype`` (default: the array's).
-    n_threads : threads sharing the blocks (default :data:`N_THREADS`; one for small arrays).
+    n_jobs : threads sharing the blocks (default :func:`default_n_jobs`; one for small arrays).
     block_rows : rows per block (default: about :data:`BLOCK_BYTES` per block).
 
     Returns
@@ -134,7 +135,7 @@ def map_row_blocks(
     for any number of threads and any block size.
     """
     out = np.empty(array.shape[0], dtype=np.float64)
-    ok = _run_blocks(kernel, out, array, check, check_dtype, n_threads, block_rows)
+    ok = _run_blocks(kernel, out, array, check, check_dtype, n_jobs, block_rows)
     return out if ok else None
 
 
@@ -143,7 +144,7 @@ def all_row_blocks(
     array: NDArray[np.floating],
     *,
     check_dtype: np.dtype[Any] | None = None,
-    n_threads: int | None = None,
+    n_jobs: int | None = None,
     block_rows: int | None = None,
 ) -> bool:
     """Whether ``check(t, sums)`` holds for every transposed block of rows of ``array``.
@@ -151,7 +152,7 @@ def all_row_blocks(
     The same blocks and threads as :func:`map_row_blocks`, without scores; stops at the first
     refused block.
     """
-    return _run_blocks(None, None, array, check, check_dtype, n_threads, block_rows)
+    return _run_blocks(None, None, array, check, check_dtype, n_jobs, block_rows)
 
 
 def _run_blocks(
@@ -160,7 +161,7 @@ def _run_blocks(
     array: NDArray[np.floating],
     check: BlockCheck | None,
     check_dtype: np.dtype[Any] | None,
-    n_threads: int | None,
+    n_jobs: int | None,
     block_rows: int | None,
 ) -> bool:
     n, c = array.shape
@@ -190,26 +191,50 @@ def _run_blocks(
 
         return run
 
-    return share_pieces(n_blocks, threads_for(array.size, n_blocks, n_threads), worker)
+    return share_pieces(n_blocks, threads_for(array.size, n_blocks, n_jobs), worker)
 
 
-def threads_for(n_values: int, n_tasks: int, n_threads: int | None) -> int:
-    """Threads for a call over ``n_values`` values in ``n_tasks`` pieces: ``n_threads`` (default
-    :data:`N_THREADS`), one below :data:`MIN_VALUES_FOR_THREADS`, never more than the pieces."""
-    threads = N_THREADS if n_threads is None else max(1, int(n_threads))
-    if n_values < MIN_VALUES_FOR_THREADS:
+def default_n_jobs() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int:
+    """``n_jobs`` as a thread count: None means :func:`default_n_jobs`; at least 1."""
+    if n_jobs is None:
+        return default_n_jobs()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer):
+        raise InvalidInputError(f"n_jobs must be a positive int or None, got {n_jobs!r}")
+    return max(1, int(n_jobs))
+
+
+def threads_for(
+    n_values: int, n_tasks: int, n_jobs: int | None, min_values: int = MIN_VALUES_FOR_THREADS
+) -> int:
+    """Threads for a call over ``n_values`` values in ``n_tasks`` pieces: ``n_jobs`` (see
+    :func:`resolve_n_jobs`), one below ``min_values``, never more than the pieces."""
+    threads = resolve_n_jobs(n_jobs)
+    if n_values < min_values:
         threads = 1
     return max(1, min(threads, n_tasks))
 
 
-def share_pieces(n_pieces: int, threads: int, worker: Callable[[], Callable[[int], bool]]) -> bool:
+def share_pieces(
+    n_pieces: int,
+    threads: int,
+    worker: Callable[[], Callable[[int], bool]],
+    executor: ThreadPoolExecutor | None = None,
+) -> bool:
     """Run pieces ``0 .. n_pieces - 1`` on ``threads`` threads at once, this one included.
 
     Each thread calls ``worker()`` once for its piece function (which may hold that thread's
     scratch buffers) and takes pieces from a shared counter (atomic under the GIL), so a thread
     slowed down by a busy machine simply takes fewer. A piece function returning False stops
     every thread before its next piece; the result says whether all pieces passed. The threads'
-    errors are re-raised.
+    errors are re-raised. A caller that shares pieces many times (a greedy loop) passes its
+    own ``executor`` of at least ``threads - 1`` workers instead of starting one per call.
     """
     next_piece = itertools.count()
     refused: list[bool] = []
@@ -225,10 +250,18 @@ def share_pieces(n_pieces: int, threads: int, worker: Callable[[], Callable[[int
 
     if threads <= 1:
         work()
+    elif executor is not None:
+        _work_with(executor, threads, work)
     else:
         with ThreadPoolExecutor(threads - 1) as pool:
-            helpers = [pool.submit(work) for _ in range(threads - 1)]
-            work()
-            for helper in helpers:
-                helper.result()
+            _work_with(pool, threads, work)
     return not refused
+
+
+def _work_with(pool: ThreadPoolExecutor, threads: int, work: Callable[[], None]) -> None:
+    helpers = [pool.submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:
+        for helper in helpers:
+            helper.result()

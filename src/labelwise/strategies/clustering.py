@@ -16,15 +16,15 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import (
-    check_batch_size,
-    check_exclude,
-    check_finite,
-    check_rng,
-)
 from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
 from labelwise.strategies.chunking import iter_chunks
+from labelwise.strategies.validation import (
+    check_batch_size,
+    check_exclude,
+    check_matrix_with_norms,
+    check_rng,
+    row_sq_norms,
+)
 
 #: ``sq_dist(rows, centers)``: squared distances of shape (len(rows), len(centers)), float64,
 #: where ``rows`` is a slice or an index array of the pool and ``centers`` an index array.
@@ -135,39 +135,6 @@ def _refresh_all(
         d2 = np.maximum(sq_dist(rows, centers[start:]).min(axis=1), 0.0)
         stale[rows] = d2 if initial else np.minimum(stale[rows], d2)
     fresh[:] = centers.size
-
-
-def row_sq_norms(X: NDArray[np.floating]) -> NDArray[np.float64]:
-    """``|x_i|^2`` of every row in float64, block by block (no float64 copy of ``X``)."""
-    out = np.empty(X.shape[0], dtype=np.float64)
-    for rows in iter_chunks(X.shape[0], max(1, (1 << 18) // max(1, X.shape[1]))):
-        chunk = np.asarray(X[rows], dtype=np.float64)
-        out[rows] = np.einsum("ij,ij->i", chunk, chunk)
-    return out
-
-
-def check_matrix_with_norms(
-    x: ArrayLike, name: str
-) -> tuple[NDArray[np.floating], NDArray[np.float64]]:
-    """A finite 2-D float matrix and its row squared norms, in one blocked pass.
-
-    Same contract as :func:`labelwise.strategies._validation.check_matrix`, without its
-    N x d temporary: a NaN or infinity shows up in the row norms, which are needed anyway.
-    """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise InvalidInputError(f"{name} must be 2-dimensional, got shape {arr.shape}")
-    if arr.shape[1] == 0:
-        raise InvalidInputError(f"{name} has no features (shape {arr.shape})")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
-    norms = row_sq_norms(arr)
-    if not np.isfinite(norms).all():
-        check_finite(arr, name)
-        raise InvalidInputError(f"{name} is too large: its squared norms overflow; rescale it")
-    return arr, norms
 
 
 def euclidean_sq_dist(
@@ -370,7 +337,7 @@ class KMeans(Strategy):
         rng: np.random.Generator,
         exclude: NDArray[np.bool_],
     ) -> Selection:
-        assert inputs.embeddings is not None
-        x, _ = check_matrix_with_norms(inputs.embeddings, "embeddings")
+        x = inputs.embeddings
+        assert x is not None  # select() checked the declared inputs
         idx, sizes = kmeans_representatives(x, batch_size, rng, exclude, self.max_iter, self.tol)
         return Selection(idx, sizes)

@@ -13,13 +13,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import check_proba
 from labelwise.strategies.base import ScoringStrategy, register_strategy
 from labelwise.strategies.bayesian import (
     mutual_information,
     predictive_entropy,
     vote_counts,
 )
+from labelwise.strategies.validation import check_proba
 
 
 def check_votes(votes: ArrayLike, n_classes: int | None = None) -> tuple[NDArray[np.intp], int]:

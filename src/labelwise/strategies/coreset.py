@@ -31,15 +31,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import (
+from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.chunking import iter_chunks
+from labelwise.strategies.validation import (
     check_batch_size,
     check_exclude,
     check_matrix,
+    check_matrix_with_norms,
     check_rng,
 )
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
-from labelwise.strategies.chunking import iter_chunks
-from labelwise.strategies.clustering import check_matrix_with_norms
 
 #: Elements per temporary block (rows x centres) in the blocked distance passes.
 BLOCK_ELEMENTS = 1 << 21
@@ -348,7 +348,9 @@ class Coreset(Strategy):
         rng: np.random.Generator,
         exclude: NDArray[np.bool_],
     ) -> Selection:
-        assert inputs.embeddings is not None
-        x, lab = check_embedding_pair(inputs.embeddings, inputs.labeled_embeddings)
+        x, lab = inputs.embeddings, inputs.labeled_embeddings
+        assert x is not None  # select() checked the declared inputs
+        if lab is None:
+            lab = np.empty((0, x.shape[1]), dtype=x.dtype)
         idx, dist = k_center_greedy(x, lab, batch_size, rng, exclude, self.n_candidates)
         return Selection(idx, dist)

@@ -12,10 +12,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import FloatArray, check_matrix, check_proba
 from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
 from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, iter_chunks
 from labelwise.strategies.topk import top_k_masked
+from labelwise.strategies.validation import FloatArray, check_matrix, check_proba
 
 
 def check_proba_and_embeddings(
@@ -102,8 +102,11 @@ class ExpectedGradientLength(Strategy):
         self.bias = bias
         self.chunk_size = chunk_size
 
-    def score(self, inputs: PoolInputs, n_threads: int | None = None) -> NDArray[np.float64]:
-        """Expected gradient length of every pool item (excluded ones too), on one thread."""
+    def score(
+        self, inputs: PoolInputs, n_jobs: int | None = None, *, n_threads: int | None = None
+    ) -> NDArray[np.float64]:
+        """Expected gradient length of every pool item (excluded ones too), on one thread
+        (``n_jobs`` and its older name ``n_threads`` are accepted for a uniform signature)."""
         inputs.require(self.needs, self.name)
         proba, embeddings = inputs.proba, inputs.embeddings
         assert proba is not None and embeddings is not None
@@ -112,6 +115,9 @@ class ExpectedGradientLength(Strategy):
         for chunk in iter_chunks(n, self.chunk_size):
             out[chunk] = expected_gradient_length(proba[chunk], embeddings[chunk], bias=self.bias)
         return out
+
+    def _check_inputs(self, inputs: PoolInputs) -> PoolInputs:
+        return inputs  # score() validates each chunk as it reads it
 
     def _select(
         self,

@@ -2,28 +2,28 @@
 
 ``labelwise.strategies._fused`` reads each row of a C-contiguous (N, C) float32 or float64
 array once, in place, and gets both the fast validation (row sum, minimum) and the score from
-that one read; two threads share the rows with the GIL released. On a 2-core machine it scores
-1M x 10 float32 about twice as fast as the transposed-block numpy kernels of
-:mod:`labelwise.strategies.uncertainty`, which remain the path wherever the extension was not
-built (it is optional at install), for other layouts, and when the environment sets
-``LABELWISE_PURE_NUMPY=1``.
+that one read; ``n_jobs`` threads share the rows with the GIL released. The transposed-block
+numpy kernels of :mod:`labelwise.strategies.uncertainty` do the same work wherever the extension
+was not built (it is optional at install) and for other layouts.
 
-Least confidence, margin and ratio give the numpy kernels' scores bit for bit. The entropy
-(float32 rows only) takes its logarithm from a vectorized float32 polynomial (Cephes' logf,
-relative error about 1e-7) instead of numpy's, and sums in float64 as numpy's path does: the
-two differ by about 1e-7, the rounding of the float32 logarithm that both paths already carry.
+Which one runs is the ``kernel`` argument of the uncertainty scores (:data:`Kernel`): ``"auto"``
+takes the compiled scorer where it is built and takes the array, ``"compiled"`` insists on it,
+``"numpy"`` never uses it. Least confidence, margin and ratio give the numpy kernels' scores bit
+for bit. The entropy (float32 rows only) takes its logarithm from a vectorized float32
+polynomial (Cephes' logf, relative error about 1e-7) instead of numpy's and sums in float64 as
+numpy's path does: the two differ by about 1e-7, the rounding of the float32 logarithm.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
-from labelwise.strategies._validation import fast_sum_bounds, proba_sums_dtype
+from labelwise.errors import InvalidInputError
 from labelwise.strategies.chunking import share_pieces, threads_for
+from labelwise.strategies.validation import fast_sum_bounds, proba_sums_dtype
 
 _extension: Any
 try:
@@ -32,19 +32,34 @@ except ImportError:  # not built: the numpy kernels do the work
     _extension = None
 
 FusedKind = Literal["least_confidence", "margin", "ratio", "entropy"]
+#: Which scorer runs: the compiled one where it can ("auto"), always ("compiled"), never ("numpy").
+Kernel = Literal["auto", "compiled", "numpy"]
+KERNELS: tuple[Kernel, ...] = get_args(Kernel)
 _KIND_CODES = {"least_confidence": 0, "margin": 1, "ratio": 2, "entropy": 3}
 #: Rows per piece handed to a thread.
 ROWS_PER_TASK = 1 << 15
 
 
 def available() -> bool:
-    """Whether the compiled scorer is built and not switched off (``LABELWISE_PURE_NUMPY=1``)."""
-    return _extension is not None and os.environ.get("LABELWISE_PURE_NUMPY", "") in ("", "0")
+    """Whether the compiled scorer was built."""
+    return _extension is not None
+
+
+def check_kernel(kernel: str) -> Kernel:
+    """Refuse a ``kernel`` that is not one of :data:`KERNELS`, or "compiled" where it is absent."""
+    if kernel not in KERNELS:
+        raise InvalidInputError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    if kernel == "compiled" and not available():
+        raise InvalidInputError(
+            "kernel='compiled' but labelwise.strategies._fused was not built: build it (a C "
+            "compiler at install) or pass kernel='numpy'"
+        )
+    return kernel
 
 
 def can_score(p: NDArray[np.floating], kind: FusedKind = "margin") -> bool:
-    """Whether :func:`fused_scores` takes ``p`` for ``kind``: C-contiguous, 2-D, float32 or
-    float64 (float32 only for the entropy, whose logarithm is float32's)."""
+    """Whether :func:`fused_scores` takes ``p`` for ``kind``: built, C-contiguous, 2-D, float32
+    or float64 (float32 only for the entropy, whose logarithm is float32's)."""
     dtypes = (np.float32,) if kind == "entropy" else (np.float32, np.float64)
     return (
         available()
@@ -56,13 +71,28 @@ def can_score(p: NDArray[np.floating], kind: FusedKind = "margin") -> bool:
     )
 
 
+def use_compiled(p: NDArray[np.floating], kind: FusedKind, kernel: Kernel) -> bool:
+    """Whether ``kernel`` picks the compiled scorer for ``p``; "compiled" refuses an array it
+    cannot take."""
+    if kernel == "numpy":
+        return False
+    takes = can_score(p, kind)
+    if kernel == "compiled" and not takes:
+        dtypes = "float32" if kind == "entropy" else "float32 or float64"
+        raise InvalidInputError(
+            f"kernel='compiled' scores C-contiguous {dtypes} (N, C) arrays, got {p.dtype} "
+            f"of shape {p.shape}: pass kernel='auto' or 'numpy', or convert the array"
+        )
+    return takes
+
+
 def fused_scores(
-    p: NDArray[np.floating], kind: FusedKind, *, n_threads: int | None = None
+    p: NDArray[np.floating], kind: FusedKind, *, n_jobs: int | None = None
 ) -> NDArray[np.float64] | None:
     """Validate and score the rows of ``p`` (:func:`can_score` must hold) in one pass.
 
     Returns the (N,) float64 scores, or None when a row failed the fast test (a negative or NaN
-    value, or a sum outside :func:`~labelwise.strategies._validation.fast_sum_bounds`): the
+    value, or a sum outside :func:`~labelwise.strategies.validation.fast_sum_bounds`): the
     caller then runs the exact check, which raises or, for a row at the tolerance's edge,
     accepts.
     """
@@ -82,5 +112,5 @@ def fused_scores(
             score(p, out, start, min(start + ROWS_PER_TASK, n), code, lo, hi, sum_in_double)
         )
 
-    passed = share_pieces(n_tasks, threads_for(p.size, n_tasks, n_threads), lambda: run)
+    passed = share_pieces(n_tasks, threads_for(p.size, n_tasks, n_jobs), lambda: run)
     return out if passed else None

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar, Literal, get_args
 
 import numpy as np
@@ -19,34 +18,45 @@ import scipy.cluster.hierarchy
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import (
-    check_batch_size,
-    check_exclude,
-    check_proba,
-    check_rng,
-)
 from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
 from labelwise.strategies.chunking import iter_chunks
-from labelwise.strategies.clustering import check_matrix_with_norms
-from labelwise.strategies.coreset import N_CANDIDATES, check_embedding_pair, k_center_greedy
+from labelwise.strategies.coreset import check_embedding_pair, k_center_greedy
 from labelwise.strategies.topk import top_k_masked
-from labelwise.strategies.uncertainty import entropy, least_confidence, margin, ratio
+from labelwise.strategies.uncertainty import score_rows
+from labelwise.strategies.validation import (
+    check_batch_size,
+    check_exclude,
+    check_matrix_with_norms,
+    check_proba,
+    check_rng,
+    row_sq_norms,
+)
 
 ScoreName = Literal["margin", "entropy", "least_confidence", "ratio"]
-_SCORES: dict[str, Callable[[ArrayLike], NDArray[np.float64]]] = {
-    "margin": margin,
-    "entropy": entropy,
-    "least_confidence": least_confidence,
-    "ratio": ratio,
-}
 _ROWS = 8192
 
 
-def _score_fn(score: str) -> Callable[[ArrayLike], NDArray[np.float64]]:
-    if score not in _SCORES:
+def _check_score(score: str) -> ScoreName:
+    if score not in get_args(ScoreName):
         known = ", ".join(get_args(ScoreName))
         raise InvalidInputError(f"unknown uncertainty score {score!r}; known: {known}")
-    return _SCORES[score]
+    return score  # type: ignore[return-value]  # one of ScoreName, checked above
+
+
+def _uncertainty(proba: NDArray[np.floating], score: str) -> NDArray[np.float64]:
+    """The uncertainty ``score`` of checked probabilities (no second validation)."""
+    return score_rows(proba, _check_score(score), validate=False)
+
+
+def _check_pair(
+    proba: ArrayLike, embeddings: ArrayLike, exclude: ArrayLike | None, batch_size: int
+) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.bool_], int]:
+    """The pure functions' entry: checked proba, embeddings (one row each), mask, batch size."""
+    p = check_proba(proba)
+    x, _ = check_matrix_with_norms(embeddings, "embeddings")
+    _check_rows(p.shape[0], x)
+    mask = check_exclude(exclude, x.shape[0])
+    return p, x, mask, check_batch_size(batch_size, x.shape[0] - int(mask.sum()))
 
 
 def _positive_int(value: int, name: str) -> int:
@@ -100,32 +110,28 @@ def uncertainty_coreset(
     -------
     (batch_size,) distinct pool indices in the order the core-set picked them.
     """
-    idx, _ = _uncertainty_coreset(
-        proba, embeddings, labeled_embeddings, batch_size, prefilter, score, check_rng(rng), exclude
-    )
+    p, x, mask, k = _check_pair(proba, embeddings, exclude, batch_size)
+    x, lab = check_embedding_pair(x, labeled_embeddings)
+    prefilter = _positive_int(prefilter, "prefilter")
+    score = _check_score(score)
+    idx, _ = _uncertainty_coreset(p, x, lab, k, prefilter, score, check_rng(rng), mask)
     return idx
 
 
 def _uncertainty_coreset(
-    proba: ArrayLike,
-    embeddings: ArrayLike,
-    labeled: ArrayLike | None,
-    batch_size: int,
+    proba: NDArray[np.floating],
+    x: NDArray[np.floating],
+    labeled: NDArray[np.floating],
+    k: int,
     prefilter: int,
     score: str,
     rng: np.random.Generator,
-    exclude: ArrayLike | None,
-    n_candidates: int = N_CANDIDATES,
+    mask: NDArray[np.bool_],
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    scores = _score_fn(score)(proba)
-    x, lab = check_embedding_pair(embeddings, labeled)
-    _check_rows(scores.size, x)
-    mask = check_exclude(exclude, x.shape[0])
-    available = x.shape[0] - int(mask.sum())
-    k = check_batch_size(batch_size, available)
-    m = min(_positive_int(prefilter, "prefilter") * k, available)
+    scores = _uncertainty(proba, score)
+    m = min(prefilter * k, x.shape[0] - int(mask.sum()))
     shortlist = np.sort(top_k_masked(scores, m, mask))
-    sub, dist = k_center_greedy(x[shortlist], lab, k, rng, np.zeros(m, dtype=bool), n_candidates)
+    sub, dist = k_center_greedy(x[shortlist], labeled, k, rng, np.zeros(m, dtype=bool))
     return shortlist[sub], dist
 
 
@@ -138,8 +144,7 @@ class UncertaintyCoreset(Strategy):
 
     def __init__(self, prefilter: int = 10, score: ScoreName = "margin") -> None:
         self.prefilter = _positive_int(prefilter, "prefilter")
-        _score_fn(score)
-        self.score = score
+        self.score = _check_score(score)
 
     def _select(
         self,
@@ -148,16 +153,12 @@ class UncertaintyCoreset(Strategy):
         rng: np.random.Generator,
         exclude: NDArray[np.bool_],
     ) -> Selection:
-        assert inputs.proba is not None and inputs.embeddings is not None
+        p, x, lab = inputs.proba, inputs.embeddings, inputs.labeled_embeddings
+        assert p is not None and x is not None  # select() checked the declared inputs
+        if lab is None:
+            lab = np.empty((0, x.shape[1]), dtype=x.dtype)
         idx, dist = _uncertainty_coreset(
-            inputs.proba,
-            inputs.embeddings,
-            inputs.labeled_embeddings,
-            batch_size,
-            self.prefilter,
-            self.score,
-            rng,
-            exclude,
+            p, x, lab, batch_size, self.prefilter, self.score, rng, exclude
         )
         return Selection(idx, dist)
 
@@ -182,17 +183,17 @@ def class_balanced(
     -------
     (batch_size,) distinct pool indices in the order taken.
     """
-    idx, _ = _class_balanced(proba, batch_size, score, exclude)
+    p = check_proba(proba)
+    mask = check_exclude(exclude, p.shape[0])
+    k = check_batch_size(batch_size, p.shape[0] - int(mask.sum()))
+    idx, _ = _class_balanced(p, k, _check_score(score), mask)
     return idx
 
 
 def _class_balanced(
-    proba: ArrayLike, batch_size: int, score: str, exclude: ArrayLike | None
+    p: NDArray[np.floating], k: int, score: str, mask: NDArray[np.bool_]
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    p = check_proba(proba)
-    scores = _score_fn(score)(p)
-    mask = check_exclude(exclude, p.shape[0])
-    k = check_batch_size(batch_size, p.shape[0] - int(mask.sum()))
+    scores = _uncertainty(p, score)
     pool = np.flatnonzero(~mask)
     predicted = np.argmax(p[pool], axis=1)
     counts = np.bincount(predicted, minlength=p.shape[1])
@@ -210,8 +211,7 @@ class ClassBalanced(Strategy):
     needs = frozenset({"proba"})
 
     def __init__(self, score: ScoreName = "margin") -> None:
-        _score_fn(score)
-        self.score = score
+        self.score = _check_score(score)
 
     def _select(
         self,
@@ -250,7 +250,8 @@ def information_density(
     -------
     (batch_size,) distinct pool indices, highest density-weighted score first.
     """
-    idx, _ = _information_density(proba, embeddings, batch_size, beta, score, exclude)
+    p, x, mask, k = _check_pair(proba, embeddings, exclude, batch_size)
+    idx, _ = _information_density(p, x, k, _check_beta(beta), _check_score(score), mask)
     return idx
 
 
@@ -262,15 +263,30 @@ def density_scores(
     exclude: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """``ID(x)`` of every pool item (see :func:`information_density`)."""
+    p = check_proba(proba)
+    x, _ = check_matrix_with_norms(embeddings, "embeddings")
+    _check_rows(p.shape[0], x)
+    mask = check_exclude(exclude, x.shape[0])
+    return _density_scores(p, x, _check_beta(beta), _check_score(score), mask)
+
+
+def _check_beta(beta: float) -> float:
     if not np.isfinite(beta) or beta < 0:
         raise InvalidInputError(f"beta must be a finite number >= 0, got {beta!r}")
-    phi = _score_fn(score)(proba)
+    return float(beta)
+
+
+def _density_scores(
+    proba: NDArray[np.floating],
+    x: NDArray[np.floating],
+    beta: float,
+    score: str,
+    mask: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    phi = _uncertainty(proba, score)
     if score == "margin":
         phi = 1.0 + phi
-    x, sq_norms = check_matrix_with_norms(embeddings, "embeddings")
-    _check_rows(phi.size, x)
-    mask = check_exclude(exclude, x.shape[0])
-    norms = np.sqrt(sq_norms)
+    norms = np.sqrt(row_sq_norms(x))
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     weights = np.where(mask, 0.0, inv)
     total = np.zeros(x.shape[1], dtype=np.float64)
@@ -284,16 +300,14 @@ def density_scores(
 
 
 def _information_density(
-    proba: ArrayLike,
-    embeddings: ArrayLike,
-    batch_size: int,
+    proba: NDArray[np.floating],
+    x: NDArray[np.floating],
+    k: int,
     beta: float,
-    score: ScoreName,
-    exclude: ArrayLike | None,
+    score: str,
+    mask: NDArray[np.bool_],
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    scores = density_scores(proba, embeddings, beta, score, exclude)
-    mask = check_exclude(exclude, scores.size)
-    k = check_batch_size(batch_size, scores.size - int(mask.sum()))
+    scores = _density_scores(proba, x, beta, score, mask)
     idx = top_k_masked(scores, k, mask)
     return idx, scores[idx]
 
@@ -306,11 +320,9 @@ class InformationDensity(Strategy):
     needs = frozenset({"proba", "embeddings"})
 
     def __init__(self, beta: float = 1.0, score: ScoreName = "entropy") -> None:
-        if not np.isfinite(beta) or beta < 0:
-            raise InvalidInputError(f"beta must be a finite number >= 0, got {beta!r}")
-        _score_fn(score)
+        _check_beta(beta)
         self.beta = beta
-        self.score = score
+        self.score = _check_score(score)
 
     def _select(
         self,
@@ -352,26 +364,23 @@ def cluster_margin(
     -------
     (batch_size,) distinct pool indices in the order taken.
     """
-    idx, _ = _cluster_margin(proba, embeddings, batch_size, margin_factor, n_clusters, exclude)
+    p, x, mask, k = _check_pair(proba, embeddings, exclude, batch_size)
+    factor = _positive_int(margin_factor, "margin_factor")
+    t = k if n_clusters is None else _positive_int(n_clusters, "n_clusters")
+    idx, _ = _cluster_margin(p, x, k, factor, t, mask)
     return idx
 
 
 def _cluster_margin(
-    proba: ArrayLike,
-    embeddings: ArrayLike,
-    batch_size: int,
+    proba: NDArray[np.floating],
+    x: NDArray[np.floating],
+    k: int,
     margin_factor: int,
-    n_clusters: int | None,
-    exclude: ArrayLike | None,
+    t: int,
+    mask: NDArray[np.bool_],
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    scores = margin(proba)
-    x, _ = check_matrix_with_norms(embeddings, "embeddings")
-    _check_rows(scores.size, x)
-    mask = check_exclude(exclude, x.shape[0])
-    available = x.shape[0] - int(mask.sum())
-    k = check_batch_size(batch_size, available)
-    m = min(_positive_int(margin_factor, "margin_factor") * k, available)
-    t = k if n_clusters is None else _positive_int(n_clusters, "n_clusters")
+    scores = _uncertainty(proba, "margin")
+    m = min(margin_factor * k, x.shape[0] - int(mask.sum()))
     shortlist = np.sort(top_k_masked(scores, m, mask))
     if m == 1:
         labels = np.zeros(1, dtype=np.intp)
@@ -409,13 +418,9 @@ class ClusterMargin(Strategy):
         exclude: NDArray[np.bool_],
     ) -> Selection:
         assert inputs.proba is not None and inputs.embeddings is not None
+        t = batch_size if self.n_clusters is None else self.n_clusters
         return Selection(
             *_cluster_margin(
-                inputs.proba,
-                inputs.embeddings,
-                batch_size,
-                self.margin_factor,
-                self.n_clusters,
-                exclude,
+                inputs.proba, inputs.embeddings, batch_size, self.margin_factor, t, exclude
             )
         )

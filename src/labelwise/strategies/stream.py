@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import check_rng
+from labelwise.strategies.validation import check_rng
 
 
 class BudgetedStream(ABC):

@@ -6,18 +6,15 @@ computed chunk by chunk or shard by shard.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.strategies._validation import (
+from labelwise.strategies.validation import (
     check_batch_size,
     check_exclude,
     check_rng,
     check_scores,
 )
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
 
 
 def top_k_masked(
@@ -157,32 +154,3 @@ def _top_k_by_id(scores: NDArray[np.float64], ids: NDArray[np.int64], k: int) ->
             return candidates[order[:k]]
     order = np.lexsort((ids, -scores))
     return order[:k]
-
-
-@register_strategy
-class Random(Strategy):
-    """Uniform random sampling: the baseline every strategy is measured against."""
-
-    name: ClassVar[str] = "random"
-    needs = frozenset()
-
-    def select(
-        self,
-        inputs: PoolInputs | int,
-        batch_size: int,
-        rng: np.random.Generator | int | None = None,
-    ) -> Selection:
-        """Select uniformly; ``inputs`` may be just the pool size."""
-        if isinstance(inputs, int | np.integer):
-            inputs = PoolInputs(pool_size=int(inputs))
-        return super().select(inputs, batch_size, rng)
-
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
-        idx = random(exclude.size, batch_size, rng, exclude)
-        return Selection(idx, np.zeros(idx.size))

@@ -2,31 +2,36 @@
 
 Each function maps ``proba`` of shape (N, C) to N float64 scores, higher = more informative.
 
-The scores are memory-bound, so each is one pass over the input: cache-sized blocks of rows are
-copied transposed to (C, rows) (:func:`~labelwise.strategies.chunking.map_row_blocks`), each
-block is validated (rows summing to one, no negative value, no NaN) and scored while it is in
-cache, every reduction over the classes runs along the first axis as C vectorized operations,
-float32 stays float32 until the (N,) scores, and two threads share the blocks. Extra memory is
-the (N,) result and a few blocks per thread.
+Each score is one pass over the input that validates the rows (summing to one, no negative
+value, no NaN) and scores them: cache-sized blocks of rows copied transposed to (C, rows)
+(:func:`~labelwise.strategies.chunking.map_row_blocks`) so that every reduction over the classes
+is C vectorized operations, or the compiled scorer of :mod:`labelwise.strategies.fused` (the
+``kernel`` argument picks). float32 stays float32 until the (N,) scores; ``n_jobs`` threads share
+the rows. Extra memory is the (N,) result and a few blocks per thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.strategies._validation import (
+from labelwise.strategies.base import ScoringStrategy, register_strategy
+from labelwise.strategies.chunking import (
+    DEFAULT_CHUNK_SIZE,
+    RowBlock,
+    map_row_blocks,
+    streams_blocks,
+)
+from labelwise.strategies.fused import FusedKind, Kernel, check_kernel, fused_scores, use_compiled
+from labelwise.strategies.validation import (
     check_proba,
     check_proba_layout,
     proba_sums_dtype,
     transposed_rows_are_proba,
 )
-from labelwise.strategies.base import ScoringStrategy, register_strategy
-from labelwise.strategies.chunking import RowBlock, map_row_blocks, streams_blocks
-from labelwise.strategies.fused import FusedKind, can_score, fused_scores
 
 BlockKernel = Callable[[RowBlock], None]
 
@@ -35,40 +40,45 @@ _MINUS_LN2 = -float(np.log(2.0))
 
 def score_rows(
     proba: ArrayLike,
-    kernel: BlockKernel,
+    kind: FusedKind,
     *,
     name: str = "proba",
-    n_threads: int | None = None,
+    n_jobs: int | None = None,
+    kernel: Kernel = "auto",
+    validate: bool = True,
     block_rows: int | None = None,
-    fused: FusedKind | None = None,
 ) -> NDArray[np.float64]:
-    """Validate ``proba`` and score its rows with a block ``kernel``, in one pass.
+    """Score the rows of ``proba`` by the uncertainty score ``kind``, validating them in the
+    same pass.
 
-    Each block is tested with :func:`transposed_rows_are_proba` before ``kernel`` scores it.
-    When a block fails, :func:`check_proba` runs on the whole array and raises its usual
-    message; rows that only came near the tolerance's edge pass it, and the rows are then scored
-    without the fast test. With ``fused`` (the kernel's name) and an array the compiled scorer
-    takes (:func:`~labelwise.strategies.fused.can_score`), that scorer does the same pass on the
-    rows in place (the same scores bit for bit; the entropy within 1e-7, see
-    :mod:`labelwise.strategies.fused`).
+    Each block of rows gets the fast test of :func:`transposed_rows_are_proba` before it is
+    scored (the compiled scorer tests each row as it reads it). When a block fails,
+    :func:`check_proba` runs on the whole array and raises its usual message; rows that only
+    came near the tolerance's edge pass it and are then scored without the fast test.
+    ``validate=False`` is for callers that checked ``proba`` already (a batch strategy).
     """
+    kernel = check_kernel(kernel)
     p = check_proba_layout(proba, name)
     if p.shape[0] == 0:
         return np.empty(0, dtype=np.float64)
-    if fused is not None and can_score(p, fused):
-        out = fused_scores(p, fused, n_threads=n_threads)
-    else:
+    block_kernel = _BLOCK_KERNELS[kind]
+    if use_compiled(p, kind, kernel):
+        out = fused_scores(p, kind, n_jobs=n_jobs)
+    elif validate:
         out = map_row_blocks(
-            kernel,
+            block_kernel,
             p,
             check=transposed_rows_are_proba,
             check_dtype=proba_sums_dtype(p.shape[1], p.dtype),
-            n_threads=n_threads,
+            n_jobs=n_jobs,
             block_rows=block_rows,
         )
+    else:
+        out = None
     if out is None:
-        check_proba(p, name)  # raises, unless a row only came near the tolerance's edge
-        out = map_row_blocks(kernel, p, n_threads=n_threads, block_rows=block_rows)
+        if validate:
+            check_proba(p, name)  # raises, unless a row only came near the tolerance's edge
+        out = map_row_blocks(block_kernel, p, n_jobs=n_jobs, block_rows=block_rows)
         assert out is not None  # no check, nothing to refuse
     return out
 
@@ -123,14 +133,26 @@ def _entropy_block(b: RowBlock) -> None:
     np.multiply(b.out, _MINUS_LN2, out=b.out)
 
 
+_BLOCK_KERNELS: dict[str, BlockKernel] = {
+    "least_confidence": _least_confidence_block,
+    "margin": _margin_block,
+    "ratio": _ratio_block,
+    "entropy": _entropy_block,
+}
+
+
 @streams_blocks
-def least_confidence(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float64]:
+def least_confidence(
+    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
+) -> NDArray[np.float64]:
     """``1 - max_c p(c|x)``: how far the most likely class is from certain (Lewis & Gale 1994).
 
     Parameters
     ----------
     proba : (N, C) class probabilities: finite, in [0, 1], rows summing to one.
-    n_threads : threads sharing the rows (default: up to 2).
+    n_jobs : threads sharing the rows (default: the cores this process may use).
+    kernel : "auto" (the compiled scorer where it is built and takes the array), "compiled" or
+        "numpy" (see :mod:`labelwise.strategies.fused`).
 
     Returns
     -------
@@ -141,11 +163,13 @@ def least_confidence(proba: ArrayLike, *, n_threads: int | None = None) -> NDArr
     >>> least_confidence([[0.5, 0.5], [1.0, 0.0]]).tolist()
     [0.5, 0.0]
     """
-    return score_rows(proba, _least_confidence_block, n_threads=n_threads, fused="least_confidence")
+    return score_rows(proba, "least_confidence", n_jobs=n_jobs, kernel=kernel)
 
 
 @streams_blocks
-def margin(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float64]:
+def margin(
+    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
+) -> NDArray[np.float64]:
     """``-(p_1 - p_2)``, the negated gap between the two most likely classes (Scheffer 2001).
 
     Higher (a smaller gap) = more informative; the range is [-1, 0]. ``p_1 >= p_2`` are the two
@@ -154,21 +178,25 @@ def margin(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.floa
     >>> margin([[0.5, 0.3, 0.2]]).round(6).tolist()
     [-0.2]
     """
-    return score_rows(proba, _margin_block, n_threads=n_threads, fused="margin")
+    return score_rows(proba, "margin", n_jobs=n_jobs, kernel=kernel)
 
 
 @streams_blocks
-def ratio(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float64]:
+def ratio(
+    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
+) -> NDArray[np.float64]:
     """``p_2 / p_1``, the ratio of the second to the most likely class probability, in [0, 1].
 
     >>> ratio([[0.5, 0.25, 0.25]]).tolist()
     [0.5]
     """
-    return score_rows(proba, _ratio_block, n_threads=n_threads, fused="ratio")
+    return score_rows(proba, "ratio", n_jobs=n_jobs, kernel=kernel)
 
 
 @streams_blocks
-def entropy(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.float64]:
+def entropy(
+    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
+) -> NDArray[np.float64]:
     """Shannon entropy ``H[p] = -sum_c p_c log p_c`` in nats (0 log 0 = 0); uniform gives log C.
 
     Settles 2009, eq. 3.3 (after Shannon 1948). float32 probabilities are logged in float32 and
@@ -177,40 +205,60 @@ def entropy(proba: ArrayLike, *, n_threads: int | None = None) -> NDArray[np.flo
     >>> round(float(entropy([[0.25, 0.25, 0.25, 0.25]])[0]), 6)
     1.386294
     """
-    return score_rows(proba, _entropy_block, n_threads=n_threads, fused="entropy")
+    return score_rows(proba, "entropy", n_jobs=n_jobs, kernel=kernel)
+
+
+class UncertaintyStrategy(ScoringStrategy):
+    """Top-k by an uncertainty score of ``proba``.
+
+    Parameters
+    ----------
+    kernel : "auto", "compiled" or "numpy": which scorer runs (:mod:`labelwise.strategies.fused`).
+    chunk_size, n_jobs : see :class:`~labelwise.strategies.base.ScoringStrategy`.
+    """
+
+    input_name = "proba"
+
+    def __init__(
+        self,
+        kernel: Kernel = "auto",
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        n_jobs: int | None = None,
+    ) -> None:
+        super().__init__(chunk_size, n_jobs)
+        self.kernel = check_kernel(kernel)
+
+    def _score_params(self) -> dict[str, Any]:
+        return {"kernel": self.kernel}
 
 
 @register_strategy
-class LeastConfidence(ScoringStrategy):
+class LeastConfidence(UncertaintyStrategy):
     """Top-k by :func:`least_confidence`."""
 
     name: ClassVar[str] = "least_confidence"
-    input_name = "proba"
     score_fn = staticmethod(least_confidence)
 
 
 @register_strategy
-class Margin(ScoringStrategy):
+class Margin(UncertaintyStrategy):
     """Top-k by :func:`margin` (smallest gap between the two most likely classes)."""
 
     name: ClassVar[str] = "margin"
-    input_name = "proba"
     score_fn = staticmethod(margin)
 
 
 @register_strategy
-class Ratio(ScoringStrategy):
+class Ratio(UncertaintyStrategy):
     """Top-k by :func:`ratio`."""
 
     name: ClassVar[str] = "ratio"
-    input_name = "proba"
     score_fn = staticmethod(ratio)
 
 
 @register_strategy
-class Entropy(ScoringStrategy):
+class Entropy(UncertaintyStrategy):
     """Top-k by :func:`entropy` (max entropy)."""
 
     name: ClassVar[str] = "entropy"
-    input_name = "proba"
     score_fn = staticmethod(entropy)

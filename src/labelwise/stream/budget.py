@@ -17,8 +17,8 @@ from collections.abc import Callable
 import numpy as np
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies._validation import check_rng
 from labelwise.strategies.stream import BudgetedStream
+from labelwise.strategies.validation import check_rng
 
 
 class TimeWindowBudget:

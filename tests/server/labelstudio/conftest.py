@@ -115,10 +115,28 @@ def store_url(tmp_path: Path) -> str:
     return url
 
 
+def settings(**changes: Any) -> BackendSettings:
+    """Test settings: hashed-word features (no model to load), retrain after 2 annotations."""
+    values: dict[str, Any] = {"train_every": 2, "train_delay": 60.0, "text_features": "hashed"}
+    return BackendSettings(**{**values, **changes})
+
+
+def settle(client: Any, timeout: float = 60.0) -> None:
+    """Wait until the backend's trainer has nothing running or due (a test-only hook)."""
+    import time
+
+    backend = client.app.state.backend
+    deadline = time.monotonic() + timeout
+    while not backend.trainer.idle():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the trainer is still busy after {timeout} s")
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def client(store_url: str) -> Iterator[TestClient]:
     """A backend connected to project 1 the way Label Studio connects it: with /setup."""
-    app = create_app(store_url, BackendSettings(train_every=2))
+    app = create_app(store_url, settings())
     with TestClient(app) as test_client:
         assert test_client.post("/setup", json=setup_body()).status_code == 200
         yield test_client

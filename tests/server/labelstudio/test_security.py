@@ -160,6 +160,8 @@ def serving(store_url: str, settings: BackendSettings) -> Iterator[str]:
 def secured(label_studio: StandIn, **changes: Any) -> BackendSettings:
     values: dict[str, Any] = {
         "train_every": 2,
+        "train_delay": 60.0,
+        "text_features": "hashed",
         "basic_auth_user": USER,
         "basic_auth_pass": PASSWORD,
         "label_studio_url": label_studio.url,
@@ -255,9 +257,13 @@ def test_right_credentials_connect_predict_and_train(backend: str) -> None:
     client = httpx.Client(base_url=backend, auth=CREDENTIALS)
     assert client.post("/setup", json=setup_body()).json() == {"model_version": "labelwise"}
     first = client.post("/webhook", json=annotation_created(1, "great fun", "Positive", 11))
-    assert first.json()["status"] == "waiting"
+    assert first.json()["status"] == "queued"
     second = client.post("/webhook", json=annotation_created(2, "awful mess", "Negative", 12))
-    assert second.json()["status"] == "trained"
+    assert second.json()["new_annotations"] == 2
+    deadline = time.monotonic() + 30
+    while client.get("/health").json()["projects"]["1"]["state"] != "ready":
+        assert time.monotonic() < deadline, "no model after 30 s"
+        time.sleep(0.05)
     results = client.post("/predict", json=predict_body([task(3, "great")])).json()["results"]
     assert results[0]["result"][0]["value"]["choices"] == ["Positive"]
     assert client.get("/versions").json()["versions"] == ["labelwise-1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,6 +12,8 @@ from tests.server.labelstudio.conftest import (
     annotation_created,
     predict_body,
     project_object,
+    settings,
+    settle,
     setup_body,
     task,
 )
@@ -24,13 +27,17 @@ TEXTS = {
 }
 
 
-def test_health_answers_up() -> None:
+def test_health_answers_up(store_url: str) -> None:
     from labelwise.server.labelstudio import create_app
 
-    with TestClient(create_app("sqlite://")) as client:
+    with TestClient(create_app(store_url, settings())) as client:
         response = client.get("/health")
-    assert response.status_code == 200
-    assert response.json() == {"status": "UP", "model_class": "labelwise"}
+        assert response.status_code == 200
+        assert response.json() == {"status": "UP", "model_class": "labelwise", "projects": {}}
+        client.post("/setup", json=setup_body())
+        state = client.get("/health").json()["projects"]["1"]
+    assert state["state"] == "no_model"
+    assert state["model_version"] is None
 
 
 def test_setup_answers_a_model_version(client: TestClient) -> None:
@@ -47,14 +54,24 @@ def test_predict_answers_one_result_per_task_in_order(client: TestClient) -> Non
     assert len(results) == 3
     for entry in results:
         assert set(entry) == {"result", "score", "model_version"}
-        (region,) = entry["result"]
-        assert region["from_name"] == "sentiment"
-        assert region["to_name"] == "text"
-        assert region["type"] == "choices"
-        assert region["value"]["choices"][0] in ("Positive", "Negative")
         assert entry["model_version"] == "labelwise"
-    # before any annotation every prediction is uniform: the most informative score, 0
-    assert [entry["score"] for entry in results] == [0.0, 0.0, 0.0]
+    # before a model exists nothing is pre-filled: no choice, and no order (1.0 for all)
+    assert [entry["result"] for entry in results] == [[], [], []]
+    assert [entry["score"] for entry in results] == [1.0, 1.0, 1.0]
+
+
+def test_predictions_have_the_choice_region_once_a_model_exists(client: TestClient) -> None:
+    _annotate(client, 1, "Positive", 11)
+    _annotate(client, 2, "Negative", 12)
+    settle(client)
+    results = client.post("/predict", json=predict_body([task(3, TEXTS[3])])).json()["results"]
+    (region,) = results[0]["result"]
+    assert region == {
+        "from_name": "sentiment",
+        "to_name": "text",
+        "type": "choices",
+        "value": {"choices": ["Positive"]},
+    }
 
 
 def _annotate(client: TestClient, task_id: int, label: str, annotation_id: int) -> dict[str, Any]:
@@ -66,10 +83,12 @@ def _annotate(client: TestClient, task_id: int, label: str, annotation_id: int) 
 
 
 def test_training_runs_after_n_annotations_and_orders_by_uncertainty(client: TestClient) -> None:
-    assert _annotate(client, 1, "Positive", 11)["status"] == "waiting"
-    trained = _annotate(client, 2, "Negative", 12)
-    assert trained["status"] == "trained"
-    assert trained["model_version"] == "labelwise-1"
+    first = _annotate(client, 1, "Positive", 11)
+    assert (first["status"], first["new_annotations"]) == ("queued", 1)
+    assert client.get("/versions").json()["versions"] == []  # 1 of 2: still waiting
+    assert _annotate(client, 2, "Negative", 12)["new_annotations"] == 2
+    settle(client)
+    assert client.get("/health").json()["projects"]["1"]["model_version"] == "labelwise-1"
     results = client.post(
         "/predict", json=predict_body([task(i, TEXTS[i]) for i in (3, 4, 5)])
     ).json()["results"]
@@ -89,12 +108,32 @@ def test_predictions_carry_the_projects_model_version(client: TestClient) -> Non
     assert results[0]["model_version"] == "reviews-backend"
 
 
-def test_start_training_follows_the_n_rule_and_train_forces(client: TestClient) -> None:
+def test_start_training_is_acknowledged_and_train_forces(client: TestClient) -> None:
     _annotate(client, 1, "Positive", 11)
+    _annotate(client, 2, "Negative", 12)
+    settle(client)
+    _annotate(client, 3, "Positive", 13)
     body = {"action": "START_TRAINING", "project": project_object()}
-    assert client.post("/webhook", json=body).json()["status"] == "waiting"
-    assert client.post("/train", json={"project": 1}).json()["status"] == "trained"
-    assert client.post("/train", json={"project": 1}).json()["status"] == "waiting"
+    assert client.post("/webhook", json=body).json()["status"] == "ignored"
+    assert client.post("/train", json={"project": 1}).json()["status"] == "queued"
+    settle(client)
+    assert client.get("/versions").json()["versions"] == ["labelwise-1", "labelwise-2"]
+    client.post("/train", json={"project": 1})  # nothing new: no new model
+    settle(client)
+    assert client.get("/versions").json()["versions"] == ["labelwise-1", "labelwise-2"]
+
+
+def test_a_quiet_project_trains_after_the_delay(store_url: str) -> None:
+    from labelwise.server.labelstudio import create_app
+
+    with TestClient(create_app(store_url, settings(train_every=100, train_delay=0.2))) as one:
+        one.post("/setup", json=setup_body())
+        _annotate(one, 1, "Positive", 11)
+        _annotate(one, 2, "Negative", 12)
+        assert one.get("/versions").json()["versions"] == []
+        time.sleep(0.3)
+        settle(one)
+        assert one.get("/versions").json()["versions"] == ["labelwise-1"]
 
 
 def test_updated_annotation_replaces_the_label(client: TestClient) -> None:
@@ -102,7 +141,8 @@ def test_updated_annotation_replaces_the_label(client: TestClient) -> None:
     _annotate(client, 2, "Negative", 12)
     updated = annotation_created(1, TEXTS[1], "Negative", 11, action="ANNOTATION_UPDATED")
     client.post("/webhook", json=updated)
-    assert _annotate(client, 3, "Positive", 13)["status"] == "trained"
+    _annotate(client, 3, "Positive", 13)
+    settle(client)
     backend = client.app.state.backend  # type: ignore[attr-defined]
     labels = {rev.task: rev.label for rev in backend.project(1).revisions if rev.number > 1}
     assert labels == {1: "Negative"}
@@ -119,26 +159,35 @@ def test_deleted_annotation_leaves_the_training_set(client: TestClient) -> None:
         "project": project_object(),
     }
     client.post("/webhook", json=body)
-    reply = client.post("/train", json={"project": 1}).json()
-    assert reply == {"status": "trained", "model_version": "labelwise-2", "n_train": 1}
+    client.post("/train", json={"project": 1})
+    settle(client)
+    backend = client.app.state.backend  # type: ignore[attr-defined]
+    project = backend.project(1)
+    assert project.version == "labelwise-1"  # one class left: no new model ...
+    assert project.engine is None  # ... and the old one is no longer served
+    results = client.post("/predict", json=predict_body([task(3, TEXTS[3])])).json()["results"]
+    assert results[0]["result"] == []
 
 
 def test_other_events_are_acknowledged_and_ignored(client: TestClient) -> None:
-    body = {"action": "TASKS_CREATED", "tasks": [task(9, "x")], "project": project_object()}
+    body = {"action": "PROJECT_UPDATED", "project": project_object()}
     response = client.post("/webhook", json=body)
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
 
 
 def test_state_survives_a_restart(store_url: str) -> None:
-    from labelwise.server.labelstudio import BackendSettings, create_app
+    from labelwise.server.labelstudio import create_app
 
-    with TestClient(create_app(store_url, BackendSettings(train_every=2))) as first:
+    with TestClient(create_app(store_url, settings())) as first:
         first.post("/setup", json=setup_body())
         first.post("/webhook", json=annotation_created(1, TEXTS[1], "Positive", 11))
         first.post("/webhook", json=annotation_created(2, TEXTS[2], "Negative", 12))
+        settle(first)
         before = first.post("/predict", json=predict_body([task(3, TEXTS[3])])).json()
-    with TestClient(create_app(store_url, BackendSettings(train_every=2))) as second:
+    with TestClient(create_app(store_url, settings())) as second:
+        second.post("/setup", json=setup_body())
+        settle(second)  # the stored model is refitted in the background
         after = second.post("/predict", json=predict_body([task(3, TEXTS[3])])).json()
         assert second.get("/versions").json()["versions"] == ["labelwise-1"]
         reply = second.post("/webhook", json=annotation_created(4, TEXTS[4], "Negative", 14))

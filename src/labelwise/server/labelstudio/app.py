@@ -2,12 +2,16 @@
 
 Routes, as Label Studio 1.23 calls them (see :mod:`labelwise.server.labelstudio.backend`):
 
-* ``GET /health`` -> ``{"status": "UP", "model_class": "labelwise"}``
+* ``GET /health`` -> ``{"status": "UP", "model_class": "labelwise", "projects": {id: state}}``
 * ``POST /setup {"project", "schema", "hostname", "access_token"}`` -> ``{"model_version"}``
 * ``POST /predict {"tasks", "project", "label_config", "params"}`` ->
   ``{"results": [{"result": [...], "score", "model_version"}, ...]}``, one per task, in order
-* ``POST /webhook {"action", "project", ...}`` -> what was done (training after N annotations)
-* ``POST /train {"project"}``: train now; ``GET /versions`` -> ``{"versions": [...]}``
+* ``POST /webhook {"action", "project", ...}`` -> at once, what was recorded; training follows
+  in the background (:mod:`labelwise.server.labelstudio.trainer`)
+* ``POST /train {"project"}``: queue a retrain now; ``GET /versions`` -> ``{"versions": [...]}``
+
+The app's lifespan starts the backend's trainer thread (and the resync of every project the
+store knows) and stops it.
 
 A body that is not what the protocol says gets a 422 whose ``detail`` names the problem; an
 image that cannot be fetched from where the task says it lives, a 502 naming the task.
@@ -22,13 +26,15 @@ nothing is sent; a webhook for a project no ``/setup`` connected gets a 404; a b
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from labelwise.errors import InvalidInputError, LabelwiseError, StoreError
-from labelwise.server.labelstudio.backend import BackendSettings, LabelStudioBackend
+from labelwise.server.labelstudio.backend import LabelStudioBackend
 from labelwise.server.labelstudio.images import ImageFetchError
 from labelwise.server.labelstudio.schemas import (
     HealthResponse,
@@ -46,6 +52,7 @@ from labelwise.server.labelstudio.security import (
     UnknownProjectError,
     exposure_warning,
 )
+from labelwise.server.labelstudio.settings import BackendSettings
 from labelwise.store import Store, init_store
 
 logger = logging.getLogger(__name__)
@@ -62,7 +69,15 @@ def create_app(store: Store | str | None = None, settings: BackendSettings | Non
     opened = store if isinstance(store, Store) else init_store(store)
     backend = LabelStudioBackend(opened, settings)
 
-    app = FastAPI(title="labelwise ML backend for Label Studio", version="1")
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        backend.start()
+        try:
+            yield
+        finally:
+            backend.stop()
+
+    app = FastAPI(title="labelwise ML backend for Label Studio", version="1", lifespan=lifespan)
     app.state.backend = backend
     app.add_middleware(BodyLimit, max_bytes=backend.settings.max_body_bytes)
     auth = backend.settings.basic_auth()
@@ -96,7 +111,7 @@ def create_app(store: Store | str | None = None, settings: BackendSettings | Non
     @app.get("/")
     @app.get("/health")
     def health() -> HealthResponse:
-        return HealthResponse(status="UP", model_class=MODEL_CLASS)
+        return HealthResponse(status="UP", model_class=MODEL_CLASS, projects=backend.health())
 
     @app.post("/setup")
     def setup(body: SetupRequest) -> SetupResponse:

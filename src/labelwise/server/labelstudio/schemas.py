@@ -70,8 +70,12 @@ class TrainRequest(BaseModel):
 
 
 class HealthResponse(BaseModel):
+    """``status`` UP, and per project (by Label Studio id) where its model stands: ``state``
+    ``no_model`` (predictions carry no choice), ``training`` or ``ready``."""
+
     status: str
     model_class: str
+    projects: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class VersionsResponse(BaseModel):

@@ -126,6 +126,19 @@ def load_features(store: Store, project: str, external_ids: Collection[str]) -> 
     return found
 
 
+def revision_text(store: Store, project: str, external_id: str) -> str:
+    """The text a stored revision keeps ("" when it has none)."""
+    from sqlalchemy import select
+
+    with store.read() as session:
+        row = project_row(session, project)
+        query = select(Sample.text).where(
+            Sample.project_id == row.id, Sample.external_id == external_id
+        )
+        found = session.execute(query).scalar_one_or_none()
+    return found or ""
+
+
 def add_revisions(store: Store, project: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Import revision rows (``id``, ``text`` or ``image``, optional ``label`` and
     ``features``) in one transaction."""

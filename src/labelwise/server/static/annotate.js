@@ -3,6 +3,9 @@
 let labels = [];
 let task = null;
 let shownAt = 0;
+let heartbeat = null;
+// While a task is open in a visible page, its lease is renewed every 30 s (leases last ~2 min).
+const HEARTBEAT_MS = 30000;
 
 function project() { return lw.$("project").value; }
 
@@ -50,6 +53,8 @@ function keyFor(label, i) {
 
 async function show(next) {
   task = next;
+  clearInterval(heartbeat);
+  heartbeat = task ? setInterval(keepLease, HEARTBEAT_MS) : null;
   lw.$("guess-text").textContent = "";
   const sample = lw.$("sample");
   sample.innerHTML = "";
@@ -67,6 +72,12 @@ async function show(next) {
     sample.appendChild(div);
   }
   shownAt = performance.now();
+}
+
+async function keepLease() {
+  if (!task || document.visibilityState !== "visible") return;
+  try { await lw.api("POST", "/api/tasks/" + task.task_id + "/lease"); }
+  catch (error) { lw.say("This task is no longer yours (" + error.message + "): here is the next one.", "info"); await nextTask(); }
 }
 
 async function nextTask() {
@@ -138,5 +149,6 @@ lw.$("skip").addEventListener("click", skip);
 lw.$("undo").addEventListener("click", undo);
 lw.$("guess").addEventListener("click", guess);
 lw.$("project").addEventListener("change", chooseProject);
+document.addEventListener("visibilitychange", keepLease);
 lw.$("signout").addEventListener("click", () => { lw.setToken(null); location.reload(); });
 if (lw.token()) signIn();

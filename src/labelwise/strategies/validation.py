@@ -1,4 +1,8 @@
-"""Validation at the edge, once: the kernels trust what passes these checks."""
+"""Validation at the edge, once: the kernels trust what passes these checks.
+
+The public checks of labelwise (as ``sklearn.utils.validation``): strategies call them at their
+entry, and the model adapters, the round engine and the scale layer use the same ones.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from labelwise._random import check_rng as check_rng  # re-exported: one rule for rng
 from labelwise.errors import BatchSizeError, InvalidInputError
-from labelwise.strategies.chunking import all_row_blocks
+from labelwise.strategies.chunking import all_row_blocks, iter_chunks
 
 #: Rows of a probability matrix must sum to one within this tolerance (float32 friendly).
 PROBA_SUM_ATOL = 1e-3
@@ -17,17 +22,6 @@ FAST_CHECK_MIN_VALUES = 1 << 15
 
 FloatArray = NDArray[np.floating]
 IntArray = NDArray[np.intp]
-
-
-def check_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """Return a numpy Generator from a seed, a Generator or None (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, int | np.integer):
-        return np.random.default_rng(rng)
-    raise InvalidInputError(
-        f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
-    )
 
 
 def _as_float(array: ArrayLike, name: str, ndim: int) -> FloatArray:
@@ -111,7 +105,7 @@ def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatAr
 
     Notes
     -----
-    Large arrays are first tested in cache-sized transposed blocks on two threads
+    Large arrays are first tested in cache-sized transposed blocks on several threads
     (:func:`transposed_rows_are_proba`); the exact check below runs only when that fast test
     fails, and raises the message.
     """
@@ -154,6 +148,39 @@ def check_matrix(x: ArrayLike, name: str) -> FloatArray:
     arr = _as_float(x, name, 2)
     check_finite(arr, name)
     return arr
+
+
+def row_sq_norms(X: NDArray[np.floating]) -> NDArray[np.float64]:
+    """``|x_i|^2`` of every row in float64, block by block (no float64 copy of ``X``)."""
+    out = np.empty(X.shape[0], dtype=np.float64)
+    for rows in iter_chunks(X.shape[0], max(1, (1 << 18) // max(1, X.shape[1]))):
+        chunk = np.asarray(X[rows], dtype=np.float64)
+        out[rows] = np.einsum("ij,ij->i", chunk, chunk)
+    return out
+
+
+def check_matrix_with_norms(
+    x: ArrayLike, name: str
+) -> tuple[NDArray[np.floating], NDArray[np.float64]]:
+    """A finite 2-D float matrix and its row squared norms, in one blocked pass.
+
+    Same contract as :func:`check_matrix`, and a matrix with features, without its
+    N x d temporary: a NaN or infinity shows up in the row norms, which are needed anyway.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise InvalidInputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise InvalidInputError(f"{name} must be 2-dimensional, got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise InvalidInputError(f"{name} has no features (shape {arr.shape})")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    norms = row_sq_norms(arr)
+    if not np.isfinite(norms).all():
+        check_finite(arr, name)
+        raise InvalidInputError(f"{name} is too large: its squared norms overflow; rescale it")
+    return arr, norms
 
 
 def check_scores(scores: ArrayLike, name: str = "scores") -> FloatArray:

@@ -1,0 +1,237 @@
+"""One refresh of a project, on the trainer thread: resync, retrain, rank, push.
+
+1. **Resync** (with a Label Studio client): list the project's tasks with their annotations and
+   store what the webhooks missed (:mod:`~labelwise.server.labelstudio.resync`): annotations
+   made while the backend was down, changed or deleted since.
+2. **Retrain** when the revisions changed since the last model: a copy of the served engine
+   (warm start; the served one keeps answering ``/predict`` meanwhile) fitted through
+   :meth:`labelwise.loop.RoundEngine.fit` on the newest label of every labeled task, recorded
+   as round ``labelwise-<n>``, then swapped in.
+3. **Rank** the unlabeled tasks with one :meth:`~labelwise.loop.RoundEngine.select`
+   (:mod:`~labelwise.server.labelstudio.ranking`); before a model exists the engine starts
+   cold (k-means over the features).
+4. **Push** (with a client and ``push`` on): import one prediction per unlabeled task in bulk,
+   ``model_version`` = the new version (``labelwise-0`` before the first model), and make it the
+   project's ``model_version``, so uncertainty sampling follows the current model. Before a
+   model exists a prediction carries a score and no choice.
+
+Steps 3 and 4 are skipped when nothing changed: same model, and every unlabeled task ranked.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from labelwise.controller.models import build_model
+from labelwise.loop import RoundEngine
+from labelwise.server.labelstudio import state
+from labelwise.server.labelstudio.ranking import Ranking, rank_pool
+from labelwise.server.labelstudio.resync import (
+    ListedTask,
+    listed_task,
+    missed_events,
+    newest_revisions,
+)
+from labelwise.stream.image_features import decode_features
+
+if TYPE_CHECKING:
+    from labelwise.server.labelstudio.backend import LabelStudioBackend, ProjectState
+
+logger = logging.getLogger(__name__)
+
+#: The model version of predictions pushed before the first model (scores only).
+COLD_VERSION = "labelwise-0"
+
+
+def refresh_project(backend: LabelStudioBackend, ls_id: int, reason: str) -> dict[str, Any]:
+    """Resync, retrain, rank and push project ``ls_id``; returns what was done and its times."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    project = _loaded(backend, ls_id)
+    listed: list[ListedTask] | None = None
+    missed = 0
+    if backend.client is not None:
+        listed = [
+            found
+            for raw in backend.client.iter_tasks(ls_id)
+            if (found := listed_task(raw, project.config)) is not None
+        ]
+        with backend._lock:
+            events = missed_events(listed, project.revisions)
+        if events:
+            rows = [(m.task, m.annotation, m.value, m.label) for m in events]
+            backend.add_revisions(project, rows)
+            missed = len(events)
+            logger.info("project %d: learned %d missed annotation events", ls_id, missed)
+    timings["resync"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    retrained = _retrain(backend, project)
+    timings["fit"] = time.perf_counter() - t1
+    pool = _pool(backend, project, listed)
+    version = backend.settings.model_version or project.version or COLD_VERSION
+    held = project.ranking
+    stale = (
+        held is None
+        or held.model_version != version
+        or any(task_id not in held.scores for task_id, _ in pool)
+    )
+    done: dict[str, Any] = {"reason": reason, "missed": missed, "retrained": retrained}
+    if not pool or not (retrained or stale):
+        return {**done, "pushed": 0, "timings": timings}
+    t2 = time.perf_counter()
+    task_ids = [task_id for task_id, _ in pool]
+    X = project.features.rows(pool)
+    timings["features"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    engine = project.engine or _engine(backend, project, X.shape[1])
+    rng = np.random.default_rng(backend.settings.seed)
+    with project.serve_lock:
+        ranking = rank_pool(engine, task_ids, X, version, backend.settings.batch_size, rng)
+        proba = np.asarray(engine.model.predict_proba(X)) if engine.can_rank else None
+    with backend._lock:
+        project.ranking = ranking
+    timings["rank"] = time.perf_counter() - t3
+    pushed = 0
+    if backend.client is not None and backend.settings.push:
+        t4 = time.perf_counter()
+        pushed = _push(backend, project, ranking, engine, proba)
+        timings["push"] = time.perf_counter() - t4
+    logger.info("project %d refreshed (%s): %s", ls_id, reason, timings)
+    return {**done, "pushed": pushed, "model_version": version, "timings": timings}
+
+
+def _loaded(backend: LabelStudioBackend, ls_id: int) -> ProjectState:
+    """The project's state; its label config read from Label Studio when it is not loaded."""
+    with backend._lock:
+        held = backend._projects.get(ls_id)
+    if held is not None:
+        return held
+    config = None
+    if backend.client is not None:
+        config = backend.client.get_project(ls_id).get("label_config")
+    return backend.project(ls_id, config if isinstance(config, str) else None)
+
+
+def _engine(backend: LabelStudioBackend, project: ProjectState, n_features: int) -> RoundEngine:
+    """A fresh engine for the project: the settings' strategy and its service model."""
+    settings = backend.settings
+    model = build_model(settings.model_name, project.config.labels, n_features, settings.seed)
+    return RoundEngine(model, settings.strategy, dense_features=True)
+
+
+def _labeled(
+    backend: LabelStudioBackend, project: ProjectState, revisions: list[state.Revision]
+) -> tuple[Any, list[str]]:
+    """Features and labels of the newest label of every labeled task."""
+    from labelwise.store import labeled_set
+
+    newest = newest_revisions(revisions)
+    wanted = {
+        state.revision_id(rev.task, rev.annotation, rev.number): rev.task
+        for rev in newest.values()
+        if rev.label is not None
+    }
+    pairs = [
+        (record, label)
+        for record, label in labeled_set(backend.store, project.name)
+        if record.external_id in wanted
+    ]
+    labels = [str(label) for _, label in pairs]
+    if not pairs:
+        return np.zeros((0, 0), dtype=np.float32), labels
+    if project.config.kind == "image":
+        stored = state.load_features(backend.store, project.name, set(wanted))
+        rows = [decode_features(stored[record.external_id]) for record, _ in pairs]
+        return np.vstack(rows).astype(np.float32), labels
+    tasks = [(wanted[record.external_id], record.text or "") for record, _ in pairs]
+    return project.features.rows(tasks), labels
+
+
+def _retrain(backend: LabelStudioBackend, project: ProjectState) -> bool:
+    """Fit a new engine when the revisions changed (or none is served); whether one was."""
+    with backend._lock:
+        revisions = list(project.revisions)
+        served = project.engine
+    if served is not None and len(revisions) == project.trained_on:
+        return False
+    X, y = _labeled(backend, project, revisions)
+    if len(set(y)) < 2:  # nothing to tell classes apart yet: no model, the engine starts cold
+        with backend._lock:
+            project.engine = None
+        return False
+    if served is not None:
+        with project.serve_lock:
+            engine = copy.deepcopy(served)
+    else:
+        engine = _engine(backend, project, X.shape[1])
+    started = time.perf_counter()
+    engine.fit(X, np.asarray(y, dtype=object))
+    seconds = time.perf_counter() - started
+    if served is None and project.version and len(revisions) == project.trained_on:
+        version = project.version  # the stored model, refitted after a restart
+    else:
+        version = state.save_model_round(
+            backend.store,
+            project.name,
+            {"n_train": len(y), "n_revisions": len(revisions), "seconds": round(seconds, 4)},
+        )
+        logger.info("project %d: trained %s on %d labels", project.ls_id, version, len(y))
+    with backend._lock:
+        project.engine, project.version, project.trained_on = engine, version, len(revisions)
+    return True
+
+
+def _pool(
+    backend: LabelStudioBackend, project: ProjectState, listed: list[ListedTask] | None
+) -> list[tuple[int, str]]:
+    """The unlabeled tasks: Label Studio's listing, or the tasks ``/predict`` has seen."""
+    with backend._lock:
+        labeled = set(state.newest_labels(project.revisions))
+        if listed is None:
+            return [(t, v) for t, v in project.seen.items() if t not in labeled]
+    return [(t.task, t.value) for t in listed if t.label is None and t.task not in labeled]
+
+
+def _push(
+    backend: LabelStudioBackend,
+    project: ProjectState,
+    ranking: Ranking,
+    engine: RoundEngine,
+    proba: Any,
+) -> int:
+    """Import the ranking's predictions and make their version the project's."""
+    assert backend.client is not None
+    config = project.config
+    classes = list(getattr(engine.model, "classes", None) or config.labels)
+    predictions = []
+    for k, (task_id, score) in enumerate(ranking.scores.items()):
+        result = []
+        if proba is not None:
+            choice = str(classes[int(np.argmax(proba[k]))])
+            result = [
+                {
+                    "from_name": config.from_name,
+                    "to_name": config.to_name,
+                    "type": "choices",
+                    "value": {"choices": [choice]},
+                }
+            ]
+        predictions.append(
+            {
+                "task": task_id,
+                "result": result,
+                "score": score,
+                "model_version": ranking.model_version,
+            }
+        )
+    backend.client.import_predictions(project.ls_id, predictions)
+    backend.client.set_model_version(project.ls_id, ranking.model_version)
+    with backend._lock:
+        project.pushed = ranking.model_version
+        project.ls_model_version = ranking.model_version
+    return len(predictions)

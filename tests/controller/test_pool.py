@@ -1,0 +1,64 @@
+"""The lazy pool matrix: a slice read by one range of stored ids equals the source's rows, with
+samples left out of the snapshot in the range and with rows not stored yet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from labelwise.controller.features import HashedWordsFeatures
+from labelwise.controller.pool import PoolFeatures
+from labelwise.store import (
+    SampleRecord,
+    Store,
+    create_project,
+    init_store,
+    list_samples,
+    save_features,
+)
+from labelwise.store.adding import add_samples
+
+
+class CountedHashedWords(HashedWordsFeatures):
+    """Hashed words that count the calls that go through the source."""
+
+    calls = 0
+
+    def __call__(self, samples: Sequence[SampleRecord]) -> NDArray[np.float32]:
+        self.calls += 1
+        return super().__call__(samples)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = init_store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield opened
+    opened.close()
+
+
+def test_slices_read_by_range_equal_the_source(store: Store) -> None:
+    create_project(store, "p", ["a", "b"], "text_classification")
+    add_samples(store, "p", [{"id": f"s{i}", "text": f"text number {i}"} for i in range(40)])
+    source = CountedHashedWords(store, "p")
+    samples = list_samples(store, "p")
+    ids = [s.id for s in samples]
+    stored = np.random.default_rng(0).random((30, 1024), dtype=np.float32)
+    save_features(store, "p", ids[:30], stored, source.name)  # the last 10 are computed
+    snapshot = [s for k, s in enumerate(samples) if k % 3]  # gaps inside every range
+    pool = PoolFeatures(source, snapshot)
+    kept = [k for k in range(40) if k % 3]
+    computed = source.compute([samples[k] for k in kept if k >= 30])  # not stored by compute
+    expected = np.vstack([stored[[k for k in kept if k < 30]], computed])
+    np.testing.assert_array_equal(pool[15:26], expected[15:26])  # missing rows: via the source
+    assert source.calls == 1
+    for a, b in [(0, 5), (3, 19), (0, 19), (15, 26), (0, len(snapshot))]:
+        np.testing.assert_array_equal(pool[a:b], expected[a:b])
+        assert pool[a:b].flags.writeable
+    np.testing.assert_array_equal(np.asarray(pool), expected)
+    assert source.calls == 1  # every slice since: one range read, not the source
+    np.testing.assert_array_equal(pool[np.array([4, 0, 25])], expected[[4, 0, 25]])
+    assert pool.shape == (26, 1024)
