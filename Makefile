@@ -22,7 +22,7 @@ $(BIN)/python:
 # PyTorch is pinned to the build on these machines' disk; the package itself asks only torch>=2.3.
 $(STAMP): $(BIN)/python pyproject.toml Makefile $(wildcard src/labelwise/strategies/*.c)
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[torch,postgres,server,scale,data,text,dev]"
+	$(BIN)/pip install --quiet -e ".[torch,postgres,server,scale,data,text,spans,dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -43,8 +43,8 @@ demo: demo-venv
 # Which strategy saves the most labels? A short simulation with learning curves versus random.
 simulate-demo: venv
 	$(BIN)/labelwise simulate --dataset digits --model logreg \
-		--strategies random,margin,entropy,coreset,badge --seeds 3 --initial 20 \
-		--batch-size 10 --budget 200 --out runs/demo
+		--strategies random,margin,entropy,coreset,badge,auto --seeds 5 --initial 20 \
+		--batch-size 10 --budget 400 --out runs/demo
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks
@@ -94,3 +94,16 @@ LOOP_ROUND_ITEMS ?= 1000000
 bench-loop: venv
 	$(BIN)/python -m benchmarks.loop_bench --seconds $(LOOP_SECONDS) \
 		--round-items $(LOOP_ROUND_ITEMS) --out benchmarks/results/loop.json
+
+# The Label Studio backend against a real Label Studio (issues 17 and 24; not CI). Label Studio
+# goes into its own venv, never the project's: python3 -m venv /tmp/ls-venv &&
+# /tmp/ls-venv/bin/pip install label-studio. Without it the script says so and exits 0.
+LABEL_STUDIO ?= /tmp/ls-venv/bin/label-studio
+LS_ANNOTATIONS ?= 30
+LS_REFRESH_TASKS ?= 0
+.PHONY: e2e-labelstudio
+e2e-labelstudio: venv
+	$(BIN)/python -m benchmarks.labelstudio_e2e \
+		$(if $(wildcard $(LABEL_STUDIO)),--label-studio $(LABEL_STUDIO)) \
+		--annotations $(LS_ANNOTATIONS) --refresh-tasks $(LS_REFRESH_TASKS) \
+		--out benchmarks/results/labelstudio_e2e.json

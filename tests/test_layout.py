@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("quality",),
     ("datasets",),
     ("models",),
+    ("spans",),  # taggers, sequence strategies, span formats (above models: MC Dropout)
     ("store",),
     ("loop",),  # the round engine: the one active-learning loop
     ("learner",),

@@ -8,6 +8,8 @@ The public API at a glance:
   with one protocol.
 - :mod:`labelwise.strategies`: every acquisition strategy as a pure function over arrays and as a
   registered :class:`Strategy` (``get_strategy("margin")``).
+- :mod:`labelwise.spans`: sequence labeling and NER spans (CRF and torch taggers, sequence
+  strategies, span formats, span agreement).
 - :mod:`labelwise.quality`: agreement (Cohen, Fleiss, Krippendorff) and label aggregation
   (majority vote, Dawid-Skene).
 """
@@ -26,9 +28,17 @@ from labelwise.errors import (
 )
 
 if TYPE_CHECKING:
+    from labelwise import spans as spans
     from labelwise import strategies as strategies
     from labelwise.learner import ActiveLearner
-    from labelwise.models import BootstrapCommittee, Committee, SklearnModel, compute_inputs
+    from labelwise.models import (
+        BootstrapCommittee,
+        Committee,
+        SklearnModel,
+        SklearnMultilabel,
+        SklearnRegressor,
+        compute_inputs,
+    )
     from labelwise.strategies import (
         PoolInputs,
         Selection,
@@ -48,6 +58,8 @@ _LAZY = {
     "BootstrapCommittee": "labelwise.models",
     "Committee": "labelwise.models",
     "SklearnModel": "labelwise.models",
+    "SklearnMultilabel": "labelwise.models",
+    "SklearnRegressor": "labelwise.models",
     "compute_inputs": "labelwise.models",
     "PoolInputs": "labelwise.strategies",
     "Selection": "labelwise.strategies",
@@ -55,6 +67,7 @@ _LAZY = {
     "available_strategies": "labelwise.strategies",
     "get_strategy": "labelwise.strategies",
     "strategies": "labelwise.strategies",
+    "spans": "labelwise.spans",
 }
 
 
@@ -73,6 +86,8 @@ __all__ = [
     "PoolInputs",
     "Selection",
     "SklearnModel",
+    "SklearnMultilabel",
+    "SklearnRegressor",
     "StoreError",
     "Strategy",
     "UnknownStrategyError",

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
 from labelwise.loop import ColdStart, RoundEngine, RoundResult
-from labelwise.models._labels import check_labels, n_rows
+from labelwise.models._labels import check_targets, n_rows
 from labelwise.models.base import Model
 from labelwise.strategies import Selection, Strategy
 
@@ -110,7 +110,7 @@ class ActiveLearner:
 
     def teach(self, X: Any, y: ArrayLike, refit: bool = True) -> ActiveLearner:
         """Add labeled items to the labeled set and, with ``refit``, fit the model on all of it."""
-        labels = check_labels(y, n_rows(X))
+        labels = check_targets(y, n_rows(X), self.engine.task)
         self._X = _append(self._X, X)
         self._y = labels.copy() if self._y is None else np.concatenate([self._y, labels])
         if refit:
@@ -133,7 +133,9 @@ class ActiveLearner:
     ) -> RoundResult:
         """The engine's whole answer: picks, their scores, the pool's scores where the strategy
         scores items, whether it started cold, the model version and the step timings."""
-        return self.engine.select(X_pool, batch_size, rng, exclude=exclude, X_labeled=self._X)
+        return self.engine.select(
+            X_pool, batch_size, rng, exclude=exclude, X_labeled=self._X, y_labeled=self._y
+        )
 
     def query_selection(
         self,
@@ -164,13 +166,24 @@ class ActiveLearner:
         return self.model.predict_proba(X)
 
     def predict(self, X: Any) -> NDArray[Any]:
-        """The most probable label of each item."""
+        """The most probable label of each item; a regressor's predictions; a multi-label
+        model's predicted label sets (N, Q)."""
+        if self.engine.task != "classification":
+            return np.asarray(self.model.predict(X))  # type: ignore[attr-defined]
         return np.asarray(self.model.classes_)[np.argmax(self.predict_proba(X), axis=1)]
 
     def score(self, X: Any, y: ArrayLike) -> float:
-        """Accuracy of :meth:`predict` on ``(X, y)``."""
-        labels = check_labels(y, n_rows(X))
-        return float(np.mean(self.predict(X) == labels))
+        """Accuracy of :meth:`predict` on ``(X, y)`` (as scikit-learn: R2 for a regressor,
+        subset accuracy for a multi-label model)."""
+        labels = check_targets(y, n_rows(X), self.engine.task)
+        predicted = self.predict(X)
+        if self.engine.task == "regression":
+            residual = float(((labels - predicted) ** 2).sum())
+            total = float(((labels - labels.mean()) ** 2).sum())
+            return 1.0 - residual / total if total > 0 else float(residual == 0.0)
+        if self.engine.task == "multilabel":
+            return float(np.mean((predicted == labels).all(axis=1)))
+        return float(np.mean(predicted == labels))
 
     def __repr__(self) -> str:
         return (

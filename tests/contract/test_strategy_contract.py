@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from labelwise.errors import BatchSizeError, InvalidInputError
-from labelwise.strategies import INPUT_NAMES, PoolInputs, available_strategies, get_strategy
+from labelwise.strategies import (
+    INPUT_NAMES,
+    PoolInputs,
+    available_strategies,
+    get_strategy,
+    strategy_tasks,
+)
 
 N_POOL, N_CLASSES, DIM, K_SAMPLES, M_MEMBERS, N_LABELED = 60, 4, 5, 6, 3, 7
 PROBA_INPUTS = ("proba", "samples", "committee_proba")
@@ -22,19 +28,28 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def make_inputs(seed: int = 0, exclude: np.ndarray | None = None) -> PoolInputs:
+    """Every input of every task type (classification, regression, multi-label) for one pool."""
     rng = np.random.default_rng(seed)
     samples = _softmax(rng.normal(size=(K_SAMPLES, N_POOL, N_CLASSES)) * 2)
+    pred_samples = rng.normal(size=(K_SAMPLES, N_POOL))
     return PoolInputs(
         proba=samples.mean(axis=0),
         samples=samples,
         committee_proba=samples[:M_MEMBERS],
         embeddings=rng.normal(size=(N_POOL, DIM)),
         labeled_embeddings=rng.normal(size=(N_LABELED, DIM)),
+        pred_mean=pred_samples.mean(axis=0),
+        pred_samples=pred_samples,
+        pred_committee=pred_samples[:M_MEMBERS],
+        pred_std=pred_samples.std(axis=0),
+        labeled_targets=rng.normal(size=N_LABELED),
+        label_proba=rng.uniform(size=(N_POOL, N_CLASSES)),
+        labeled_label_sets=rng.integers(0, 2, size=(N_LABELED, N_CLASSES)),
         exclude=exclude,
     )
 
 
-STRATEGIES = available_strategies()
+STRATEGIES = available_strategies(task=None)  # every task type's strategies
 
 
 @pytest.fixture(params=STRATEGIES)
@@ -120,6 +135,11 @@ def test_wants_are_optional_inputs_apart_from_needs(name: str) -> None:
     strategy = get_strategy(name)
     assert set(strategy.wants) <= set(INPUT_NAMES)
     assert not set(strategy.wants) & set(strategy.needs)
+
+
+def test_serves_at_least_one_task_type(name: str) -> None:
+    # Its needs fall within what some task type's models compute, or no model could serve it.
+    assert strategy_tasks(get_strategy(name))
 
 
 def test_random_selects_from_pool_inputs() -> None:

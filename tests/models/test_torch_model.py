@@ -15,7 +15,14 @@ from labelwise.models.torch_nets import mlp  # noqa: E402
 
 
 def model(seed: int | None = 0, module: nn.Module | None = None, **params) -> TorchModel:
-    settings = {"epochs": 8, "batch_size": 16, "lr": 0.02, "random_state": seed, **params}
+    settings = {
+        "epochs": 8,
+        "batch_size": 16,
+        "lr": 0.02,
+        "min_steps": 0,  # exactly ``epochs`` passes: these tests are about the mechanics
+        "random_state": seed,
+        **params,
+    }
     net = mlp(4, 3, hidden=16, dropout=0.3) if module is None else module
     return TorchModel(net, [0, 1, 2], **settings)
 
@@ -91,7 +98,9 @@ def test_mc_samples_equal_k_full_passes_of_the_network(data) -> None:
     from labelwise.models.torch_nets import gal_cnn
 
     X = np.random.default_rng(0).random((12, 784), dtype=np.float32)
-    m = TorchModel(gal_cnn(3), [0, 1, 2], epochs=1, random_state=0).fit(X, np.arange(12) % 3)
+    m = TorchModel(gal_cnn(3), [0, 1, 2], epochs=1, min_steps=0, random_state=0).fit(
+        X, np.arange(12) % 3
+    )
     fast = m.sample_proba(X, 4, rng=9)
     seed = int(np.random.default_rng(9).integers(2**62))
     with torch.no_grad(), mc_dropout(m.module_, torch.Generator().manual_seed(seed)):

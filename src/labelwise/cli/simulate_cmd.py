@@ -39,8 +39,10 @@ def simulate(
     dataset: str = typer.Option(
         "digits", "--dataset", help="A dataset's name, or a CSV, Parquet, .npy or .npz file."
     ),
-    model: Literal["logreg", "rf", "mlp", "cnn", "linear_head"] = typer.Option(
-        "logreg", "--model", help="mlp and cnn need the torch extra."
+    model: Literal["logreg", "rf", "mlp", "cnn", "kirsch_cnn", "linear_head"] = typer.Option(
+        "logreg",
+        "--model",
+        help="mlp, cnn and kirsch_cnn (BatchBALD's MNIST network) need the torch extra.",
     ),
     strategies: str = typer.Option(
         "random,margin", "--strategies", help="Comma-separated strategy names."
@@ -89,12 +91,21 @@ def simulate(
         help="A TOML file of these settings; an option given here overrides the file.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    task: Literal["classification", "regression", "multilabel"] = typer.Option(
+        "classification",
+        "--task",
+        help="regression (R2, RMSE, MAE; default data diabetes) or multilabel (micro/macro F1, "
+        "Hamming loss; default data yeast).",
+    ),
 ) -> None:
     """Simulate active learning with the known labels as the oracle and report the savings.
 
     Each strategy runs once per seed against random; the report says how many labels each one
     needs to reach the target and how that compares with random.
     """
+    if task != "classification":
+        _simulate_task(ctx, task, out, baseline=not no_baseline)
+        return
     if model in ("mlp", "cnn"):
         require_extra("torch", "torch")
     from labelwise.simulate import SimulationConfig, run_simulation, write_results
@@ -117,6 +128,21 @@ def simulate(
     typer.echo(f"{state}; wrote {', '.join(p.name for p in paths.values())} to {out_dir}")
     if not result.complete:
         raise typer.Exit(130)
+
+
+def _simulate_task(ctx: typer.Context, task: str, out: Path, *, baseline: bool) -> None:
+    """A regression or multi-label simulation (:mod:`labelwise.simulate.task_run`)."""
+    from labelwise.simulate.config import parse_seeds
+    from labelwise.simulate.task_report import write_task_results
+    from labelwise.simulate.task_run import config_from_settings, run_task_simulation
+
+    values = {name: ctx.params[name] for name in (*_SETTINGS, "model") if _given(ctx, name)}
+    if "seeds" in values:
+        values["seeds"] = parse_seeds(values["seeds"])
+    if not baseline:
+        values["baseline"] = False
+    paths = write_task_results(run_task_simulation(config_from_settings(task, values)), out)
+    typer.echo(f"complete; wrote {', '.join(p.name for p in paths.values())} to {out}")
 
 
 def _given(ctx: typer.Context, name: str) -> bool:

@@ -35,6 +35,13 @@ WHO_SUPPLIES: dict[str, str] = {
     "embeddings": "a model with embed() (TorchModel) or dense numeric features",
     "labeled_embeddings": "a model with embed() (TorchModel) or dense numeric features",
     "grad_embeddings": "a model with grad_embed() (TorchModel)",
+    "pred_mean": "a regressor (SklearnRegressor)",
+    "pred_samples": "a regressor with bootstrap members (SklearnRegressor, n_bootstrap >= 2)",
+    "pred_committee": "a regressor with bootstrap members (SklearnRegressor, n_bootstrap >= 2)",
+    "pred_std": "a regressor with a predictive std (SklearnRegressor(GaussianProcessRegressor()))",
+    "labeled_targets": "a regressor (SklearnRegressor)",
+    "label_proba": "a multi-label model (SklearnMultilabel)",
+    "labeled_label_sets": "a multi-label model (SklearnMultilabel)",
 }
 
 

@@ -6,10 +6,20 @@ batch. ``ActiveLearner``, ``simulate``, streams, the annotation service's contro
 Label Studio backend all call :class:`RoundEngine`; none keeps a fit/score/select loop of its own.
 
 Cold start: until the labeled set holds two classes the model cannot rank anything, so the
-engine selects with its cold-start strategy instead (k-means over the features: one
-representative item per cluster, Zhu et al. 2008 / Hacohen et al. 2022's typical-items idea;
+engine selects with its cold-start strategy instead (k-means over the standardised features:
+one representative item per cluster, Zhu et al. 2008 / Hacohen et al. 2022's typical-items idea;
 ``random`` where the features are not a dense numeric matrix). Any strategy and any model
 adapter therefore start cold through the engine.
+
+Sequence labeling (``task = "sequence"`` models such as :class:`~labelwise.spans.CRFTagger`):
+the pool is a list of token lists, the answers one list of tags per sequence, and the strategy
+one of :func:`~labelwise.spans.selection.get_sequence_strategy`'s (their inputs are ragged, one
+``(T_i, K)`` array per sequence, so they have a registry of their own); the round is the same.
+
+Feedback: a strategy that learns from the labels its picks receive (``auto``,
+:class:`~labelwise.strategies.auto.LearnsFromLabels`) is told, when the engine next fits, which
+of its last picks came back labeled and with which label. The engine recognises them among the
+labeled rows by their feature values, so no face passes anything extra.
 """
 
 from __future__ import annotations
@@ -23,10 +33,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
 from labelwise.loop.capabilities import check_runnable
-from labelwise.models._labels import check_labels, n_rows
+from labelwise.models._labels import check_targets, n_rows
 from labelwise.models.base import Model
-from labelwise.models.inputs import compute_inputs
+from labelwise.models.inputs import compute_inputs, standardize
+from labelwise.models.task_inputs import model_task
+from labelwise.spans.inputs import SequenceModel, compute_sequence_inputs
+from labelwise.spans.selection import SequenceInputs, SequenceStrategy, get_sequence_strategy
 from labelwise.strategies import PoolInputs, ScoringStrategy, Strategy, get_strategy
+from labelwise.strategies.auto import LearnsFromLabels
 from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE
 from labelwise.strategies.validation import check_rng
 
@@ -48,7 +62,8 @@ class RoundResult:
     scores : the score of each chosen item when it was chosen (aligned with ``indices``).
     pool_scores : one score per pool item for scoring strategies (higher = label sooner), None
         for batch strategies, which rank only what they pick.
-    strategy : the strategy that chose (the cold-start one before the model can rank).
+    strategy : the strategy that chose (the cold-start one before the model can rank;
+        ``"auto:<arm>"`` when ``auto`` let one of its arms choose).
     model_version : fits of the model so far (0: never fitted).
     cold : whether the cold-start strategy chose.
     timings : seconds per step: ``fit``, ``inputs``, ``select``.
@@ -84,6 +99,48 @@ def _as_float_rows(X: Any) -> NDArray[np.float64]:
     return array.reshape(array.shape[0], -1).astype(np.float64, copy=False)
 
 
+def _row_keys(X: Any) -> list[bytes]:
+    """One key per row, equal for rows with equal feature values (float64 bytes or repr)."""
+    if isinstance(X, list | tuple):
+        return [repr(row).encode() for row in X]
+    if hasattr(X, "tocsr"):  # a SciPy sparse matrix
+        X = X.toarray()
+    rows = np.ascontiguousarray(_as_float_rows(X), dtype=np.float64)
+    return [row.tobytes() for row in rows]
+
+
+def _resolve(model: Any, task: str, strategy: Any) -> Strategy | SequenceStrategy:
+    """The strategy object for a model of ``task``, refused when the two cannot work together."""
+    if task == "sequence":
+        if not all(hasattr(model, m) for m in ("fit", "marginals", "best_path")):
+            raise InvalidInputError(
+                f"{type(model).__name__} says task 'sequence' but lacks fit, marginals or "
+                "best_path (see labelwise.spans.CRFTagger)"
+            )
+        found = get_sequence_strategy(strategy) if isinstance(strategy, str) else strategy
+        if not isinstance(found, SequenceStrategy):
+            raise InvalidInputError(
+                f"a sequence tagger needs a sequence strategy (a name of "
+                f"labelwise.spans.available_sequence_strategies()), got {strategy!r}"
+            )
+        if "samples" in found.needs and not hasattr(model, "sample_marginals"):
+            raise InvalidInputError(
+                f"{found.name!r} needs sampled marginals, which {type(model).__name__} does not "
+                "give: use a stochastic tagger (TorchTagger's MC Dropout)"
+            )
+        return found
+    predicts = hasattr(model, "predict_proba") or task in ("regression", "multilabel")
+    if not hasattr(model, "fit") or not predicts:
+        raise InvalidInputError(
+            f"{type(model).__name__} is not a labelwise model: wrap scikit-learn estimators "
+            "in SklearnModel and torch modules in TorchModel"
+        )
+    resolved = get_strategy(strategy) if isinstance(strategy, str) else strategy
+    if not isinstance(resolved, Strategy):
+        raise InvalidInputError(f"strategy must be a name or a Strategy, got {strategy!r}")
+    return resolved
+
+
 def _take(X: Any, rows: NDArray[np.intp]) -> Any:
     if hasattr(X, "iloc"):
         return X.iloc[rows]
@@ -98,8 +155,10 @@ class RoundEngine:
     Parameters
     ----------
     model : a labelwise model adapter (:class:`~labelwise.models.SklearnModel`,
-        ``TorchModel``, :class:`~labelwise.models.BootstrapCommittee`...).
-    strategy : a registry name or a :class:`~labelwise.strategies.Strategy`.
+        ``TorchModel``, :class:`~labelwise.models.BootstrapCommittee`..., or a sequence tagger
+        such as :class:`~labelwise.spans.CRFTagger`).
+    strategy : a registry name or a :class:`~labelwise.strategies.Strategy` (for a tagger: a
+        sequence strategy's name or a :class:`~labelwise.spans.selection.SequenceStrategy`).
     n_samples : MC samples (or members) asked of models that sample; a committee answers with
         its members whatever the number.
     cold_start : how to choose before the model can rank (see the module docstring).
@@ -113,38 +172,37 @@ class RoundEngine:
 
     def __init__(
         self,
-        model: Model,
-        strategy: str | Strategy = "margin",
+        model: Model | SequenceModel,
+        strategy: str | Strategy | SequenceStrategy = "margin",
         *,
         n_samples: int = 20,
         cold_start: ColdStart = "kmeans",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         dense_features: bool | None = None,
     ) -> None:
-        if not hasattr(model, "fit") or not hasattr(model, "predict_proba"):
-            raise InvalidInputError(
-                f"{type(model).__name__} is not a labelwise model: wrap scikit-learn estimators "
-                "in SklearnModel and torch modules in TorchModel"
-            )
-        resolved = get_strategy(strategy) if isinstance(strategy, str) else strategy
-        if not isinstance(resolved, Strategy):
-            raise InvalidInputError(f"strategy must be a name or a Strategy, got {strategy!r}")
+        task = model_task(model)
+        resolved = _resolve(model, task, strategy)
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InvalidInputError(f"n_samples must be a positive int, got {n_samples!r}")
         if cold_start not in ("kmeans", "random"):
             raise InvalidInputError(f"cold_start must be 'kmeans' or 'random', got {cold_start!r}")
-        self.model = model
-        self.strategy = resolved
+        self.model: Any = model
+        self.task = task
+        self.strategy: Any = resolved  # a Strategy, or a SequenceStrategy for a tagger
         self.n_samples = n_samples
         self.cold_start = cold_start
         self.chunk_size = chunk_size
         self.dense_features = dense_features
-        if dense_features is not None:
+        if task == "sequence":
+            self.dense_features = False  # token lists: the cold start is random
+        elif dense_features is not None and isinstance(resolved, Strategy):
             check_runnable(resolved, model, dense_features=dense_features)
         self.version = 0
         self.n_classes_seen = 0
         self.fit_seconds = 0.0
         self._X_labeled: Any = None
+        self._y_labeled: NDArray[Any] | None = None
+        self._picked: tuple[list[bytes], NDArray[Any]] | None = None  # (row keys, classes)
 
     # -- fitting ------------------------------------------------------------------------------
     @property
@@ -164,15 +222,23 @@ class RoundEngine:
 
     def fit(self, X_labeled: Any, y_labeled: ArrayLike) -> int:
         """Fit the model on the whole labeled set; returns the new model version."""
-        labels = check_labels(y_labeled, n_rows(X_labeled))
+        labels = check_targets(y_labeled, n_rows(X_labeled), self.task)
         if labels.size == 0:
             raise InvalidInputError("the labeled set is empty: there is nothing to fit on")
         self._note_features(X_labeled)
+        self._feed_back(X_labeled, labels)
         t0 = time.perf_counter()
-        self.model.fit(X_labeled, labels)
+        self.model.fit(X_labeled, list(labels) if self.task == "sequence" else labels)
         self.fit_seconds = time.perf_counter() - t0
         self._X_labeled = X_labeled
-        self.n_classes_seen = int(np.unique(labels).size)
+        self._y_labeled = labels
+        # distinct answers: classes, target values, label sets (rows) for multi-label, tags
+        if self.task == "sequence":
+            self.n_classes_seen = len({tag for tags in labels for tag in tags})
+        else:
+            self.n_classes_seen = int(
+                np.unique(labels, axis=0 if labels.ndim == 2 else None).shape[0]
+            )
         self.version += 1
         return self.version
 
@@ -184,18 +250,29 @@ class RoundEngine:
         rng: np.random.Generator | int | None = None,
         exclude: ArrayLike | None = None,
         X_labeled: Any = None,
-    ) -> PoolInputs:
-        """The inputs the strategy declared, computed for ``X_pool`` by the fitted model."""
+        y_labeled: ArrayLike | None = None,
+    ) -> PoolInputs | SequenceInputs:
+        """The inputs the strategy declared, computed for ``X_pool`` by the fitted model.
+
+        ``X_labeled`` / ``y_labeled`` replace the labeled set of the last fit (its answers are
+        read by the regression and multi-label strategies that need them).
+        """
         self._note_features(X_pool)
         if self.strategy.needs and not self.fitted:
             raise InvalidInputError(
                 f"strategy {self.strategy.name!r} needs a fitted model: fit on labels first"
+            )
+        if self.task == "sequence":
+            seed = int(check_rng(rng).integers(2**31)) if "samples" in self.strategy.needs else 0
+            return compute_sequence_inputs(
+                self.model, X_pool, frozenset(self.strategy.needs), exclude, self.n_samples, seed
             )
         return compute_inputs(
             self.model,
             X_pool,
             self.strategy.needs,
             X_labeled=self._X_labeled if X_labeled is None else X_labeled,
+            y_labeled=self._y_labeled if y_labeled is None else y_labeled,
             n_samples=self.n_samples,
             exclude=exclude,
             wants=self.strategy.wants,
@@ -209,7 +286,8 @@ class RoundEngine:
             raise InvalidInputError(
                 f"strategy {self.strategy.name!r} chooses batches and gives no score per item"
             )
-        return self.strategy.score(self.inputs(X_pool, rng=rng))
+        inputs: Any = self.inputs(X_pool, rng=rng)
+        return self.strategy.score(inputs)
 
     # -- the round ----------------------------------------------------------------------------
     def select(
@@ -220,6 +298,7 @@ class RoundEngine:
         *,
         exclude: ArrayLike | None = None,
         X_labeled: Any = None,
+        y_labeled: ArrayLike | None = None,
     ) -> RoundResult:
         """Choose ``batch_size`` pool items (positions in ``X_pool``), best first.
 
@@ -231,17 +310,29 @@ class RoundEngine:
         if self.strategy.needs and not self.can_rank:
             return self._cold_select(X_pool, n_pool, batch_size, generator, exclude)
         t0 = time.perf_counter()
-        inputs = self.inputs(X_pool, rng=generator, exclude=exclude, X_labeled=X_labeled)
-        if not self.strategy.needs:
+        inputs: Any = self.inputs(
+            X_pool, rng=generator, exclude=exclude, X_labeled=X_labeled, y_labeled=y_labeled
+        )
+        if not self.strategy.needs and self.task == "sequence":
+            lengths = np.array([len(words) for words in X_pool], dtype=np.intp)
+            inputs = SequenceInputs(lengths=lengths, exclude=inputs.exclude)
+        elif not self.strategy.needs:
             inputs = PoolInputs(pool_size=n_pool, exclude=inputs.exclude)
         t1 = time.perf_counter()
         chosen = self.strategy.select(inputs, batch_size, generator)
         t2 = time.perf_counter()
+        name = self.strategy.name
+        classes = getattr(self.model, "classes_", None)
+        if isinstance(self.strategy, LearnsFromLabels) and classes is not None:
+            keys = _row_keys(_take(X_pool, np.asarray(chosen.indices, dtype=np.intp)))
+            self._picked = (keys, np.asarray(classes).copy())
+            if self.strategy.last_choice is not None:
+                name = f"{name}:{self.strategy.last_choice}"
         return RoundResult(
             np.asarray(chosen.indices, dtype=np.intp),
             np.asarray(chosen.scores, dtype=np.float64),
             chosen.pool_scores,
-            self.strategy.name,
+            name,
             self.version,
             cold=False,
             timings={"fit": self.fit_seconds, "inputs": t1 - t0, "select": t2 - t1},
@@ -264,6 +355,22 @@ class RoundEngine:
             self.fit_seconds = 0.0
         return self.select(X_pool, batch_size, rng, exclude=exclude)
 
+    def _feed_back(self, X_labeled: Any, labels: NDArray[Any]) -> None:
+        """Tell a learning strategy which of its last picks are now labeled, and how."""
+        if (
+            self._picked is None
+            or not isinstance(self.strategy, LearnsFromLabels)
+            or labels.ndim != 1  # one class per item: the feedback is about classes
+        ):
+            return
+        keys, classes = self._picked
+        self._picked = None
+        label_of = dict(zip(_row_keys(X_labeled), labels.tolist(), strict=True))
+        column = {c: j for j, c in enumerate(classes.tolist())}
+        returned = [j for j, key in enumerate(keys) if key in label_of]
+        columns = [column.get(label_of[keys[j]], -1) for j in returned]
+        self.strategy.update(np.asarray(returned, dtype=np.intp), np.asarray(columns, np.intp))
+
     def _cold_select(
         self,
         X_pool: Any,
@@ -282,7 +389,7 @@ class RoundEngine:
         if name == "kmeans" and batch_size < open_rows.size:
             if open_rows.size > COLD_START_CANDIDATES:
                 open_rows = np.sort(rng.choice(open_rows, COLD_START_CANDIDATES, replace=False))
-            features = _as_float_rows(_take(X_pool, open_rows))
+            features = standardize(_as_float_rows(_take(X_pool, open_rows)))[0]
             picked = get_strategy("kmeans").select(PoolInputs(embeddings=features), batch_size, rng)
             indices, scores = open_rows[picked.indices], picked.scores
         else:

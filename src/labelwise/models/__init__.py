@@ -22,6 +22,8 @@ from labelwise.models.calibration import (
 )
 from labelwise.models.committee import BootstrapCommittee, Committee
 from labelwise.models.inputs import compute_inputs, embed_or_features
+from labelwise.models.multilabel import SklearnMultilabel
+from labelwise.models.regression import SklearnRegressor
 from labelwise.models.sklearn import SklearnModel
 
 #: Names served lazily from modules that import torch.
@@ -43,6 +45,8 @@ __all__ = [
     "DeepEnsemble",
     "Model",
     "SklearnModel",
+    "SklearnMultilabel",
+    "SklearnRegressor",
     "SupportsCommittee",
     "SupportsEmbedding",
     "SupportsGradEmbedding",

@@ -32,6 +32,70 @@ def check_labels(y: ArrayLike, n_rows: int) -> NDArray[Any]:
     return arr
 
 
+def check_targets(y: ArrayLike, n_rows: int, task: str = "classification") -> NDArray[Any]:
+    """The labeled set's answers for a task type: one per row of X.
+
+    classification: a 1-D label vector (:func:`check_labels`); regression: a 1-D vector of finite
+    numbers; multilabel: a 2-D 0/1 indicator matrix, one column per label.
+    """
+    if task == "classification":
+        return check_labels(y, n_rows)
+    if task == "sequence":
+        return _tag_sequences(y, n_rows)
+    arr = np.asarray(y)
+    if task == "regression":
+        if arr.ndim != 1:
+            raise InvalidInputError(
+                f"regression targets must be 1-dimensional (one number per row), got shape "
+                f"{arr.shape}"
+            )
+        arr = _finite_numbers(arr, "regression targets")
+    elif task == "multilabel":
+        if arr.ndim != 2:
+            raise InvalidInputError(
+                f"multi-label targets must be a 2-D 0/1 matrix (rows x labels), got shape "
+                f"{arr.shape}"
+            )
+        arr = _finite_numbers(arr, "multi-label targets")
+        if not np.isin(arr, (0, 1)).all():
+            raise InvalidInputError("multi-label targets must hold only 0 and 1")
+        arr = arr.astype(np.int64)
+    else:
+        raise InvalidInputError(
+            f"unknown task type {task!r}: use classification, regression, multilabel or sequence"
+        )
+    if arr.shape[0] != n_rows:
+        raise InvalidInputError(f"X has {n_rows} rows but y has {arr.shape[0]} rows")
+    if arr.shape[0] == 0:
+        raise InvalidInputError("cannot fit on an empty labeled set: teach some labels first")
+    return arr
+
+
+def _tag_sequences(y: Any, n_rows: int) -> NDArray[np.object_]:
+    """Sequence labeling's answers: one tuple of string tags per sequence, as an object array."""
+    if isinstance(y, str | bytes) or not hasattr(y, "__len__"):
+        raise InvalidInputError("sequence targets must be one list of tags per sequence")
+    if len(y) != n_rows:
+        raise InvalidInputError(f"X has {n_rows} sequences but y has {len(y)} tag sequences")
+    if n_rows == 0:
+        raise InvalidInputError("cannot fit on an empty labeled set: teach some labels first")
+    out = np.empty(n_rows, dtype=object)
+    for i, tags in enumerate(y):
+        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+            raise InvalidInputError(f"sequence {i}'s tags must be a list of strings")
+        out[i] = tuple(tags)
+    return out
+
+
+def _finite_numbers(arr: NDArray[Any], what: str) -> NDArray[np.float64]:
+    if arr.dtype.kind not in "fiub":
+        raise InvalidInputError(f"{what} must be numbers, got dtype {arr.dtype}")
+    out = arr.astype(np.float64, copy=False)
+    if not np.isfinite(out).all():
+        raise InvalidInputError(f"{what} contain NaN or infinite values")
+    return out
+
+
 def encode_labels(y: NDArray[Any], classes: NDArray[Any]) -> NDArray[np.intp]:
     """Column index of each label in ``classes``; refuse labels outside the label space."""
     order = np.argsort(classes, kind="stable")

@@ -17,6 +17,7 @@ from labelwise.models.base import (
     SupportsGradEmbedding,
     SupportsSampling,
 )
+from labelwise.models.task_inputs import task_inputs
 from labelwise.strategies import PoolInputs
 from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, iter_chunks
 
@@ -50,6 +51,26 @@ def embed_or_features(model: Model, X: Any, chunk_size: int = DEFAULT_CHUNK_SIZE
     return features.reshape(len(features), -1).astype(np.float64, copy=False)
 
 
+def standardize(pool: NDArray[Any], *others: NDArray[Any]) -> tuple[NDArray[np.float64], ...]:
+    """Z-score the columns of ``pool`` and of each of ``others`` with the pool's mean and std.
+
+    Raw features stand in for embeddings where the model has none; distances over them would be
+    ruled by whichever feature has the largest units (pixels in 0..255 beside a ratio in 0..1).
+    Standardised, every feature counts alike, and rescaling a feature changes no distance.
+    Constant columns are only centred.
+
+    Examples
+    --------
+    >>> standardize(np.array([[0.0, 10.0], [2.0, 10.0]]))[0].tolist()
+    [[-1.0, 0.0], [1.0, 0.0]]
+    """
+    x = np.asarray(pool, dtype=np.float64)
+    mean = x.mean(axis=0) if len(x) else np.zeros(x.shape[1:])
+    std = x.std(axis=0) if len(x) else np.ones(x.shape[1:])
+    std[~(std > 0)] = 1.0
+    return tuple((np.asarray(a, dtype=np.float64) - mean) / std for a in (x, *others))
+
+
 def compute_inputs(
     model: Model,
     X_pool: Any,
@@ -61,6 +82,7 @@ def compute_inputs(
     rng: np.random.Generator | int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     wants: Collection[str] = (),
+    y_labeled: Any = None,
 ) -> PoolInputs:
     """Build the :class:`PoolInputs` a strategy declared in ``needs`` from a fitted model.
 
@@ -68,9 +90,13 @@ def compute_inputs(
     computed when the model supplies it (``grad_embeddings`` from ``grad_embed``) and left out
     otherwise. ``samples`` come from ``sample_proba`` (MC Dropout, ensembles);
     ``committee_proba`` from ``committee_proba``, or from ``sample_proba`` when the model only
-    samples. Embeddings fall back to the raw features for models without ``embed``.
+    samples. Embeddings fall back to the raw features for models without ``embed``,
+    standardised with the pool's mean and std (:func:`standardize`; the labeled set's with the
+    same), so distance-based strategies (core-set, BADGE, k-means) do not depend on units.
     ``pool_size`` is always set, so a strategy that reads no array (random) works before the
-    model is fitted.
+    model is fitted. The regression and multi-label inputs (``pred_mean``, ``label_proba``,
+    ``labeled_targets``...) come from :func:`labelwise.models.task_inputs.task_inputs`, the
+    labeled set's answers from ``y_labeled``.
     """
     values: dict[str, Any] = {
         "exclude": None if exclude is None else np.asarray(exclude),
@@ -92,16 +118,37 @@ def compute_inputs(
             values["committee_proba"] = samples
     if "committee_proba" in needs and isinstance(model, SupportsCommittee):
         values["committee_proba"] = _chunked(model.committee_proba, X_pool, chunk_size, 1)
-    if "embeddings" in needs:
-        values["embeddings"] = embed_or_features(model, X_pool, chunk_size)
-    if "labeled_embeddings" in needs:
-        if X_labeled is None:
-            raise InvalidInputError("this strategy needs the labeled set's features (X_labeled)")
-        values["labeled_embeddings"] = embed_or_features(model, X_labeled, chunk_size)
+    if "labeled_embeddings" in needs and X_labeled is None:
+        raise InvalidInputError("this strategy needs the labeled set's features (X_labeled)")
+    if "embeddings" in needs or "labeled_embeddings" in needs:
+        pool = embed_or_features(model, X_pool, chunk_size)
+        labeled = (
+            embed_or_features(model, X_labeled, chunk_size)
+            if "labeled_embeddings" in needs
+            else None
+        )
+        if not isinstance(model, SupportsEmbedding):  # raw features: make them unit-free
+            pool, *rest = standardize(pool, *([] if labeled is None else [labeled]))
+            labeled = rest[0] if rest else None
+        if "embeddings" in needs:
+            values["embeddings"] = pool
+        if labeled is not None:
+            values["labeled_embeddings"] = labeled
     if "grad_embeddings" in wants and isinstance(model, SupportsGradEmbedding):
         values["grad_embeddings"] = _chunked(model.grad_embed, X_pool, chunk_size)
     if "grad_embeddings" in needs:
         if not isinstance(model, SupportsGradEmbedding):
             raise InvalidInputError(f"{type(model).__name__} has no grad_embed()")
         values["grad_embeddings"] = _chunked(model.grad_embed, X_pool, chunk_size)
+    values.update(
+        task_inputs(
+            model,
+            X_pool,
+            needs,
+            y_labeled=y_labeled,
+            n_samples=n_samples,
+            rng=rng,
+            chunk_size=chunk_size,
+        )
+    )
     return PoolInputs(**values)

@@ -50,9 +50,17 @@ class TorchModel:
     classes : array-like of shape (C,)
         The label space, one label per output logit, in order.
     epochs, batch_size, lr, weight_decay :
-        Training: ``epochs`` passes of Adam(lr, weight_decay) over shuffled mini-batches. Adam's
+        Training: ``epochs`` passes (at least; see ``min_steps``) of Adam(lr, weight_decay) over
+        shuffled mini-batches. Adam's
         weight decay adds ``weight_decay * w`` to each gradient: an L2 penalty ``lambda *
         sum(w**2)`` on the loss (Keras's ``l2(lambda)``) is ``weight_decay = 2 * lambda``.
+    min_steps : int
+        Optimizer steps each fit takes at least: on a small labeled set the passes grow to
+        ``ceil(min_steps / batches per pass)``. Fixed epochs alone leave a network trained on the
+        first labels of active learning barely moved from its initial weights (10 passes over
+        30 items are 10 steps: 0.18-0.43 accuracy on 30 digits where logistic regression
+        reaches 0.7), and its uncertainty then ranks nothing. 0 trains exactly ``epochs``
+        passes (as a paper's set-up may need).
     decay_params : sequence of str, optional
         Names (as in ``module.named_parameters()``) of the parameters the weight decay applies
         to; default all of them. Gal et al. (2017) regularise one dense kernel only
@@ -89,6 +97,7 @@ class TorchModel:
         batch_size: int = 64,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        min_steps: int = 200,
         decay_params: Sequence[str] | None = None,
         init: InitScheme = "pytorch",
         warm_start: bool = True,
@@ -103,6 +112,8 @@ class TorchModel:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
+        if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 0:
+            raise InvalidInputError(f"min_steps must be a non-negative int, got {min_steps!r}")
         check_init_scheme(init)
         self.module = module
         self.classes = classes
@@ -110,6 +121,7 @@ class TorchModel:
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.min_steps = min_steps
         self.decay_params = None if decay_params is None else tuple(decay_params)
         self.init = init
         self.warm_start = warm_start
@@ -134,7 +146,7 @@ class TorchModel:
         self.module_.train()
         losses: list[float] = []
         with seeded_dropout(self.module_, dropout):
-            for _ in range(self.epochs):
+            for _ in range(self.epochs_for(len(targets))):
                 total = 0.0
                 order = torch.randperm(len(targets), generator=shuffle)
                 for rows in _batches(order, self.batch_size):
@@ -149,6 +161,11 @@ class TorchModel:
         self.loss_curve_ = losses
         self.classes_ = classes
         return self
+
+    def epochs_for(self, n_items: int) -> int:
+        """Passes a fit over ``n_items`` makes: ``epochs``, or more to take ``min_steps`` steps."""
+        per_pass = max(1, len(_batches(torch.arange(n_items), self.batch_size)))
+        return max(self.epochs, -(-self.min_steps // per_pass))
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """Adam's parameter groups: the decayed parameters, and (if any) the free ones."""
@@ -307,5 +324,5 @@ class TorchModel:
     def __repr__(self) -> str:
         return (
             f"TorchModel({type(self.module).__name__}, classes={self.classes!r}, "
-            f"epochs={self.epochs}, random_state={self.random_state!r})"
+            f"epochs={self.epochs}, min_steps={self.min_steps}, random_state={self.random_state!r})"
         )

@@ -14,7 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-ModelName = Literal["logreg", "rf", "mlp", "cnn", "linear_head"]
+ModelName = Literal["logreg", "rf", "mlp", "cnn", "kirsch_cnn", "linear_head"]
 InitialStrategy = Literal["random", "balanced"]
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 #: Fractions of full-data accuracy that every report covers.
@@ -29,8 +29,8 @@ class SimulationConfig:
     ----------
     dataset : a name of :func:`labelwise.datasets.available_datasets` or a data file's path.
     model : ``logreg`` (logistic regression on standardised features), ``rf`` (random
-        forest), ``mlp`` / ``cnn`` (PyTorch, MC Dropout), ``linear_head`` (a strongly
-        regularised logistic regression for sentence embeddings).
+        forest), ``mlp`` / ``cnn`` / ``kirsch_cnn`` (PyTorch, MC Dropout), ``linear_head`` (a
+        strongly regularised logistic regression for sentence embeddings).
     strategies : registry names (``random`` is added as the baseline when missing, unless
         ``baseline`` is false).
     seeds : the seeds, one run each per strategy; an int ``n`` means ``0..n-1``, a tuple names

@@ -3,6 +3,8 @@ ratio of two strategies' label counts with a bootstrap interval over seeds."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -97,3 +99,68 @@ def mean_curve(
         [accuracy[n_labels == n].std(ddof=1) if (n_labels == n).sum() > 1 else 0.0 for n in grid]
     )
     return grid.astype(np.float64), means, stds
+
+
+#: How a ratio to random was answered: over every seed, as a bound from seeds that never
+#: reached the target (counted as the budget), over the seeds where both reached, or not at all.
+RatioKind = Literal["exact", "upper", "lower", "subset", "none"]
+
+
+def censored_ratio(
+    values: ArrayLike,
+    baseline: ArrayLike,
+    budgets: ArrayLike,
+    baseline_budgets: ArrayLike,
+    rng: np.random.Generator,
+    n_boot: int = 2000,
+) -> dict[str, Any]:
+    """Ratio of mean labels to a target that always answers, seeds paired.
+
+    A seed whose curve never reached the target (NaN) needed more labels than its curve spent
+    (``budgets``): counting it as the budget makes its mean too small. So:
+
+    * no NaN on either side: the ratio of means with a paired bootstrap interval (``exact``);
+    * NaN only in ``baseline``: the ratio with the budget counted is an upper bound (``upper``:
+      the truth is at most it);
+    * NaN only in ``values``: a lower bound (``lower``);
+    * NaN on both sides: the ratio over the seeds where both reached (``subset``, with their
+      number), or ``none`` when there is no such seed.
+
+    Returns ``{"kind", "ratio", "low", "high", "n_seeds", "n_total", "missed", "missed_baseline"}``
+    (``n_seeds``: seeds the figure is computed over; ``missed``: seeds that never reached).
+
+    >>> censored_ratio([50, 60], [100, float("nan")], [200, 200], [200, 200],
+    ...                np.random.default_rng(0))["kind"]
+    'upper'
+    """
+    v = np.asarray(values, dtype=np.float64)
+    b = np.asarray(baseline, dtype=np.float64)
+    miss_v, miss_b = np.isnan(v), np.isnan(b)
+    v_filled = np.where(miss_v, np.asarray(budgets, dtype=np.float64), v)
+    b_filled = np.where(miss_b, np.asarray(baseline_budgets, dtype=np.float64), b)
+    kind: RatioKind
+    both = ~miss_v & ~miss_b
+    if v.size == 0:
+        kind, use = "none", both
+    elif not miss_v.any() and not miss_b.any():
+        kind, use = "exact", both
+    elif miss_b.any() and not miss_v.any():
+        kind, use = "upper", np.ones_like(both)
+    elif miss_v.any() and not miss_b.any():
+        kind, use = "lower", np.ones_like(both)
+    else:
+        kind, use = ("subset" if both.any() else "none"), both
+    if use.any():
+        ratio, low, high = bootstrap_ratio(v_filled[use], b_filled[use], rng, n_boot)
+    else:
+        ratio = low = high = float("nan")
+    return {
+        "kind": kind,
+        "ratio": ratio,
+        "low": low,
+        "high": high,
+        "n_seeds": int(use.sum()),
+        "n_total": int(v.size),
+        "missed": int(miss_v.sum()),
+        "missed_baseline": int(miss_b.sum()),
+    }

@@ -71,8 +71,10 @@ def learning_curve(
     ``config.stop_accuracy``); one row per round.
 
     Rows hold ``strategy, seed, round, n_labels, accuracy, macro_f1, ece, train_seconds,
-    acquisition_seconds`` and ``recall_<class>`` for each class. ``on_round`` receives each row
-    as it is made; ``should_stop`` is asked between rounds (Ctrl-C keeps what finished).
+    acquisition_seconds, choice`` (what chose the labels added before this round: the
+    cold-start strategy, or ``auto:<arm>``) and ``recall_<class>`` for each class.
+    ``on_round`` receives each row as it is made; ``should_stop`` is asked between rounds
+    (Ctrl-C keeps what finished).
     """
     model = build_model(problem, config, seed, image_shape)
     engine = RoundEngine(model, strategy_name, n_samples=config.n_mc_samples)
@@ -88,11 +90,14 @@ def learning_curve(
     rng = seed_rng(seed, STREAM_STRATEGY, strategy_name)
     rows: list[Row] = []
     acquisition_seconds = 0.0
+    choice = ""  # what chose the labels this round's model was trained on
     for round_index in range(10**9):
         engine.fit(problem.X_pool[labeled], problem.y_pool[labeled])  # the oracle's answers
         train_seconds = engine.fit_seconds
         row = _evaluate_round(model, problem, strategy_name, seed, round_index, int(labeled.sum()))
-        row.update(train_seconds=train_seconds, acquisition_seconds=acquisition_seconds)
+        row.update(
+            train_seconds=train_seconds, acquisition_seconds=acquisition_seconds, choice=choice
+        )
         rows.append(row)
         if on_round is not None:
             on_round(row)
@@ -101,7 +106,7 @@ def learning_curve(
         if n_left <= 0 or labeled.all() or reached or (should_stop is not None and should_stop()):
             break
         t0 = time.perf_counter()
-        chosen = acquire(
+        chosen, choice = acquire(
             engine, problem.X_pool, labeled, min(config.batch_size, n_left), config, rng
         )
         acquisition_seconds = time.perf_counter() - t0
@@ -118,15 +123,18 @@ def acquire(
     batch_size: int,
     config: SimulationConfig,
     rng: np.random.Generator,
-) -> NDArray[np.intp]:
-    """Pool indices of the next batch: the strategy sees model outputs on pool features only
-    (a random subset of ``config.candidates`` unlabeled items where set, as Gal et al. 2017)."""
+) -> tuple[NDArray[np.intp], str]:
+    """Pool indices of the next batch, and what chose them (the engine's ``strategy``:
+    ``auto:<arm>`` for ``auto``, the cold-start strategy before the model can rank).
+
+    The strategy sees model outputs on pool features only (a random subset of
+    ``config.candidates`` unlabeled items where set, as Gal et al. 2017)."""
     candidates = np.flatnonzero(~labeled)
     if config.candidates is not None and candidates.size > config.candidates:
         candidates = np.sort(rng.choice(candidates, size=config.candidates, replace=False))
     batch_size = min(batch_size, candidates.size)
     result = engine.select(X_pool[candidates], batch_size, rng)  # labeled set: the last fit's
-    return candidates[result.indices]
+    return candidates[result.indices], result.strategy
 
 
 def _evaluate_round(

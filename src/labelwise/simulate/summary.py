@@ -2,7 +2,10 @@
 
 For each strategy: the area under the learning curve, the labels needed to reach each target
 fraction of full-data accuracy (mean, spread, seeds that reached it), and the ratio of those
-label counts to random's with a paired bootstrap interval over seeds.
+label counts to random's with a paired bootstrap interval over seeds: ``ratio_to_random`` over
+every seed (NaN when a seed never reached the target) and ``vs_random``, which always answers
+(a bound where seeds never reached it, see :func:`~labelwise.simulate.curves.censored_ratio`).
+``auto`` strategies also get ``choices``: how many batches each arm chose.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pandas as pd
 
 from labelwise.simulate.curves import (
     bootstrap_ratio,
+    censored_ratio,
     curve_area,
     labels_to_target,
     mean_and_spread,
@@ -47,6 +51,7 @@ def summarize(
     """
     per_strategy: dict[str, dict[str, Any]] = {}
     labels: dict[str, dict[float, dict[int, float]]] = {}
+    spent: dict[str, dict[int, float]] = {}
     for name in strategies:
         part = rounds[rounds["strategy"] == name] if not rounds.empty else rounds
         if part.empty:
@@ -54,11 +59,13 @@ def summarize(
         auc: dict[int, float] = {}
         final: dict[int, float] = {}
         reach: dict[float, dict[int, float]] = {t: {} for t in targets}
+        spent[name] = {}
         for seed, curve in part.groupby("seed"):
             n = curve["n_labels"].to_numpy(np.float64)
             acc = curve["accuracy"].to_numpy(np.float64)
             auc[int(seed)] = curve_area(n, acc)
             final[int(seed)] = float(acc[np.argmax(n)])
+            spent[name][int(seed)] = float(n.max())
             for t in targets:
                 ceiling = full_data_accuracy.get(int(seed))
                 reach[t][int(seed)] = (
@@ -73,16 +80,29 @@ def summarize(
             "acquisition_seconds": float(part["acquisition_seconds"].sum()),
             "labels_to_target": {target_key(t): _stats(reach[t]) for t in targets},
         }
-    _add_ratios(per_strategy, labels, targets)
+        choices = _choices(part)
+        if choices:
+            per_strategy[name]["choices"] = choices
+    _add_ratios(per_strategy, labels, spent, targets)
     return {
         "full_data_accuracy": _stats(dict(full_data_accuracy)),
         "strategies": per_strategy,
     }
 
 
+def _choices(part: pd.DataFrame) -> dict[str, int]:
+    """Batches chosen by each of ``auto``'s arms (``choice`` values ``auto:<arm>``)."""
+    if "choice" not in part.columns:
+        return {}
+    picked = part["choice"].dropna().astype(str)
+    arms = picked[picked.str.contains(":")].str.split(":", n=1).str[1]
+    return {str(arm): int(count) for arm, count in arms.value_counts().sort_index().items()}
+
+
 def _add_ratios(
     per_strategy: dict[str, dict[str, Any]],
     labels: dict[str, dict[float, dict[int, float]]],
+    spent: dict[str, dict[int, float]],
     targets: tuple[float, ...],
 ) -> None:
     if BASELINE not in per_strategy:
@@ -106,3 +126,11 @@ def _add_ratios(
                 "low": low,
                 "high": high,
             }
+            stats["labels_to_target"][target_key(t)]["vs_random"] = censored_ratio(
+                [mine[s] for s in paired],
+                [base[s] for s in paired],
+                [spent[name][s] for s in paired],
+                [spent[BASELINE][s] for s in paired],
+                rng,
+                N_BOOT,
+            )

@@ -24,6 +24,7 @@ from labelwise.strategies.chunking import (
     score_in_chunks,
     streams_blocks,
 )
+from labelwise.strategies.target_validation import TARGET_CHECKS, check_target_shapes
 from labelwise.strategies.topk import top_k_masked
 from labelwise.strategies.validation import (
     check_batch_size,
@@ -35,12 +36,48 @@ from labelwise.strategies.validation import (
 )
 
 InputName = Literal[
-    "proba", "samples", "committee_proba", "embeddings", "labeled_embeddings", "grad_embeddings"
+    "proba",
+    "samples",
+    "committee_proba",
+    "embeddings",
+    "labeled_embeddings",
+    "grad_embeddings",
+    "pred_mean",
+    "pred_samples",
+    "pred_committee",
+    "pred_std",
+    "labeled_targets",
+    "label_proba",
+    "labeled_label_sets",
 ]
 INPUT_NAMES: tuple[InputName, ...] = get_args(InputName)
 
 #: The pool axis of each input (samples and committees stack models on axis 0).
-POOL_AXIS: dict[str, int] = {"samples": 1, "committee_proba": 1}
+POOL_AXIS: dict[str, int] = {
+    "samples": 1,
+    "committee_proba": 1,
+    "pred_samples": 1,
+    "pred_committee": 1,
+}
+
+#: Inputs about the labeled set, not the pool (their length is the labeled set's).
+LABELED_INPUTS = frozenset({"labeled_embeddings", "labeled_targets", "labeled_label_sets"})
+
+TaskType = Literal["classification", "regression", "multilabel"]
+TASK_TYPES: tuple[TaskType, ...] = get_args(TaskType)
+
+#: What a model of each task type can compute; a strategy serves the tasks whose inputs cover
+#: its ``needs`` (random and the diversity strategies serve every task).
+_FEATURES = ("embeddings", "labeled_embeddings")  # raw features stand in for embeddings
+TASK_INPUTS: dict[str, frozenset[str]] = {
+    "classification": frozenset(
+        {"proba", "samples", "committee_proba", "grad_embeddings", *_FEATURES}
+    ),
+    "regression": frozenset(
+        {"pred_mean", "pred_samples", "pred_committee", "pred_std", "labeled_targets", *_FEATURES}
+    ),
+    "multilabel": frozenset({"label_proba", "labeled_label_sets", *_FEATURES}),
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +93,14 @@ class PoolInputs:
     labeled_embeddings : (L, d) embeddings of the labeled set (core-set distances).
     grad_embeddings : (N, D) explicit gradient embeddings (BADGE computes them implicitly from
         ``proba`` and ``embeddings`` when this is absent).
+    pred_mean : (N,) a regressor's predictions for the pool.
+    pred_samples : (K, N) predictions of K stochastic passes (MC Dropout), ensemble members or
+        bootstrap models of a regressor.
+    pred_committee : (M, N) predictions of M committee members (query-by-committee regression).
+    pred_std : (N,) predictive standard deviation (a Gaussian process's ``return_std``).
+    labeled_targets : (L,) the labeled set's regression targets, rows as ``labeled_embeddings``.
+    label_proba : (N, Q) multi-label marginals: probability that each of Q labels applies.
+    labeled_label_sets : (L, Q) the labeled set's 0/1 label-indicator rows (multi-label).
     exclude : pool indices, or a boolean mask of length N, that must never be selected
         (already labeled or queued).
     pool_size : N, for strategies that read no array (random); otherwise read off the arrays.
@@ -67,6 +112,13 @@ class PoolInputs:
     embeddings: NDArray[np.floating] | None = None
     labeled_embeddings: NDArray[np.floating] | None = None
     grad_embeddings: NDArray[np.floating] | None = None
+    pred_mean: NDArray[np.floating] | None = None
+    pred_samples: NDArray[np.floating] | None = None
+    pred_committee: NDArray[np.floating] | None = None
+    pred_std: NDArray[np.floating] | None = None
+    labeled_targets: NDArray[np.floating] | None = None
+    label_proba: NDArray[np.floating] | None = None
+    labeled_label_sets: NDArray[Any] | None = None
     exclude: NDArray[Any] | None = None
     pool_size: int | None = None
 
@@ -89,7 +141,7 @@ class PoolInputs:
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name not in ("labeled_embeddings", "exclude", "pool_size")
+            if f.name not in LABELED_INPUTS | {"exclude", "pool_size"}
             and getattr(self, f.name) is not None
         }
 
@@ -260,6 +312,8 @@ def check_pool_inputs(inputs: PoolInputs, names: frozenset[str]) -> PoolInputs:
                 raise InvalidInputError(f"{name} needs at least one member, got {value.shape}")
         elif name == "labeled_embeddings":
             checked[name] = None if np.size(value) == 0 else check_matrix(value, name)
+        elif name in TARGET_CHECKS:  # regression and multi-label inputs
+            checked[name] = TARGET_CHECKS[name](value, name)
         else:  # pool embeddings: finite, with features, norms that do not overflow
             checked[name] = check_matrix_with_norms(value, name)[0]
     x, lab = checked.get("embeddings"), checked.get("labeled_embeddings")
@@ -267,6 +321,7 @@ def check_pool_inputs(inputs: PoolInputs, names: frozenset[str]) -> PoolInputs:
         raise InvalidInputError(
             f"labeled_embeddings have {lab.shape[1]} features but embeddings have {x.shape[1]}"
         )
+    check_target_shapes(checked)
     return replace(inputs, **checked)
 
 
@@ -305,9 +360,23 @@ def get_strategy(name: str, **params: Any) -> Strategy:
         raise InvalidInputError(f"bad parameters for strategy {name!r}: {exc}") from None
 
 
-def available_strategies() -> list[str]:
-    """Names of every registered strategy, sorted."""
-    return sorted(_REGISTRY)
+def strategy_tasks(strategy: Strategy | type[Strategy]) -> frozenset[TaskType]:
+    """The task types a strategy serves: those whose model outputs cover its ``needs``."""
+    needs = set(strategy.needs)
+    return frozenset(task for task in TASK_TYPES if needs <= TASK_INPUTS[task])
+
+
+def available_strategies(task: TaskType | None = "classification") -> list[str]:
+    """Names of the registered strategies that serve ``task``, sorted.
+
+    The default is classification, the task every strategy served before regression and
+    multi-label arrived; ``task=None`` lists every registered strategy.
+    """
+    if task is not None and task not in TASK_TYPES:
+        raise InvalidInputError(f"unknown task type {task!r}; known: {', '.join(TASK_TYPES)}")
+    return sorted(
+        name for name, cls in _REGISTRY.items() if task is None or task in strategy_tasks(cls)
+    )
 
 
 @functools.cache

@@ -19,6 +19,7 @@ import numpy as np
 
 from labelwise.errors import InvalidInputError
 from labelwise.loop import RoundEngine
+from labelwise.strategies import PoolInputs
 from labelwise.strategies.stream import BudgetedStream
 from labelwise.stream.budget import TimeWindowBudget
 from labelwise.stream.features import hashed_text
@@ -109,8 +110,9 @@ class StreamSelector:
         fewer than two classes (it cannot tell them apart yet: a cold start asks)."""
         if self.engine is None or not self.engine.can_rank:
             return np.ones(len(items))
-        proba = self.engine.inputs(featurize(items)).proba
-        return uncertainty(np.asarray(proba), self.kind)
+        inputs = self.engine.inputs(featurize(items))
+        assert isinstance(inputs, PoolInputs)  # a stream's model is a classifier
+        return uncertainty(np.asarray(inputs.proba), self.kind)
 
     def offer(self, item: StreamItem) -> Decision:
         """Score one arriving item and decide whether to ask for its label."""

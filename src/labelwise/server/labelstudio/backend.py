@@ -78,6 +78,8 @@ class ProjectState:
     trained_on: int = 0  # revisions the current model learned from
     ranking: Ranking | None = None
     pushed: str | None = None  # the model version of the last push
+    last_refresh: dict[str, Any] = field(default_factory=dict)  # what it did, its seconds
+    webhook_authorized: bool = False  # the project's webhook to us sends our credentials
     seen: dict[int, str] = field(default_factory=dict)  # task -> value, without a client
     ls_model_version: str | None = None
     hostname: str = ""
@@ -295,11 +297,19 @@ class LabelStudioBackend:
             if isinstance(raw_project, Mapping) and raw_project.get("model_version"):
                 project.ls_model_version = str(raw_project["model_version"])
         if action in ANNOTATION_ACTIONS:
-            self._record_annotation(project, payload)
+            if not self._record_annotation(project, payload):
+                return {"status": "unchanged", "action": action}
         elif action == "ANNOTATIONS_DELETED":
             self._record_deletions(project, payload.get("annotations"))
         elif action == "TASKS_CREATED" and self.client is not None:
             self.trainer.ask(ls_id, "tasks")  # rank and push the new tasks
+            return {"status": "queued", "action": action}
+        elif (
+            action == "START_TRAINING" and self.client is not None and self._needs_webhook(project)
+        ):
+            # an annotation was saved but its own webhook may not reach us (Label Studio creates
+            # the project webhook without our credentials): resync it, and fix the webhook
+            self.trainer.ask(ls_id, "start_training")
             return {"status": "queued", "action": action}
         else:
             # START_TRAINING comes before every saved annotation's own webhook: that one counts
@@ -311,6 +321,10 @@ class LabelStudioBackend:
             "new_annotations": waiting,
             "model_version": project.version,
         }
+
+    def _needs_webhook(self, project: ProjectState) -> bool:
+        with self._lock:
+            return self.settings.basic_auth() is not None and not project.webhook_authorized
 
     def train(self, ls_project: Any, label_config: str | None = None) -> dict[str, Any]:
         """Queue a refresh now (``POST /train``); it runs in the background."""
@@ -349,11 +363,14 @@ class LabelStudioBackend:
                 "pending_annotations": trainer["pending"],
                 "refreshes": trainer["refreshes"],
                 "last_error": trainer["error"],
+                "last_refresh": project.last_refresh,
             }
         return projects
 
     # -- revisions ----------------------------------------------------------------------------
-    def _record_annotation(self, project: ProjectState, payload: Mapping[str, Any]) -> None:
+    def _record_annotation(self, project: ProjectState, payload: Mapping[str, Any]) -> bool:
+        """Store the annotation as a revision; False when the task's newest revision is this
+        annotation with this label already (a resync got there first, or a repeated event)."""
         annotation = payload.get("annotation")
         task = payload.get("task")
         if not isinstance(annotation, Mapping) or not isinstance(task, Mapping):
@@ -366,7 +383,12 @@ class LabelStudioBackend:
         label = (
             None if annotation.get("was_cancelled") else chosen_label(annotation, project.config)
         )
+        with self._lock:
+            held = newest_revisions(project.revisions).get(task_id)
+        if held is not None and (held.annotation, held.label) == (annotation_id, label):
+            return False
         self.add_revisions(project, [(task_id, annotation_id, value, label)])
+        return True
 
     def _record_deletions(self, project: ProjectState, annotations: Any) -> None:
         if not isinstance(annotations, list):
@@ -451,7 +473,15 @@ class LabelStudioBackend:
         """Resync, retrain and push one project (the trainer thread's work)."""
         from labelwise.server.labelstudio.refresh import refresh_project
 
-        refresh_project(self, ls_id, reason)
+        done = refresh_project(self, ls_id, reason)
+        with self._lock:
+            held = self._projects.get(ls_id)
+            if held is not None:
+                held.last_refresh = done
+        if done["missed"] and not done["retrained"]:
+            # learned from the resync but not trained on (one class so far): they count
+            # toward the next retrain as their webhooks would have
+            self.trainer.note(ls_id, done["missed"])
 
 
 def _task_id(task: Mapping[str, Any], position: int) -> int:

@@ -11,8 +11,9 @@
    (:mod:`~labelwise.server.labelstudio.ranking`); before a model exists the engine starts
    cold (k-means over the features).
 4. **Push** (with a client and ``push`` on): import one prediction per unlabeled task in bulk,
-   ``model_version`` = the new version (``labelwise-0`` before the first model), and make it the
-   project's ``model_version``, so uncertainty sampling follows the current model. Before a
+   ``model_version`` = the new version (``labelwise-0`` before the first model), lowest scores
+   first, and make it the project's ``model_version`` once the first request's tasks are in,
+   so uncertainty sampling follows the current model while the rest is imported. Before a
    model exists a prediction carries a score and no choice.
 
 Steps 3 and 4 are skipped when nothing changed: same model, and every unlabeled task ranked.
@@ -28,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from labelwise.controller.models import build_model
+from labelwise.errors import LabelwiseError
 from labelwise.loop import RoundEngine
 from labelwise.server.labelstudio import state
+from labelwise.server.labelstudio.client import IMPORT_CHUNK
 from labelwise.server.labelstudio.ranking import Ranking, rank_pool
 from labelwise.server.labelstudio.resync import (
     ListedTask,
@@ -56,6 +59,7 @@ def refresh_project(backend: LabelStudioBackend, ls_id: int, reason: str) -> dic
     listed: list[ListedTask] | None = None
     missed = 0
     if backend.client is not None:
+        authorize_webhooks(backend, project)
         listed = [
             found
             for raw in backend.client.iter_tasks(ls_id)
@@ -82,7 +86,7 @@ def refresh_project(backend: LabelStudioBackend, ls_id: int, reason: str) -> dic
     )
     done: dict[str, Any] = {"reason": reason, "missed": missed, "retrained": retrained}
     if not pool or not (retrained or stale):
-        return {**done, "pushed": 0, "timings": timings}
+        return {**done, "pushed": 0, "timings": _rounded(timings)}
     t2 = time.perf_counter()
     task_ids = [task_id for task_id, _ in pool]
     X = project.features.rows(pool)
@@ -99,10 +103,55 @@ def refresh_project(backend: LabelStudioBackend, ls_id: int, reason: str) -> dic
     pushed = 0
     if backend.client is not None and backend.settings.push:
         t4 = time.perf_counter()
-        pushed = _push(backend, project, ranking, engine, proba)
+        pushed = _push(backend, project, ranking, engine, proba, timings)
         timings["push"] = time.perf_counter() - t4
     logger.info("project %d refreshed (%s): %s", ls_id, reason, timings)
-    return {**done, "pushed": pushed, "model_version": version, "timings": timings}
+    return {**done, "pushed": pushed, "model_version": version, "timings": _rounded(timings)}
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {step: round(seconds, 4) for step, seconds in timings.items()}
+
+
+def authorize_webhooks(backend: LabelStudioBackend, project: ProjectState) -> None:
+    """Give the project's webhooks to this backend its basic-auth header.
+
+    Label Studio creates the webhook of a connected model (``<model url>/webhook``) without the
+    model's credentials, so a backend that requires them would refuse every annotation event.
+    The connections whose basic-auth user is this backend's are this backend; their webhooks
+    get the header (through the configured Label Studio, with the configured token). Failures
+    are logged: the resync still learns the annotations, later.
+    """
+    import base64
+
+    auth = backend.settings.basic_auth()
+    client = backend.client
+    if auth is None or client is None or project.webhook_authorized:
+        return
+    secret = base64.b64encode(f"{auth.user}:{auth.password}".encode()).decode()
+    header = f"Basic {secret}"
+    try:
+        ours = {
+            str(found.get("url", "")).rstrip("/") + "/webhook"
+            for found in client.model_connections(project.ls_id)
+            if found.get("auth_method") == "BASIC_AUTH"
+            and found.get("basic_auth_user") == auth.user
+        }
+        hooks = [hook for hook in client.webhooks(project.ls_id) if hook.get("url") in ours]
+        for hook in hooks:
+            held = hook.get("headers")
+            headers: dict[str, str] = dict(held) if isinstance(held, dict) else {}
+            if headers.get("Authorization") != header:
+                client.set_webhook_headers(int(hook["id"]), {**headers, "Authorization": header})
+                logger.info(
+                    "project %d: webhook %s now sends our credentials", project.ls_id, hook["id"]
+                )
+    except LabelwiseError as exc:
+        logger.warning("project %d: cannot check its webhooks: %s", project.ls_id, exc)
+        return
+    if hooks:
+        with backend._lock:
+            project.webhook_authorized = True
 
 
 def _loaded(backend: LabelStudioBackend, ls_id: int) -> ProjectState:
@@ -203,9 +252,12 @@ def _push(
     ranking: Ranking,
     engine: RoundEngine,
     proba: Any,
+    timings: dict[str, float],
 ) -> int:
-    """Import the ranking's predictions and make their version the project's."""
+    """Import the ranking's predictions and make their version the project's (after the
+    first :data:`IMPORT_CHUNK`, the lowest scores); ``timings["push_first"]`` is when."""
     assert backend.client is not None
+    started = time.perf_counter()
     config = project.config
     classes = list(getattr(engine.model, "classes", None) or config.labels)
     predictions = []
@@ -229,9 +281,16 @@ def _push(
                 "model_version": ranking.model_version,
             }
         )
-    backend.client.import_predictions(project.ls_id, predictions)
-    backend.client.set_model_version(project.ls_id, ranking.model_version)
+    # the most uncertain first: once they are in, the project follows the new version, and
+    # Label Studio's sampling hands out the best of what has arrived while the rest follows
+    predictions.sort(key=lambda p: (p["score"], p["task"]))
+    first, rest = predictions[:IMPORT_CHUNK], predictions[IMPORT_CHUNK:]
+    client = backend.client
+    client.import_predictions(project.ls_id, first)
+    client.set_model_version(project.ls_id, ranking.model_version)
     with backend._lock:
         project.pushed = ranking.model_version
         project.ls_model_version = ranking.model_version
+    timings["push_first"] = time.perf_counter() - started
+    client.import_predictions(project.ls_id, rest)
     return len(predictions)
