@@ -1,18 +1,23 @@
 """Load test of ``labelwise serve``: 16 simulated annotators on loopback, SQLite, 100k pool.
 
-Each annotator loops "next task" then "submit" for ``--seconds``; the script reports label
-submissions per second, p50/p99 latency of next-task and submit, and double assignments (samples
-answered more often than the overlap of 1), and the CPU time the server spent per submission
-(user + system; it varies much less with other load on the machine than the rate does).
-Bounded: every loop stops after ``--seconds``.
+Each annotator labels for ``--seconds``, sending what its client sends (``--mode``):
 
-``--mode combined`` (the default) submits with ``?next=true``, so each answer brings the next
-task back in the same transaction (the web UI's loop); ``--mode plain`` sends "next task" and
-"submit" as two requests, which measures the plain next-task latency. The server runs in its own
-process (``--in-process`` puts it in this one, where the 16 client threads share its GIL).
+- ``ui`` (the default): exactly the requests of the annotation page
+  (``server/static/annotate.js``): at sign-in ``GET /api/me``, ``GET /api/projects``, the first
+  next task and progress; then per label one ``POST /api/tasks/{id}/answer``, which brings the
+  next task and the progress back; a lease heartbeat if a task stays open 30 s; on an empty
+  queue, next task and progress again after 2 s. Text tasks: no image request.
+- ``ui-before``: the page before that request: answer, next task, progress (three per label).
+- ``combined`` / ``plain``: API clients (answer with ``?next=true``; next task then answer).
+
+It reports labels per second, p50/p99 latency per request kind, double assignments (samples
+answered more often than the overlap of 1, counted in the store afterwards) and the CPU time
+the server spent per label (user + system; it varies much less with other load on the machine
+than the rate does). Bounded: every loop stops after ``--seconds``. The server runs in its own
+process (``--in-process`` puts it in this one, where the client threads share its GIL).
 
     .venv/bin/python -m benchmarks.server_bench --pool 100000 --annotators 16 --seconds 20
-    .venv/bin/python -m benchmarks.server_bench --mode plain
+    .venv/bin/python -m benchmarks.server_bench --mode ui-before --seconds 20
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -47,6 +53,23 @@ from labelwise.store import (
 )
 from labelwise.store.members import add_member
 from labelwise.store.schema import Annotation
+
+#: The clients the benchmark can play, and what each sends per label.
+MODES = {
+    "ui": "the annotation page: one request per label, the answer bringing next task + progress",
+    "ui-before": "the page before: answer, next task, progress (three requests per label)",
+    "combined": "an API client: answer with ?next=true",
+    "plain": "an API client: next task, then answer",
+}
+REQUESTS = {
+    "me": "GET /api/me (sign-in)",
+    "projects": "GET /api/projects (sign-in)",
+    "next": "POST /api/projects/{p}/next",
+    "progress": "GET /api/projects/{p}/progress",
+    "answer": "POST /api/tasks/{t}/answer",
+    "annotation": "POST /api/tasks/{t}/annotation",
+    "lease": "POST /api/tasks/{t}/lease (heartbeat)",
+}
 
 
 def build(folder: Path, pool: int, annotators: int) -> str:
@@ -73,39 +96,100 @@ def build(folder: Path, pool: int, annotators: int) -> str:
     return url
 
 
-def annotator(
-    base: str, k: int, until: float, out: dict[str, list[float]], combined: bool = True
-) -> None:
+#: Seconds between the page's lease heartbeats while a task is open (annotate.js).
+HEARTBEAT_SECONDS = 30.0
+
+
+class Page:
+    """One annotator's requests, timed by name, as the client of ``mode`` sends them."""
+
+    def __init__(self, client: httpx.Client, out: dict[str, list[float]]) -> None:
+        self.client = client
+        self.out = out
+
+    def send(self, name: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        t0 = time.perf_counter()
+        response = self.client.request(method, url, **kwargs)
+        self.out.setdefault(name, []).append(time.perf_counter() - t0)
+        if response.status_code >= 400:
+            self.out["errors"].append(float(response.status_code))
+        return response
+
+
+def annotator(base: str, k: int, until: float, out: dict[str, list[float]], mode: str) -> None:
+    """Label until ``until`` as annotator ``k``, sending what ``mode``'s client sends."""
     headers = {"Authorization": f"Bearer token-{k}"}
-    params = {"next": "true"} if combined else {}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-        task = None
-        while time.perf_counter() < until:
-            t0 = time.perf_counter()
-            if task is None:
-                task = client.post("/api/projects/bench/next").json()["task"]
-                out["next"].append(time.perf_counter() - t0)
-                if task is None:
-                    break
-            t1 = time.perf_counter()
-            r = client.post(
-                f"/api/tasks/{task['task_id']}/annotation", json={"label": "pos"}, params=params
-            )
-            t2 = time.perf_counter()
+        page = Page(client, out)
+        if mode in ("ui", "ui-before"):
+            ui_page(page, until, out, mode == "ui")
+        else:
+            api_client(page, until, out, mode == "combined")
+
+
+def ui_page(page: Page, until: float, out: dict[str, list[float]], one_request: bool) -> None:
+    """What annotate.js sends: sign-in (me, projects), next task and progress; then per label
+    ``one_request``: the answer that brings the next task and the progress back (the page
+    today); else the page before it: answer, next task, progress (three requests). A heartbeat
+    every 30 s while a task stays open; on an empty queue, next task again after 2 s."""
+    page.send("me", "GET", "/api/me")
+    page.send("projects", "GET", "/api/projects")
+    task = page.send("next", "POST", "/api/projects/bench/next").json()["task"]
+    page.send("progress", "GET", "/api/projects/bench/progress")
+    shown = time.perf_counter()
+    while time.perf_counter() < until:
+        if task is None:
+            time.sleep(2.0)
+            task = page.send("next", "POST", "/api/projects/bench/next").json()["task"]
+            page.send("progress", "GET", "/api/projects/bench/progress")
+            shown = time.perf_counter()
+            continue
+        if time.perf_counter() - shown >= HEARTBEAT_SECONDS:
+            page.send("lease", "POST", f"/api/tasks/{task['task_id']}/lease")
+            shown = time.perf_counter()
+        body = {"label": "pos", "seconds_spent": 0.01}
+        if one_request:
+            r = page.send("answer", "POST", f"/api/tasks/{task['task_id']}/answer", json=body)
             if r.status_code == 201:
-                out["submit"].append(t2 - t1)
-                out["done"].append(t2)
-                following = r.json().get("next") if combined else None
-                task = None if following is None else following["task"]
-                if combined and task is None:
-                    break
+                out["done"].append(time.perf_counter())
+                task = r.json()["next"]["task"]
             else:
-                out["errors"].append(float(r.status_code))
                 task = None
+        else:
+            r = page.send(
+                "annotation", "POST", f"/api/tasks/{task['task_id']}/annotation", json=body
+            )
+            if r.status_code == 201:
+                out["done"].append(time.perf_counter())
+            task = page.send("next", "POST", "/api/projects/bench/next").json()["task"]
+            page.send("progress", "GET", "/api/projects/bench/progress")
+        shown = time.perf_counter()
+
+
+def api_client(page: Page, until: float, out: dict[str, list[float]], combined: bool) -> None:
+    """A client of the API alone: answer with ``?next=true`` (combined), or next task and
+    answer as two requests (plain)."""
+    params = {"next": "true"} if combined else {}
+    task = None
+    while time.perf_counter() < until:
+        if task is None:
+            task = page.send("next", "POST", "/api/projects/bench/next").json()["task"]
+            if task is None:
+                break
+        url = f"/api/tasks/{task['task_id']}/annotation"
+        r = page.send("annotation", "POST", url, json={"label": "pos"}, params=params)
+        if r.status_code == 201:
+            out["done"].append(time.perf_counter())
+            following = r.json().get("next") if combined else None
+            task = None if following is None else following["task"]
+            if combined and task is None:
+                break
+        else:
+            task = None
 
 
 def annotator_group(
-    base: str, ks: list[int], until: float, combined: bool
+    base: str, ks: list[int], until: float, mode: str
 ) -> tuple[list[dict[str, list[float]]], float]:
     """Run annotators ``ks`` as threads of this (client) process: their timings, its CPU seconds.
 
@@ -114,11 +198,9 @@ def annotator_group(
     every latency measured.
     """
     cpu = time.process_time()
-    results: list[dict[str, list[float]]] = [
-        {"next": [], "submit": [], "done": [], "errors": []} for _ in ks
-    ]
+    results: list[dict[str, list[float]]] = [{"done": [], "errors": []} for _ in ks]
     threads = [
-        threading.Thread(target=annotator, args=(base, k, until, out, combined))
+        threading.Thread(target=annotator, args=(base, k, until, out, mode))
         for k, out in zip(ks, results, strict=True)
     ]
     for t in threads:
@@ -171,7 +253,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=100_000)
     parser.add_argument("--annotators", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--mode", choices=["combined", "plain"], default="combined")
+    parser.add_argument("--mode", choices=MODES, default="ui")
     parser.add_argument("--in-process", action="store_true", help="serve from this process")
     parser.add_argument(
         "--clients", type=int, default=4, help="client processes the annotators are spread over"
@@ -195,14 +277,13 @@ def main() -> None:
     )
     print(f"first request: {time.perf_counter() - t:.1f} s")
     cpu_before = server_cpu_seconds(process)
-    combined = args.mode == "combined"
     groups = [list(range(args.annotators))[g :: args.clients] for g in range(args.clients)]
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(len(groups), mp_context=ctx) as pool:
         list(pool.map(time.sleep, [0.0] * len(groups)))  # the client processes are up
         start = time.perf_counter()
         until = start + args.seconds
-        futures = [pool.submit(annotator_group, base, ks, until, combined) for ks in groups]
+        futures = [pool.submit(annotator_group, base, ks, until, args.mode) for ks in groups]
         outcomes = [f.result() for f in futures]
     elapsed = time.perf_counter() - start
     cpu = server_cpu_seconds(process) - cpu_before
@@ -217,8 +298,6 @@ def main() -> None:
     from labelwise.store import open_store
 
     store = open_store(url)
-    nexts = np.array([x for r in results for x in r["next"]]) * 1000
-    submits = np.array([x for r in results for x in r["submit"]]) * 1000
     done = sum(len(r["done"]) for r in results)
     errors = sum(len(r["errors"]) for r in results)
     with store.read() as session:
@@ -230,30 +309,27 @@ def main() -> None:
         doubles = session.scalar(
             select(func.count()).select_from(per_sample).where(per_sample.c.n > 1)
         )
+    store.close()
     where = "in process" if args.in_process else "own process"
     print(
         f"annotators {args.annotators} in {args.clients} client processes, pool {args.pool},"
-        f" {elapsed:.1f} s, {args.mode}, {where}"
+        f" {elapsed:.1f} s, mode {args.mode} ({MODES[args.mode]}), server in {where}"
     )
-    print(f"submissions: {done} ({done / elapsed:.0f}/s), errors {errors}")
-    which = (
-        "the first task of each annotator, all asked at once at the start"
-        if combined
-        else "plain next-task requests"
-    )
-    print(
-        f"next-task ms: p50 {np.percentile(nexts, 50):.1f}  p99 {np.percentile(nexts, 99):.1f}"
-        f"  ({len(nexts)} {which})"
-    )
-    what = "submit+next ms" if combined else "submit ms"
-    print(f"{what}: p50 {np.percentile(submits, 50):.1f}  p99 {np.percentile(submits, 99):.1f}")
+    print(f"labels: {done} ({done / elapsed:.0f}/s), errors {errors}")
+    names = sorted({name for r in results for name in r} - {"done", "errors"})
+    for name in names:
+        ms = np.array([x for r in results for x in r.get(name, [])]) * 1000
+        print(
+            f"  {REQUESTS.get(name, name)}: {len(ms)} requests ({len(ms) / max(done, 1):.2f} per"
+            f" label), ms p50 {np.percentile(ms, 50):.1f}  p99 {np.percentile(ms, 99):.1f}"
+        )
     print(f"double assignments: {doubles}")
     if done:
         print(
-            f"server CPU: {cpu:.1f} s user+sys, {cpu / done * 1000:.2f} ms per submission"
+            f"server CPU: {cpu:.1f} s user+sys, {cpu / done * 1000:.2f} ms per label"
             " (less sensitive to other load on the machine than the rate)"
         )
-        print(f"client CPU: {client:.1f} s user+sys, {client / done * 1000:.2f} ms per submission")
+        print(f"client CPU: {client:.1f} s user+sys, {client / done * 1000:.2f} ms per label")
         print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -131,14 +131,20 @@ def test_undo_gives_the_last_task_back_and_withdraws_the_label(served: Served) -
     assert served.client.post("/api/projects/reviews/undo", headers=served.bob).status_code == 404
 
 
-def test_a_second_undo_of_the_same_answer_is_refused(served: Served) -> None:
-    task = next_task(served, served.alice)["task"]
-    url = f"/api/tasks/{task['task_id']}/annotation"
-    assert served.client.post(url, headers=served.alice, json={"label": "pos"}).status_code == 201
-    assert served.client.post("/api/projects/reviews/undo", headers=served.alice).status_code == 200
-    again = served.client.post("/api/projects/reviews/undo", headers=served.alice)
-    assert again.status_code == 409 and "already taken back" in again.json()["detail"]
-    assert n_annotations(served) == 0 and n_annotations(served, retracted=True) == 1
+def test_undo_steps_back_through_answers_then_says_none_is_left(served: Served) -> None:
+    tasks = []
+    for label in ("pos", "neg"):
+        task = next_task(served, served.alice)["task"]
+        url = f"/api/tasks/{task['task_id']}/annotation"
+        answered = served.client.post(url, headers=served.alice, json={"label": label})
+        assert answered.status_code == 201
+        tasks.append(task["task_id"])
+    undo = "/api/projects/reviews/undo"
+    backs = [served.client.post(undo, headers=served.alice).json()["task_id"] for _ in tasks]
+    assert backs == tasks[::-1]
+    again = served.client.post(undo, headers=served.alice)
+    assert again.status_code == 404 and "no answer left to undo" in again.json()["detail"]
+    assert n_annotations(served) == 0 and n_annotations(served, retracted=True) == 2
 
 
 def test_gold_questions_are_mixed_in_without_their_answers(served: Served) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ pytestmark = [
     ),
 ]
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+expect = playwright_api.expect
 
 
 def _free_port() -> int:
@@ -70,19 +72,20 @@ def test_annotator_labels_with_buttons_and_keys(
         page.click("#signin-button")
         page.wait_for_selector("#sample img", timeout=15_000)
         page.click("#labels button[data-label='3']")
-        page.wait_for_function("document.getElementById('my-labels').textContent === '1'")
+        expect(page.locator("#my-labels")).to_have_text("1")
         page.wait_for_selector("#sample img")
         page.keyboard.press("7")
-        page.wait_for_function("document.getElementById('my-labels').textContent === '2'")
+        expect(page.locator("#my-labels")).to_have_text("2")
         page.keyboard.press("u")
-        page.wait_for_function("document.getElementById('my-labels').textContent === '1'")
+        expect(page.locator("#my-labels")).to_have_text("1")
         page.keyboard.press("5")
-        page.wait_for_function("document.getElementById('my-labels').textContent === '2'")
-        page.wait_for_function(
-            "Number(document.getElementById('round').textContent) >= 1", timeout=15_000
+        expect(page.locator("#my-labels")).to_have_text("2")
+        page.keyboard.press("2")  # the third label: the model retrains (retrain_every=3)
+        expect(page.locator("#my-labels")).to_have_text("3")
+        expect(page.locator("#model-line")).to_have_text(re.compile("^model v"), timeout=30_000)
+        expect(page.locator("#suggestion")).to_have_text(
+            re.compile("^Model suggests [0-9] "), timeout=30_000
         )
-        page.click("#guess")
-        page.wait_for_function("document.getElementById('guess-text').textContent !== ''")
         page.screenshot(path=str(tmp_path / "annotate.png"), full_page=True)
         shot = Path("/tmp/labelwise-annotate.png")
         shot.write_bytes((tmp_path / "annotate.png").read_bytes())

@@ -131,3 +131,52 @@ def test_an_answer_with_next_from_a_former_member_is_kept(served: Served) -> Non
     assert reply.status_code == 201
     assert reply.json()["next"]["task"] is None and "no project" in reply.json()["next"]["reason"]
     assert _count(served, Annotation) == 1
+
+
+def _answer(served: Served, task_id: int, who: dict[str, str], label: str = "pos"):
+    return served.client.post(f"/api/tasks/{task_id}/answer", headers=who, json={"label": label})
+
+
+def test_the_pages_one_request_brings_the_next_task_and_the_progress(served: Served) -> None:
+    task = _next(served, served.alice)["task"]
+    reply = _answer(served, task["task_id"], served.alice)
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    assert body["task_id"] == task["task_id"] and body["label"] == "pos"
+    following = body["next"]["task"]
+    assert following is not None and following["task_id"] != task["task_id"]
+    assert _next(served, served.alice)["task"]["task_id"] == following["task_id"]
+    progress = served.client.get("/api/projects/reviews/progress", headers=served.alice)
+    assert body["progress"] == progress.json()  # what the progress request says after it
+    assert body["progress"]["my_labels"] == 1 and body["progress"]["labeled"] == 1
+
+
+def test_the_pages_request_sent_again_changes_nothing(served: Served) -> None:
+    task = _next(served, served.alice)["task"]
+    first = _answer(served, task["task_id"], served.alice)
+    again = _answer(served, task["task_id"], served.alice)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert _count(served, Annotation) == 1
+    assert _answer(served, task["task_id"], served.alice, "neg").status_code == 409
+
+
+def test_the_pages_request_refuses_like_the_plain_answer(served: Served) -> None:
+    task = _next(served, served.alice)["task"]
+    leased = _count(served, Task)
+    assert _answer(served, task["task_id"], served.alice, "maybe").status_code == 422
+    assert _answer(served, task["task_id"], served.bob).status_code == 404
+    assert _answer(served, task["task_id"], served.outsider).status_code == 404
+    assert _answer(served, 999999, served.alice).status_code == 404
+    assert _count(served, Annotation) == 0 and _count(served, Task) == leased
+
+
+def test_the_pages_request_holds_the_budget(served: Served) -> None:
+    served.client.patch(
+        "/api/admin/projects/reviews/settings", headers=served.admin, json={"budget": 1}
+    )
+    task = _next(served, served.alice)["task"]
+    assert _next(served, served.bob)["reason"] == "the budget is spent"  # alice's lease holds it
+    body = _answer(served, task["task_id"], served.alice).json()
+    assert body["next"] == {"task": None, "reason": "the budget is spent"}
+    assert body["progress"]["budget_left"] == 0

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import labelwise.cli.store_cmd  # noqa: F401  (adds `init` to the app)
 from labelwise.cli import app
 from labelwise.store import (
-    LeaseError,
+    NotFoundError,
     Store,
     add_annotator,
     enqueue,
@@ -26,7 +26,7 @@ from labelwise.store import (
 from labelwise.store.annotator_stats import annotation_count, gold_answers, pool_votes
 from labelwise.store.corrections import undo_last
 from labelwise.store.engine import _alembic_config, _make_engine, head_revision
-from labelwise.store.schema import Annotation, Annotator, Label, Sample
+from labelwise.store.schema import Annotation, Annotator, Label, Sample, Task
 from tests.store.factories import pool_project, tally_matches_samples
 
 
@@ -85,11 +85,20 @@ def test_the_task_returns_and_a_new_answer_makes_the_label(store: Store, tmp_pat
     assert submit_annotation(store, back.task_id, "a1", "pos").id == record.id  # idempotent
 
 
-def test_a_second_undo_of_the_same_answer_is_refused(store: Store, tmp_path: Path) -> None:
-    _two_answers_on_s0(store, tmp_path)
-    undo_last(store, "p", "a1")
-    with pytest.raises(LeaseError, match="already taken back"):
+def test_undo_again_takes_back_the_answer_before(store: Store, tmp_path: Path) -> None:
+    ids = pool_project(store, tmp_path, n=3)
+    enqueue(store, "p", [ids["s0"], ids["s1"], ids["s2"]], [3.0, 2.0, 1.0])
+    answered = [_answer(store, "a1", value) for value in ("pos", "neg", "pos")]
+    backs = [undo_last(store, "p", "a1") for _ in answered]
+    assert [b.external_id for b in backs] == ["s2", "s1", "s0"]  # newest first
+    with store.read() as session:
+        rows = session.scalars(select(Annotation).where(Annotation.id.in_(answered))).all()
+        assert all(row.retracted_at is not None for row in rows)
+        leased = session.scalars(select(Task.sample_id).where(Task.state == "leased")).all()
+    assert leased == [ids["s0"]]  # only the last one taken back stays the annotator's
+    with pytest.raises(NotFoundError, match="no answer left to undo"):
         undo_last(store, "p", "a1")
+    assert tally_matches_samples(store)
 
 
 def test_gold_accuracy_ignores_a_retracted_gold_answer(store: Store, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from labelwise.errors import InvalidInputError, LabelwiseError
-from labelwise.server import routes_admin, routes_tasks
+from labelwise.server import routes_admin, routes_review, routes_tasks
 from labelwise.server.hardening import BodyLimit, FailedTokens, SecurityHeaders, invalid_fields
 from labelwise.server.runtime import Runtime
 from labelwise.server.settings import ServerSettings
@@ -111,6 +111,7 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
 
     app.include_router(routes_tasks.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_review.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -120,6 +121,10 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
     @app.get("/admin", include_in_schema=False)
     def admin_page() -> FileResponse:
         return FileResponse(str(STATIC / "admin.html"))
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:  # for load balancers and start-up checks: no store read
+        return {"status": "ok"}
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:  # browsers ask for it on every page

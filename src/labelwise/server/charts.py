@@ -13,8 +13,13 @@ __all__ = ["class_balance_png", "learning_curve_png"]
 
 
 def learning_curve_png(curve: Sequence[CurvePoint], title: str) -> bytes:
-    """Eval accuracy and between-round kappa against labels, one point per round."""
+    """Eval accuracy and between-round kappa against labels, one point per round.
+
+    The labels axis starts at 0 and shows whole numbers, so a curve of one or two rounds
+    reads as the start of a curve.
+    """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(6, 3.4), dpi=100)
     axes = figure.subplots()
@@ -34,6 +39,8 @@ def learning_curve_png(curve: Sequence[CurvePoint], title: str) -> bytes:
     )
     axes.set_xlabel("labels")
     axes.set_ylim(0, 1.02)
+    axes.set_xlim(left=0, right=max([p.n_labeled for p in curve] + [1]) * 1.05)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(title)
     axes.grid(alpha=0.3)
     if shown or stable:

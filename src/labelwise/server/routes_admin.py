@@ -1,4 +1,5 @@
-"""The admin's API: projects from an import, settings, invitations, rounds, the dashboard."""
+"""The admin's API: projects from an import, settings, invitations, rounds, the overview and
+the dashboard."""
 
 from __future__ import annotations
 
@@ -9,33 +10,44 @@ from dataclasses import asdict
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Path, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Path, UploadFile, status
 from fastapi.responses import Response
 
 from labelwise.controller.report import project_report
 from labelwise.server.charts import class_balance_png, learning_curve_png
 from labelwise.server.deps import AdminDep, RuntimeDep, StoreDep
+from labelwise.server.overview import accuracy_trend, criteria, guidance
 from labelwise.server.schemas import (
     ERROR_RESPONSES,
     AnnotatorCreate,
     AnnotatorInvited,
+    CriterionPublic,
     DashboardPublic,
+    OverviewPublic,
     ProjectCreate,
     ProjectPublic,
-    ProjectSettingsPublic,
-    ProjectSettingsUpdate,
+    ProjectSettingsChange,
+    ProjectSettingsView,
     RoundPublic,
     StrategyPublic,
 )
-from labelwise.store import add_annotator, create_project, get_project, import_samples
+from labelwise.store import (
+    ImportFileError,
+    add_annotator,
+    create_project,
+    get_project,
+    import_samples,
+    list_rounds,
+)
 from labelwise.store import status as store_status
+from labelwise.store.browse import annotated_class_balance
 from labelwise.store.members import add_member, update_settings
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], responses=ERROR_RESPONSES)
 
 ProjectName = Annotated[str, Path(min_length=1, max_length=200)]
 _SUFFIXES = (".csv", ".jsonl", ".parquet")
-_PROJECT_KEYS = ("overlap", "budget")
+_PROJECT_KEYS = ("overlap", "budget", "show_suggestion")
 
 
 def _public(name: str, store: StoreDep) -> ProjectPublic:
@@ -61,48 +73,103 @@ def import_file(
     admin: AdminDep,
     store: StoreDep,
     file: Annotated[UploadFile, File(description="a CSV, JSONL or Parquet file of samples")],
+    labels: Annotated[
+        str | None,
+        Form(
+            max_length=20_000,
+            description="the label space of a new project, comma-separated (e.g. 'neg, pos');"
+            " default: the labels found in the file",
+        ),
+    ] = None,
 ) -> dict[str, int | str | bool]:
     """Import a file of samples into a project (created when new), all or nothing."""
-    suffix = FilePath(file.filename or "").suffix.lower()
+    name = FilePath(file.filename or "").name or "the upload"
+    suffix = FilePath(name).suffix.lower()
     if suffix not in _SUFFIXES:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"upload a {', '.join(_SUFFIXES)} file, not {file.filename!r}",
+            f"upload a {', '.join(_SUFFIXES)} file, not {name!r}",
         )
+    space = label_space(labels)
     with tempfile.TemporaryDirectory() as folder:
         path = FilePath(folder) / f"upload{suffix}"
         with path.open("wb") as copy:
             shutil.copyfileobj(file.file, copy)  # in chunks: an upload may be large
-        report = import_samples(store, path, project, actor=admin.name)
+        try:
+            report = import_samples(store, path, project, labels=space, actor=admin.name)
+        except ImportFileError as exc:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, import_problem(exc, name)
+            ) from None
     return {k: v for k, v in asdict(report).items() if k != "path"}
 
 
-def _settings_public(project: str, runtime: RuntimeDep) -> ProjectSettingsPublic:
+def label_space(text: str | None) -> list[str] | None:
+    """The label space typed in the import form (comma- or line-separated); None when empty."""
+    if text is None or not text.strip():
+        return None
+    found = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    doubled = sorted({label for label in found if found.count(label) > 1})
+    if doubled:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"the label space names {', '.join(map(repr, doubled))} more than once",
+        )
+    if len(found) < 2:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "the label space needs at least 2 labels, comma-separated (e.g. 'neg, pos')",
+        )
+    return found
+
+
+#: The import's advice in the CLI's words, and the same advice for the import form.
+_FORM_WORDS = (
+    ("give --labels a,b,c", "fill in the label space field (e.g. 'neg, pos')"),
+    ("--labels differ", "the label space field differs"),
+    ("--labels", "the label space field"),
+)
+
+
+def import_problem(exc: ImportFileError, filename: str) -> str:
+    """The import's error in the form's words: the uploaded file's own name, no server path."""
+    problem = exc.problem
+    for cli, form in _FORM_WORDS:
+        problem = problem.replace(cli, form)
+    where = filename if exc.line is None else f"{filename}, line {exc.line}"
+    if exc.line is not None and exc.column is not None:
+        where += f", column {exc.column}"
+    return f"{where}: {problem}; nothing was imported"
+
+
+def _settings_public(project: str, runtime: RuntimeDep) -> ProjectSettingsView:
     info = get_project(runtime.store, project)
     loop = runtime.loop(project).controller.settings()
-    return ProjectSettingsPublic(
-        overlap=info.overlap, budget=info.settings.get("budget"), loop=loop.to_dict()
+    return ProjectSettingsView(
+        overlap=info.overlap,
+        budget=info.settings.get("budget"),
+        loop=loop.to_dict(),
+        show_suggestion=bool(info.settings.get("show_suggestion", True)),
     )
 
 
-@router.get("/projects/{project}/settings", response_model=ProjectSettingsPublic)
-def get_settings(
-    project: ProjectName, admin: AdminDep, runtime: RuntimeDep
-) -> ProjectSettingsPublic:
+@router.get("/projects/{project}/settings", response_model=ProjectSettingsView)
+def get_settings(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> ProjectSettingsView:
     """The project's settings: overlap, budget and the loop's."""
     return _settings_public(project, runtime)
 
 
-@router.patch("/projects/{project}/settings", response_model=ProjectSettingsPublic)
+@router.patch("/projects/{project}/settings", response_model=ProjectSettingsView)
 def change_settings(
-    project: ProjectName, body: ProjectSettingsUpdate, admin: AdminDep, runtime: RuntimeDep
-) -> ProjectSettingsPublic:
+    project: ProjectName, body: ProjectSettingsChange, admin: AdminDep, runtime: RuntimeDep
+) -> ProjectSettingsView:
     """Change settings; fields left out keep their value (budget: send it to change it)."""
     given = body.model_dump(exclude_unset=True)
     loop_changes = {k: v for k, v in given.items() if k not in _PROJECT_KEYS}
     project_changes = {k: v for k, v in given.items() if k in _PROJECT_KEYS}
-    if project_changes.get("overlap", 1) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "overlap cannot be null")
+    for key in ("overlap", "show_suggestion"):
+        if key in project_changes and project_changes[key] is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{key} cannot be null")
     controller = runtime.loop(project).controller
     controller.settings()  # 404 for an unknown project before anything is stored
     if loop_changes:
@@ -166,7 +233,7 @@ def dashboard(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> Das
     """Learning curve, class balance, agreement, gold accuracy per annotator, budget."""
     report = project_report(runtime.store, project)
     retrainer = runtime.loop(project).retrainer
-    values = asdict(report)
+    values = asdict(report) | {"class_balance": annotated_class_balance(runtime.store, project)}
     return DashboardPublic(
         **values, retrain_error=None if retrainer is None else retrainer.last_error
     )
@@ -189,7 +256,35 @@ def learning_curve(project: ProjectName, admin: AdminDep, store: StoreDep) -> Re
     responses={200: {"content": {"image/png": {}}}},
 )
 def class_balance(project: ProjectName, admin: AdminDep, store: StoreDep) -> Response:
-    """The class balance of the labeled set (samples per label), as a PNG bar chart."""
-    balance = store_status(store, project).by_class  # what the dashboard's table shows
-    title = f"{project}: class balance of the labeled set"
+    """Labels given by annotators per class (imported labels left out), as a PNG bar chart."""
+    balance = annotated_class_balance(store, project)  # what the dashboard's table shows
+    title = f"{project}: labels given by annotators, per class"
     return Response(class_balance_png(balance, title), media_type="image/png")
+
+
+@router.get("/projects/{project}/overview", response_model=OverviewPublic)
+def overview(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> OverviewPublic:
+    """Labels, budget, eval accuracy and its trend, the stopping criteria and what to do."""
+    get_project(runtime.store, project)
+    loop = runtime.loop(project)
+    settings = loop.controller.settings()
+    rounds = [r.metrics for r in list_rounds(runtime.store, project)]
+    counts = store_status(runtime.store, project)
+    trend = accuracy_trend(rounds)
+    found = criteria(rounds, settings, counts.budget, counts.budget_used)
+    reason = loop.stop_reason if loop.stopped else None
+    return OverviewPublic(
+        project=project,
+        labels=sum(annotated_class_balance(runtime.store, project).values()),
+        annotations=counts.annotations,
+        budget=counts.budget,
+        budget_used=counts.budget_used,
+        rounds=len(rounds),
+        eval_accuracy=trend.accuracy,
+        accuracy_change=trend.change,
+        trend_labels=trend.labels,
+        criteria=[CriterionPublic(**vars(c)) for c in found],
+        sentence=guidance(trend, found, counts.budget, counts.budget_used, reason),
+        stopped=loop.stopped,
+        stop_reason=reason,
+    )

@@ -1,4 +1,10 @@
-"""The annotator's API: next task, answer, lease heartbeat, skip, undo, guess, progress."""
+"""The annotator's API: next task, answer, lease heartbeat, skip, undo, guess, progress.
+
+Routes translate HTTP only: who may touch which task or project (404), a label outside the
+label space (422). Every rule of leasing and answering (stop, budget, overlap, gold, lease
+length) is the controller's (:mod:`labelwise.controller.tasks`), shared with the CLI and
+library callers.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import FileResponse, Response
 
-from labelwise.controller import loop_settings
+from labelwise.controller import StopDecision, loop_settings
+from labelwise.controller import tasks as annotating
 from labelwise.server.deps import RuntimeDep, StoreDep, UserDep, member_project
 from labelwise.server.runtime import Runtime
 from labelwise.server.schemas import (
     ERROR_RESPONSES,
     AnnotationCreate,
     AnnotationPublic,
+    AnswerPublic,
     GuessPublic,
     LeasePublic,
     MePublic,
@@ -25,20 +33,14 @@ from labelwise.server.schemas import (
 )
 from labelwise.store import (
     AnnotatorInfo,
-    ProjectInfo,
     Store,
     TaskLease,
-    lease_next_task,
     list_projects,
-    list_rounds,
     renew_lease,
-    submit_annotation,
 )
-from labelwise.store import status as store_status
-from labelwise.store.annotator_stats import annotation_count, labeled_count
 from labelwise.store.corrections import skip_task, undo_last
 from labelwise.store.members import is_member
-from labelwise.store.queue import submit_and_lease_next
+from labelwise.store.progress import AnnotatorProgress
 from labelwise.store.tasks import TaskView, task_view
 
 router = APIRouter(prefix="/api", tags=["annotate"], responses=ERROR_RESPONSES)
@@ -102,35 +104,38 @@ async def next_task(project: ProjectName, user: UserDep, runtime: RuntimeDep) ->
 
 def _next_task(project: str, user: AnnotatorInfo, runtime: Runtime) -> NextTaskPublic:
     info = member_project(runtime.store, user, project)
-    refused = _refusal(runtime, info)
-    if refused is not None:
-        return refused
-    settings = loop_settings(info.settings)
-    lease = lease_next_task(
-        runtime.store,
-        project,
-        user.name,
-        settings.lease_seconds,
-        gold_fraction=settings.gold_fraction,
+    stop = _stop_of(runtime, project)
+    found = annotating.next_task(runtime.store, project, user.name, info=info, stop=stop)
+    return _next_public(project, found)
+
+
+def _stop_of(runtime: Runtime, project: str) -> StopDecision:
+    """The project's stop state as this server keeps it."""
+    loop = runtime.loop(project)
+    return StopDecision(loop.stopped, loop.stop_reason)
+
+
+def _next_public(project: str, found: annotating.NextTask) -> NextTaskPublic:
+    if found.lease is None:
+        return NextTaskPublic(task=None, reason=found.reason)
+    return NextTaskPublic(task=_task_public(project, found.lease))
+
+
+def _answerable(runtime: Runtime, user: AnnotatorInfo, task_id: int, label: str) -> TaskView:
+    """The caller's task, when ``label`` is one of its project's (404 or 422 otherwise)."""
+    view = _own_task(runtime.store, user, task_id)
+    if label not in view.label_space:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"label {label!r} is not one of {', '.join(view.label_space)}",
+        )
+    return view
+
+
+def _may_work_on(user: AnnotatorInfo, view: TaskView) -> bool:
+    return view.project_info is not None and (
+        user.role == "admin" or is_member(view.project_info, user.name)
     )
-    return _next_public(project, lease)
-
-
-def _refusal(runtime: Runtime, info: ProjectInfo) -> NextTaskPublic | None:
-    """Why no task may be leased in the project now (stopped, budget spent), or None."""
-    loop = runtime.loop(info.name)
-    if loop.stopped:
-        return NextTaskPublic(task=None, reason=f"the project stopped: {loop.stop_reason}")
-    budget = info.settings.get("budget")
-    if budget is not None and store_status(runtime.store, info.name).annotations >= budget:
-        return NextTaskPublic(task=None, reason="the budget is spent")
-    return None
-
-
-def _next_public(project: str, lease: TaskLease | None) -> NextTaskPublic:
-    if lease is None:
-        return NextTaskPublic(task=None, reason="no task in the queue right now")
-    return NextTaskPublic(task=_task_public(project, lease))
 
 
 @router.post(
@@ -150,9 +155,7 @@ async def annotate(
     """Answer a leased task; sending the same answer again changes nothing.
 
     With ``?next=true`` the reply also carries what ``POST /projects/{project}/next`` would
-    return now; when the project has a budget or has stopped, the answer is stored first and
-    the next task follows the same checks as that call, otherwise both happen in one
-    transaction.
+    return now; the answer and the next lease are one transaction.
     """
     return await runtime.call(_annotate, task_id, body, user, runtime, next)
 
@@ -160,46 +163,80 @@ async def annotate(
 def _annotate(
     task_id: int, body: AnnotationCreate, user: AnnotatorInfo, runtime: Runtime, next: bool
 ) -> AnnotationWithNext:
-    store = runtime.store
-    view = _own_task(store, user, task_id)
-    if body.label not in view.label_space:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"label {body.label!r} is not one of {', '.join(view.label_space)}",
-        )
-    following: NextTaskPublic | None = None
-    info = view.project_info
-    if (
-        next
-        and info is not None
-        and (user.role == "admin" or is_member(info, user.name))
-        and info.settings.get("budget") is None
-        and not runtime.loop(view.project).stopped
-    ):
-        settings = loop_settings(info.settings)
-        record, lease = submit_and_lease_next(
+    view = _answerable(runtime, user, task_id, body.label)
+    done = _answer(runtime, user, view, body, next=next, with_progress=False)
+    return AnnotationWithNext(
+        annotation_id=done.annotation.id,
+        task_id=task_id,
+        label=done.annotation.value,
+        created_at=done.annotation.created_at,
+        next=None if done.next is None else _next_public(view.project, done.next),
+    )
+
+
+def _answer(
+    runtime: Runtime,
+    user: AnnotatorInfo,
+    view: TaskView,
+    body: AnnotationCreate,
+    *,
+    next: bool,
+    with_progress: bool,
+) -> annotating.Answered:
+    """The controller's answer (and next task, and progress); a caller no longer in the
+    project has the answer stored and gets no next task."""
+    store, task_id = runtime.store, view.task_id
+    if next and _may_work_on(user, view):
+        return annotating.answer_and_next(
             store,
             task_id,
             user.name,
             body.label,
             body.seconds_spent,
-            lease_seconds=settings.lease_seconds,
-            gold_fraction=settings.gold_fraction,
+            info=view.project_info,
+            stop=_stop_of(runtime, view.project),
+            with_progress=with_progress,
         )
-        following = _next_public(view.project, lease)
-    else:
-        record = submit_annotation(store, task_id, user.name, body.label, body.seconds_spent)
-        if next:
-            try:
-                following = _next_task(view.project, user, runtime)
-            except HTTPException as exc:  # no longer a member: the answer stands, no next task
-                following = NextTaskPublic(task=None, reason=str(exc.detail))
-    return AnnotationWithNext(
-        annotation_id=record.id,
+    done = annotating.answer(store, task_id, user.name, body.label, body.seconds_spent)
+    if not next:
+        return done
+    gone = annotating.NextTask(None, f"no project {view.project!r} for you")
+    return annotating.Answered(done.annotation, gone)
+
+
+@router.post(
+    "/tasks/{task_id}/answer",
+    response_model=AnswerPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+async def answer(
+    task_id: TaskId, body: AnnotationCreate, user: UserDep, runtime: RuntimeDep
+) -> AnswerPublic:
+    """Answer a leased task and get the next task and your progress, in one request.
+
+    What the annotation page sends after each answer: the answer and the next lease are one
+    transaction (sending the same answer again changes nothing and brings back the task you
+    hold); ``progress`` is what ``GET /projects/{project}/progress`` returns after them.
+    """
+    return await runtime.call(_answer_next_progress, task_id, body, user, runtime)
+
+
+def _answer_next_progress(
+    task_id: int, body: AnnotationCreate, user: AnnotatorInfo, runtime: Runtime
+) -> AnswerPublic:
+    view = _answerable(runtime, user, task_id, body.label)
+    done = _answer(runtime, user, view, body, next=True, with_progress=True)
+    assert done.next is not None
+    shown = None
+    if done.progress is not None:
+        shown = _progress_public(runtime, view.project, done.progress)
+    return AnswerPublic(
+        annotation_id=done.annotation.id,
         task_id=task_id,
-        label=record.value,
-        created_at=record.created_at,
-        next=following,
+        label=done.annotation.value,
+        created_at=done.annotation.created_at,
+        next=_next_public(view.project, done.next),
+        progress=shown,
     )
 
 
@@ -269,25 +306,20 @@ def image(task_id: TaskId, user: UserDep, store: StoreDep) -> FileResponse:
 def progress(project: ProjectName, user: UserDep, runtime: RuntimeDep) -> ProgressPublic:
     """Your labels, the budget left, the current round and its accuracy on the eval split."""
     member_project(runtime.store, user, project)
-    loop = runtime.loop(project)
-    counts = store_status(runtime.store, project)
-    report = None if loop.retrainer is None else loop.retrainer.last_report
-    rounds = list_rounds(runtime.store, project) if report is None else []
-    number = report.number if report is not None else (rounds[-1].number if rounds else 0)
-    accuracy = (
-        report.eval_accuracy
-        if report is not None
-        else (rounds[-1].metrics.get("eval_accuracy") if rounds else None)
-    )
-    left = None if counts.budget is None else max(0, counts.budget - counts.budget_used)
+    found = annotating.progress(runtime.store, project, user.name)
+    return _progress_public(runtime, project, found)
+
+
+def _progress_public(runtime: Runtime, project: str, found: AnnotatorProgress) -> ProgressPublic:
+    stop = _stop_of(runtime, project)
     return ProgressPublic(
         project=project,
-        my_labels=annotation_count(runtime.store, project, user.name),
-        labeled=labeled_count(runtime.store, project),
-        budget=counts.budget,
-        budget_left=left,
-        round=number,
-        eval_accuracy=accuracy,
-        stopped=loop.stopped,
-        stop_reason=loop.stop_reason,
+        my_labels=found.my_labels,
+        labeled=found.labeled,
+        budget=found.budget,
+        budget_left=found.budget_left,
+        round=found.round,
+        eval_accuracy=found.eval_accuracy,
+        stopped=stop.stop,
+        stop_reason=stop.reason,
     )

@@ -13,18 +13,29 @@ __all__ = [
     "AnnotationPublic",
     "AnnotatorCreate",
     "AnnotatorInvited",
+    "AnswerPublic",
+    "CriterionPublic",
     "DashboardPublic",
     "ErrorPublic",
     "GuessPublic",
     "LeasePublic",
     "MePublic",
+    "ModelStatusPublic",
     "NextTaskPublic",
+    "OverviewPublic",
     "ProgressPublic",
     "ProjectCreate",
     "ProjectPublic",
+    "ProjectSettingsChange",
     "ProjectSettingsPublic",
     "ProjectSettingsUpdate",
+    "ProjectSettingsView",
+    "ResolutionCreate",
     "RoundPublic",
+    "SampleAnswerPublic",
+    "SampleGuessPublic",
+    "SamplePagePublic",
+    "SamplePublic",
     "TaskPublic",
 ]
 
@@ -116,6 +127,14 @@ class ProgressPublic(BaseModel):
     eval_accuracy: float | None
     stopped: bool
     stop_reason: str | None
+
+
+class AnswerPublic(AnnotationPublic):
+    """An answer as stored, the next task and the annotator's progress: all the annotation
+    page needs after an answer, in one response."""
+
+    next: NextTaskPublic
+    progress: ProgressPublic | None  # None when the caller left the project meanwhile
 
 
 class ProjectCreate(_Body):
@@ -218,3 +237,96 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (429, "too many unknown tokens from this address: wait Retry-After seconds"),
     )
 }
+
+
+# --- the annotator's view of the model, the lead's overview, review and browsing ------------
+
+
+class ModelStatusPublic(BaseModel):
+    """The model annotators work with: its round, when it was trained, its eval accuracy."""
+
+    project: str
+    round: int | None  # the round whose model suggests answers; None before any model
+    trained_at: UtcDateTime | None
+    seconds_ago: float | None
+    eval_accuracy: float | None
+    retrain_every: int
+    show_suggestion: bool  # the project's setting: show the model's suggestion with each task
+
+
+class CriterionPublic(BaseModel):
+    """A stopping criterion's current value against its threshold, in words."""
+
+    name: str
+    current: float | None
+    threshold: float | None
+    met: bool
+    text: str
+
+
+class OverviewPublic(BaseModel):
+    """The lead's first screen: labels, budget, accuracy and its trend, stopping guidance."""
+
+    project: str
+    labels: int  # pool samples labeled by annotators
+    annotations: int
+    budget: int | None
+    budget_used: int
+    rounds: int
+    eval_accuracy: float | None
+    accuracy_change: float | None  # over the last rounds, in accuracy units (0..1)
+    trend_labels: int
+    criteria: list[CriterionPublic]
+    sentence: str
+    stopped: bool
+    stop_reason: str | None
+
+
+class ProjectSettingsChange(ProjectSettingsUpdate):
+    """Settings to change, with the annotator page's ``show_suggestion`` (anchoring)."""
+
+    show_suggestion: bool | None = None
+
+
+class ProjectSettingsView(ProjectSettingsPublic):
+    show_suggestion: bool = True
+
+
+class SampleAnswerPublic(BaseModel):
+    annotator: str
+    label: str
+    created_at: UtcDateTime
+    seconds_spent: float | None
+
+
+class SampleGuessPublic(BaseModel):
+    label: str
+    probability: float
+    round: int
+
+
+class SamplePublic(BaseModel):
+    """A sample as the lead sees it: its label (and how it was made) and every standing answer."""
+
+    sample_id: int
+    external_id: str
+    text: str | None
+    image_url: str | None
+    split: str
+    state: str
+    label: str | None
+    method: str | None
+    agreement: float | None
+    answers: list[SampleAnswerPublic]
+    guess: SampleGuessPublic | None = None
+
+
+class SamplePagePublic(BaseModel):
+    total: int
+    samples: list[SamplePublic]
+
+
+class ResolutionCreate(_Body):
+    """The reviewer's final label for a sample."""
+
+    label: str = Field(min_length=1, max_length=200)

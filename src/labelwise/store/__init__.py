@@ -29,6 +29,8 @@ from labelwise.store.errors import (
 from labelwise.store.export import EXPORT_FORMATS, export_labeled
 from labelwise.store.features import iter_features, load_features, save_features
 from labelwise.store.importing import ImportReport, import_samples
+from labelwise.store.leasing import budget_left
+from labelwise.store.progress import AnnotatorProgress, annotator_progress
 from labelwise.store.projects import (
     AnnotatorInfo,
     ProjectInfo,
@@ -63,6 +65,7 @@ __all__ = [
     "Aggregator",
     "AnnotationRecord",
     "AnnotatorInfo",
+    "AnnotatorProgress",
     "ImportFileError",
     "ImportReport",
     "LeaseError",
@@ -82,6 +85,8 @@ __all__ = [
     "add_annotator",
     "add_samples",
     "annotator_for_token",
+    "annotator_progress",
+    "budget_left",
     "checkout_version",
     "create_dataset_version",
     "create_project",

@@ -1,12 +1,16 @@
-"""The annotation service's hot path: statements built once, and the writes a transaction defers.
+"""The annotation service's hot path: its statements, built once, and the writes it defers.
 
-Building a SQLAlchemy statement costs about as much as running it on SQLite (operator
-overloading, coercion, then a cache key); a lease or an answer runs a dozen, so the statements
-of :mod:`labelwise.store.leasing` and :mod:`labelwise.store.queue`'s submit path are built here
-once, with bind parameters, and their compiled form comes from SQLAlchemy's cache. The sample
-tally moves and the audit rows of one transaction are gathered in a :class:`Pending` and
-written at its end: the tally as one ``UPDATE`` per (split, state) whose count changed, in a
-fixed order (no deadlocks on PostgreSQL), the audit rows as one multi-row ``INSERT``.
+Every statement of a lease, an answer and the server's task lookups is a SQLAlchemy Core
+statement here, built once at import with bind parameters and run as a
+:class:`~labelwise.store._statement.Prepared` (compiled once per dialect, executed on the
+driver's cursor): one definition for SQLite and PostgreSQL. Row locks that only PostgreSQL
+has (``FOR UPDATE``, ``SKIP LOCKED``) are part of the statements; SQLite's compiler leaves them
+out, and its writers take turns on one lock instead.
+
+The sample tally moves and the audit rows of one transaction are gathered in a
+:class:`Pending` and written at its end: the tally as one ``UPDATE`` per (split, state) whose
+count changed, in a fixed order (no deadlocks on PostgreSQL), the audit rows in one
+``executemany``.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
+from labelwise.store._statement import Driver, Prepared
 from labelwise.store.engine import utcnow
 from labelwise.store.schema import (
     Annotation,
@@ -31,15 +36,35 @@ from labelwise.store.schema import (
     Task,
 )
 
-PROJECT_ID = select(Project.id).where(Project.name == bindparam("name"))
-ANNOTATOR_ID = select(Annotator.id).where(Annotator.name == bindparam("name"))
-
-EXPIRED = select(Task.id, Task.sample_id).where(
-    Task.project_id == bindparam("pid"),
-    Task.state == "leased",
-    Task.lease_expires_at <= bindparam("now"),
+# --- who and where -------------------------------------------------------------------------
+PROJECT = Prepared(select(Project.id, Project.settings).where(Project.name == bindparam("name")))
+#: Budgeted leases queue on their project's row (PostgreSQL). ``FOR NO KEY UPDATE``, not
+#: ``FOR UPDATE``: the latter waits for the key-share locks that inserting an annotation or a
+#: task takes on the project row, and two answer-and-next transactions deadlocked on them.
+LOCK_PROJECT = Prepared(
+    select(Project.id).where(Project.id == bindparam("pid")).with_for_update(key_share=True)
 )
-HELD = (
+ANNOTATOR_ID = Prepared(select(Annotator.id).where(Annotator.name == bindparam("name")))
+
+# --- leasing -------------------------------------------------------------------------------
+EXPIRED = Prepared(
+    select(Task.id, Task.sample_id).where(
+        Task.project_id == bindparam("pid"),
+        Task.state == "leased",
+        Task.lease_expires_at <= bindparam("now"),
+    )
+)
+RELEASE = Prepared(
+    update(Task)
+    .where(Task.id == bindparam("tid"))
+    .values(state="open", annotator_id=None, leased_at=None, lease_expires_at=None)
+)
+BUSY = Prepared(
+    select(func.count())
+    .select_from(Task)
+    .where(Task.sample_id == bindparam("sid"), Task.state != "open")
+)
+HELD = Prepared(
     select(Task.id)
     .where(Task.project_id == bindparam("pid"), Task.state == "leased")
     .where(Task.annotator_id == bindparam("who"), Task.lease_expires_at > bindparam("now"))
@@ -47,7 +72,7 @@ HELD = (
     .limit(1)
 )
 _other = aliased(Task)
-PICK = (
+PICK = Prepared(
     select(
         Task.id,
         Task.sample_id,
@@ -67,9 +92,9 @@ PICK = (
     )
     .order_by(Task.priority.desc(), Task.id.desc())
     .limit(1)
+    .with_for_update(skip_locked=True, of=Task)
 )
-PICK_PG = PICK.with_for_update(skip_locked=True, of=Task)
-TAKE = (
+TAKE = Prepared(
     update(Task)
     .where(Task.id == bindparam("tid"))
     .values(
@@ -79,11 +104,11 @@ TAKE = (
         lease_expires_at=bindparam("until"),
     )
 )
-SAMPLE_STATE = select(Sample.split, Sample.state).where(Sample.id == bindparam("sid"))
-SET_SAMPLE_STATE = (
+SAMPLE_STATE = Prepared(select(Sample.split, Sample.state).where(Sample.id == bindparam("sid")))
+SET_SAMPLE_STATE = Prepared(
     update(Sample).where(Sample.id == bindparam("sid")).values(state=bindparam("new_state"))
 )
-LEASE_VIEW = (
+LEASE_VIEW = Prepared(
     select(
         Task.id,
         Sample.id,
@@ -96,8 +121,54 @@ LEASE_VIEW = (
     .join(Sample, Sample.id == Task.sample_id)
     .where(Task.id == bindparam("tid"))
 )
+#: What a budget counts: standing answers, and leases that may still become answers.
+BUDGET_USED = Prepared(
+    select(
+        select(func.count())
+        .select_from(Annotation)
+        .where(Annotation.project_id == bindparam("pid"), Annotation.retracted_at.is_(None))
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(Task)
+        .where(Task.project_id == bindparam("pid"), Task.state == "leased")
+        .scalar_subquery(),
+    )
+)
 
-SUBMITTED_TASK = (
+# --- gold questions ------------------------------------------------------------------------
+ANSWERED = Prepared(
+    select(func.count())
+    .select_from(Annotation)
+    .where(
+        Annotation.project_id == bindparam("pid"),
+        Annotation.annotator_id == bindparam("who"),
+        Annotation.retracted_at.is_(None),
+    )
+)
+GOLD_UNSEEN = Prepared(
+    select(Sample.id)
+    .where(Sample.project_id == bindparam("pid"), Sample.split == "gold")
+    .where(~exists().where(Task.sample_id == Sample.id, Task.annotator_id == bindparam("who")))
+    .order_by(Sample.id)
+    .limit(1)
+)
+ADD_TASK = Prepared(
+    insert(Task).returning(Task.id),
+    columns=(
+        "project_id",
+        "sample_id",
+        "round_id",
+        "priority",
+        "state",
+        "annotator_id",
+        "leased_at",
+        "lease_expires_at",
+        "created_at",
+    ),
+)
+
+# --- answering -----------------------------------------------------------------------------
+SUBMITTED_TASK = Prepared(
     select(
         Task.project_id,
         Task.sample_id,
@@ -113,18 +184,52 @@ SUBMITTED_TASK = (
     .join(Project, Project.id == Task.project_id)
     .join(Sample, Sample.id == Task.sample_id)
     .where(Task.id == bindparam("tid"))
+    .with_for_update(of=Task)
 )
-SUBMITTED_TASK_PG = SUBMITTED_TASK.with_for_update(of=Task)
-ADD_ANNOTATION = insert(Annotation)
-TASK_DONE = update(Task).where(Task.id == bindparam("tid")).values(state="done")
-VOTES = (
+ADD_ANNOTATION = Prepared(
+    insert(Annotation).returning(Annotation.id),
+    columns=(
+        "project_id",
+        "sample_id",
+        "task_id",
+        "annotator_id",
+        "value",
+        "seconds_spent",
+        "created_at",
+    ),
+)
+TASK_DONE = Prepared(update(Task).where(Task.id == bindparam("tid")).values(state="done"))
+VOTES = Prepared(
     select(Annotation.value)
     .where(Annotation.sample_id == bindparam("sid"), Annotation.retracted_at.is_(None))
     .order_by(Annotation.created_at, Annotation.id)
 )
-HAS_LABEL = select(Label.sample_id).where(Label.sample_id == bindparam("sid"))
-ADD_LABEL = insert(Label)
-SET_LABEL = (
+STANDING_ANSWER = Prepared(
+    select(
+        Annotation.id,
+        Annotation.annotator_id,
+        Annotation.value,
+        Annotation.created_at,
+        Annotation.sample_id,
+    )
+    .where(Annotation.task_id == bindparam("tid"), Annotation.retracted_at.is_(None))
+    .order_by(Annotation.id)
+    .limit(1)
+)
+LABEL_VALUE = Prepared(select(Label.value).where(Label.sample_id == bindparam("sid")))
+ADD_LABEL = Prepared(
+    insert(Label).inline(),
+    columns=(
+        "sample_id",
+        "project_id",
+        "value",
+        "method",
+        "agreement",
+        "n_annotations",
+        "updated_at",
+    ),
+)
+SET_LABEL = Prepared(
     update(Label)
     .where(Label.sample_id == bindparam("sid"))
     .values(
@@ -136,7 +241,37 @@ SET_LABEL = (
     )
 )
 
-_TALLY = (
+# --- the server's lookups ------------------------------------------------------------------
+TASK_VIEW = Prepared(
+    select(
+        Task.id,
+        Project.name,
+        Task.state,
+        Annotator.name,
+        Sample.id,
+        Sample.external_id,
+        Sample.text,
+        Sample.uri,
+        Sample.split,
+        Sample.state,
+        Project.label_space,
+        Project.id,
+        Project.task_type,
+        Project.settings,
+    )
+    .join(Project, Project.id == Task.project_id)
+    .join(Sample, Sample.id == Task.sample_id)
+    .outerjoin(Annotator, Annotator.id == Task.annotator_id)
+    .where(Task.id == bindparam("tid"))
+)
+PROJECT_INFO = Prepared(
+    select(
+        Project.id, Project.name, Project.task_type, Project.label_space, Project.settings
+    ).where(Project.name == bindparam("name"))
+)
+
+# --- deferred writes -----------------------------------------------------------------------
+_TALLY = Prepared(
     update(SampleTally)
     .where(
         SampleTally.project_id == bindparam("pid"),
@@ -145,7 +280,10 @@ _TALLY = (
     )
     .values(n=SampleTally.n + bindparam("delta"))
 )
-_AUDIT = insert(Audit)
+_AUDIT = Prepared(
+    insert(Audit).inline(),
+    columns=("project_id", "actor", "action", "object_type", "object_id", "at", "detail"),
+)
 
 
 @dataclass
@@ -178,7 +316,7 @@ class Pending:
             }
         )
 
-    def flush(self, conn: Connection) -> None:
+    def flush(self, driver: Driver) -> None:
         """Write the tally and the audit rows gathered so far, then forget them."""
         changed = [
             {"pid": self.project_id, "tally_split": s, "tally_state": t, "delta": n}
@@ -186,20 +324,20 @@ class Pending:
             if n
         ]
         if changed:
-            conn.execute(_TALLY, changed)
+            driver.many(_TALLY, changed)
         if self.audit:
-            conn.execute(_AUDIT, self.audit)
+            driver.many(_AUDIT, self.audit)
         self.tally.clear()
         self.audit.clear()
 
 
-def set_sample_state(conn: Connection, sample_id: int, state: str) -> None:
+def set_sample_state(driver: Driver, sample_id: int, state: str) -> None:
     """Change one sample's state (the caller records the tally move)."""
-    conn.execute(SET_SAMPLE_STATE, {"sid": sample_id, "new_state": state})
+    driver.run(SET_SAMPLE_STATE, sid=sample_id, new_state=state)
 
 
 def write_label(
-    conn: Connection,
+    driver: Driver,
     project_id: int,
     sample_id: int,
     value: str,
@@ -207,29 +345,25 @@ def write_label(
     n: int,
     at: datetime,
 ) -> None:
-    """Store a sample's majority label, replacing the one it had (as ``session.merge`` did)."""
-    if conn.execute(HAS_LABEL, {"sid": sample_id}).first() is None:
-        conn.execute(
+    """Store a sample's majority label, replacing the one it had."""
+    if driver.first(LABEL_VALUE, sid=sample_id) is None:
+        driver.run(
             ADD_LABEL,
-            {
-                "sample_id": sample_id,
-                "project_id": project_id,
-                "value": value,
-                "method": "majority",
-                "agreement": agreement,
-                "n_annotations": n,
-                "updated_at": at,
-            },
+            sample_id=sample_id,
+            project_id=project_id,
+            value=value,
+            method="majority",
+            agreement=agreement,
+            n_annotations=n,
+            updated_at=at,
         )
     else:
-        conn.execute(
+        driver.run(
             SET_LABEL,
-            {
-                "sid": sample_id,
-                "new_value": value,
-                "new_method": "majority",
-                "new_agreement": agreement,
-                "new_n": n,
-                "new_at": at,
-            },
+            sid=sample_id,
+            new_value=value,
+            new_method="majority",
+            new_agreement=agreement,
+            new_n=n,
+            new_at=at,
         )

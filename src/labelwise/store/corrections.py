@@ -6,8 +6,9 @@ annotator's latest answer in a project and leases that task to them again: annot
 append-only, so the row stays, marked retracted (``retracted_at``, ``retracted_by``) and no
 longer counted by labels, agreement, gold accuracy, answer counts or exports; the sample's
 label is withdrawn when that answer had completed it (it returns with the next answer), and any
-other lease the annotator held goes back to the queue. An answer is taken back once: undo again
-before answering that task anew is refused. Each is one transaction with its audit row.
+other lease the annotator held goes back to the queue. Undo again and the answer before it is
+taken back, and so on through the annotator's answers that still stand (each answer is taken
+back once). Each is one transaction with its audit row.
 """
 
 from __future__ import annotations
@@ -70,16 +71,15 @@ def undo_last(
     *,
     now: datetime | None = None,
 ) -> TaskLease:
-    """Take back ``annotator``'s latest answer in ``project`` and lease its task to them again.
+    """Take back ``annotator``'s latest standing answer in ``project``; lease its task again.
 
-    The annotation is retracted, not deleted (see the module's notes).
+    The annotation is retracted, not deleted (see the module's notes). Called again, it takes
+    back the answer before that one: answers already taken back are passed over.
 
     Raises
     ------
     NotFoundError
-        When the annotator has no answer in the project.
-    LeaseError
-        When their latest answer was already taken back (answer its task again first).
+        When the annotator has no answer left to take back in the project.
     """
     if not lease_seconds > 0:
         raise StoreError(f"lease_seconds must be positive, got {lease_seconds}")
@@ -89,17 +89,17 @@ def undo_last(
         who = annotator_row(session, annotator)
         last = session.scalars(
             select(Annotation)
-            .where(Annotation.project_id == row.id, Annotation.annotator_id == who.id)
+            .where(
+                Annotation.project_id == row.id,
+                Annotation.annotator_id == who.id,
+                Annotation.retracted_at.is_(None),
+                Annotation.task_id.is_not(None),
+            )
             .order_by(Annotation.id.desc())
             .limit(1)
         ).first()
         if last is None or last.task_id is None:
-            raise NotFoundError(f"{annotator!r} has no answer to undo in project {project!r}")
-        if last.retracted_at is not None:
-            raise LeaseError(
-                f"{annotator!r}'s last answer in project {project!r} (annotation {last.id}) was"
-                " already taken back: answer its task again before undoing"
-            )
+            raise NotFoundError(f"{annotator!r} has no answer left to undo in project {project!r}")
         session.execute(
             update(Task)
             .where(Task.project_id == row.id, Task.annotator_id == who.id, Task.state == "leased")

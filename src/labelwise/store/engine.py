@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
+from labelwise.store._statement import Driver
 from labelwise.store.errors import SchemaError, StoreError
 
 __all__ = ["DEFAULT_URL", "Store", "init_store", "normalize_url", "open_store", "utcnow"]
@@ -110,25 +111,59 @@ class Store:
             yield session
 
     @contextmanager
-    def sqlite_write(self) -> Iterator[sqlite3.Connection]:
-        """:meth:`write` on SQLite's own driver connection: ``BEGIN IMMEDIATE`` under the
-        writer lock, ``COMMIT`` on exit, ``ROLLBACK`` on error (for the hot path, which skips
-        SQLAlchemy's per-statement work; see :mod:`labelwise.store._sqlite_hot`)."""
-        if self.dialect != "sqlite":
-            raise StoreError(f"sqlite_write needs a SQLite store, not {self.dialect}")
+    def driver_write(self) -> Iterator[Driver]:
+        """:meth:`write` on the driver's own connection, for :class:`~._statement.Prepared`
+        statements: committed on exit, rolled back on error.
+
+        On SQLite: ``BEGIN IMMEDIATE`` under the writer lock, as :meth:`write`. On PostgreSQL
+        the driver opens the transaction at the first statement.
+        """
         with self._write_lock:
             pooled = self._write_engine.raw_connection()
             try:
-                conn: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
-                conn.execute("BEGIN IMMEDIATE")
+                conn: Any = pooled.driver_connection
+                sqlite = self.dialect == "sqlite"
+                if sqlite:
+                    conn.execute("BEGIN IMMEDIATE")
+                cursor = conn.cursor()
                 try:
-                    yield conn
+                    yield Driver(cursor, self._write_engine.dialect)
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if sqlite:
+                        conn.execute("ROLLBACK")
+                    else:
+                        conn.rollback()
                     raise
-                conn.execute("COMMIT")
+                finally:
+                    cursor.close()
+                if sqlite:
+                    conn.execute("COMMIT")
+                else:
+                    conn.commit()
             finally:
                 pooled.close()
+
+    @contextmanager
+    def driver_read(self) -> Iterator[Driver]:
+        """A pooled driver connection for reads of :class:`~._statement.Prepared` statements,
+        outside any write transaction (what it read is rolled back on return to the pool)."""
+        pooled = self.engine.raw_connection()
+        try:
+            cursor = pooled.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                yield Driver(cursor, self.engine.dialect)
+            finally:
+                cursor.close()
+        finally:
+            pooled.close()
+
+    @contextmanager
+    def sqlite_write(self) -> Iterator[sqlite3.Connection]:
+        """:meth:`write` on SQLite's own driver connection (for the WAL checkpointer)."""
+        if self.dialect != "sqlite":
+            raise StoreError(f"sqlite_write needs a SQLite store, not {self.dialect}")
+        with self.driver_write() as driver:
+            yield driver.cursor.connection
 
     @contextmanager
     def sqlite_read(self) -> Iterator[sqlite3.Connection]:

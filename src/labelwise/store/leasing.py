@@ -5,12 +5,13 @@ more annotators than the overlap. :func:`lease_next_task` hands out the open tas
 priority (the strategy's score; ties: newest first) that this annotator has not had on that
 sample; a lease whose time ran out goes back to the queue at the next lease call (one indexed
 query on ``ix_task_expiry``). With a gold fraction f, every annotator's n-th task is a gold
-question whenever floor(n f) grows (see :mod:`labelwise.store.gold`).
+question whenever floor(n f) grows (see :mod:`labelwise.store.gold`). A project's ``budget``
+(annotations) holds here, in the lease's transaction, for every caller: no new lease once the
+standing answers and the live leases reach it.
 
-This is the hot path of the annotation service: on SQLite its statements are fixed SQL run on
-the driver's connection (:mod:`labelwise.store._sqlite_hot`), on PostgreSQL SQLAlchemy Core
-built once (:mod:`labelwise.store._hot`); a handful per lease, all in one transaction with the
-audit row.
+This is the hot path of the annotation service: the statements of :mod:`labelwise.store._hot`
+(SQLAlchemy Core, built once, compiled per dialect), a handful per lease, all in one
+transaction with the audit row.
 """
 
 from __future__ import annotations
@@ -19,16 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
-from sqlalchemy.orm import Session
-
-from labelwise.store import _hot, _sqlite_hot, gold
+from labelwise.store import _hot, gold
+from labelwise.store._statement import Driver
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import NotFoundError, StoreError
-from labelwise.store.projects import annotator_row, project_row
-from labelwise.store.schema import Task
+from labelwise.store.projects import get_project
 
-__all__ = ["TaskLease", "lease_next_task"]
+__all__ = ["TaskLease", "budget_left", "lease_next_task"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,14 @@ class TaskLease:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class ProjectRef:
+    """The project a lease or an answer happens in: its id and its budget (None: none)."""
+
+    id: int
+    budget: int | None
+
+
 def check_lease_args(lease_seconds: float, gold_fraction: float) -> None:
     """Refuse a lease length or gold fraction out of range (before any transaction)."""
     if not lease_seconds > 0:
@@ -53,16 +59,27 @@ def check_lease_args(lease_seconds: float, gold_fraction: float) -> None:
         raise StoreError(f"gold_fraction must lie in [0, 1), got {gold_fraction}")
 
 
-def project_id_of(session: Session, name: str) -> int:
-    """The id of the project called ``name`` (NotFoundError naming the projects otherwise)."""
-    found = session.connection().scalar(_hot.PROJECT_ID, {"name": name})
-    return project_row(session, name).id if found is None else int(found)
+def project_of(driver: Driver, store: Store, name: str) -> ProjectRef:
+    """The project called ``name`` (NotFoundError naming the projects there are otherwise)."""
+    found = driver.first(_hot.PROJECT, name=name)
+    if found is None:
+        get_project(store, name)  # raises, naming the projects there are
+        raise NotFoundError(f"no project named {name!r} in the store")  # pragma: no cover
+    return ProjectRef(int(found[0]), budget_of(found[1]))
 
 
-def annotator_id_of(session: Session, name: str) -> int:
+def budget_of(settings: dict[str, Any] | None) -> int | None:
+    """The budget of a project's settings, None when it has none."""
+    budget = (settings or {}).get("budget")
+    return None if budget is None else int(budget)
+
+
+def annotator_id_of(driver: Driver, name: str) -> int:
     """The id of the annotator called ``name``, or NotFoundError."""
-    found = session.connection().scalar(_hot.ANNOTATOR_ID, {"name": name})
-    return annotator_row(session, name).id if found is None else int(found)
+    found = driver.scalar(_hot.ANNOTATOR_ID, name=name)
+    if found is None:
+        raise NotFoundError(f"no annotator named {name!r}: add one with add_annotator first")
+    return int(found)
 
 
 def lease_next_task(
@@ -74,61 +91,45 @@ def lease_next_task(
     gold_fraction: float = 0.0,
     now: datetime | None = None,
 ) -> TaskLease | None:
-    """Lease the open task of highest score to ``annotator``, or None when the queue is empty.
+    """Lease the open task of highest score to ``annotator``, or None when there is none.
 
     An annotator who already holds a live lease in the project gets that task back. Leases
     that expired (``lease_seconds`` after they were given) return to the queue first. With
     ``gold_fraction`` > 0, gold questions the annotator has not answered are mixed in at that
-    rate; the lease does not tell them apart from other tasks.
+    rate; the lease does not tell them apart from other tasks. None as well when the project's
+    budget is spent (:func:`budget_left` says so).
     """
     check_lease_args(lease_seconds, gold_fraction)
-    if store.dialect == "sqlite":
-        return _sqlite_lease(store, project, annotator, lease_seconds, gold_fraction, now)
-    with store.write() as session:
-        project_id = project_id_of(session, project)
-        pending = _hot.Pending(project_id)
-        lease = lease_in(
-            session,
-            pending,
-            annotator_id_of(session, annotator),
-            annotator,
-            lease_seconds,
-            gold_fraction,
-            now or utcnow(),
-        )
-        pending.flush(session.connection())
-        return lease
+    with store.driver_write() as driver:
+        ref = project_of(driver, store, project)
+        pending = _hot.Pending(ref.id)
+        who = annotator_id_of(driver, annotator)
+        now = now or utcnow()
+        lease = lease_in(driver, pending, ref, who, annotator, lease_seconds, gold_fraction, now)
+        pending.flush(driver)
+    return lease
 
 
-def _sqlite_lease(
-    store: Store,
-    project: str,
-    annotator: str,
-    lease_seconds: float,
-    gold_fraction: float,
-    now: datetime | None,
-) -> TaskLease | None:
-    """:func:`lease_next_task` on SQLite's driver connection (see :mod:`._sqlite_hot`)."""
-    with store.sqlite_write() as conn:
-        cur = conn.cursor()
-        pending = _hot.Pending(_sqlite_hot.project_id(cur, store, project))
-        who = _sqlite_hot.annotator_id(cur, annotator)
-        found = _sqlite_hot.lease_in(
-            cur, pending, who, annotator, lease_seconds, gold_fraction, now or utcnow()
-        )
-        _sqlite_hot.flush(cur, pending)
-    return None if found is None else lease_from_row(found, annotator)
+def budget_left(store: Store, project: str) -> int | None:
+    """Leases the project's budget still allows (answers and live leases count), or None
+    when it has no budget."""
+    with store.driver_read() as driver:
+        ref = project_of(driver, store, project)
+        if ref.budget is None:
+            return None
+        return max(0, ref.budget - _budget_used(driver, ref.id))
 
 
-def lease_from_row(row: tuple[Any, ...], annotator: str) -> TaskLease:
-    """A TaskLease from the row :func:`labelwise.store._sqlite_hot.lease_in` returns."""
-    task_id, external_id, text, uri, priority, expires_at, sample_id = row
-    return TaskLease(task_id, sample_id, external_id, text, uri, priority, annotator, expires_at)
+def _budget_used(driver: Driver, project_id: int) -> int:
+    found = driver.first(_hot.BUDGET_USED, pid=project_id)
+    assert found is not None
+    return int(found[0]) + int(found[1])
 
 
 def lease_in(
-    session: Session,
+    driver: Driver,
     pending: _hot.Pending,
+    project: ProjectRef,
     who: int,
     annotator: str,
     lease_seconds: float,
@@ -140,25 +141,27 @@ def lease_in(
     ``who`` is the annotator's id; the tally moves and the audit row go to ``pending``, which
     the caller flushes before the transaction ends.
     """
-    conn = session.connection()
     project_id = pending.project_id
-    reclaimed = _reclaim_expired(conn, pending, now)
-    held = conn.scalar(_hot.HELD, {"pid": project_id, "who": who, "now": now})
+    reclaimed = _reclaim_expired(driver, pending, now)
+    held = driver.scalar(_hot.HELD, pid=project_id, who=who, now=now)
     if held is not None:
-        return _lease_of(conn, int(held), annotator)
-    if gold_fraction > 0 and gold.gold_due(session, project_id, who, gold_fraction):
-        question = gold.lease_gold(session, project_id, who, now, lease_seconds)
+        return _lease_of(driver, int(held), annotator)
+    if project.budget is not None:
+        driver.run(_hot.LOCK_PROJECT, pid=project_id)  # PostgreSQL: budgeted leases queue
+        if _budget_used(driver, project_id) >= project.budget:
+            return None
+    if gold_fraction > 0 and gold.gold_due(driver, project_id, who, gold_fraction):
+        question = gold.lease_gold(driver, pending, who, now, lease_seconds)
         if question is not None:
-            return _lease_of(conn, question.id, annotator)
-    pick = _hot.PICK_PG if conn.dialect.name == "postgresql" else _hot.PICK
-    picked = conn.execute(pick, {"pid": project_id, "who": who}).first()
+            return _lease_of(driver, question, annotator)
+    picked = driver.first(_hot.PICK, pid=project_id, who=who)
     if picked is None:
         return None
     task_id, sample_id, external_id, text, uri, priority, split, state = picked
     until = now + timedelta(seconds=lease_seconds)
-    conn.execute(_hot.TAKE, {"tid": task_id, "who": who, "now": now, "until": until})
+    driver.run(_hot.TAKE, tid=task_id, who=who, now=now, until=until)
     if state == "queued":
-        _hot.set_sample_state(conn, sample_id, "in_progress")
+        _hot.set_sample_state(driver, sample_id, "in_progress")
         pending.move(split, "queued", "in_progress")
     pending.record(
         annotator,
@@ -172,31 +175,23 @@ def lease_in(
     return TaskLease(task_id, sample_id, external_id, text, uri, priority, annotator, until)
 
 
-def _reclaim_expired(conn: Connection, pending: _hot.Pending, now: datetime) -> int:
+def _reclaim_expired(driver: Driver, pending: _hot.Pending, now: datetime) -> int:
     """Return leases whose time ran out to the queue; samples nobody holds become queued."""
-    expired = conn.execute(_hot.EXPIRED, {"pid": pending.project_id, "now": now}).all()
+    expired = driver.all(_hot.EXPIRED, pid=pending.project_id, now=now)
     if not expired:
         return 0
-    conn.execute(
-        update(Task)
-        .where(Task.id.in_([task_id for task_id, _ in expired]))
-        .values(state="open", annotator_id=None, leased_at=None, lease_expires_at=None)
-    )
+    driver.many(_hot.RELEASE, [{"tid": task_id} for task_id, _ in expired])
     for sample_id in sorted({sample_id for _, sample_id in expired}):
-        busy = conn.scalar(
-            select(func.count())
-            .select_from(Task)
-            .where(Task.sample_id == sample_id, Task.state != "open")
-        )
-        found = conn.execute(_hot.SAMPLE_STATE, {"sid": sample_id}).first()
+        busy = driver.scalar(_hot.BUSY, sid=sample_id)
+        found = driver.first(_hot.SAMPLE_STATE, sid=sample_id)
         if not busy and found is not None and found[1] == "in_progress":
-            _hot.set_sample_state(conn, sample_id, "queued")
+            _hot.set_sample_state(driver, sample_id, "queued")
             pending.move(found[0], "in_progress", "queued")
     return len(expired)
 
 
-def _lease_of(conn: Connection, task_id: int, annotator: str) -> TaskLease:
-    found = conn.execute(_hot.LEASE_VIEW, {"tid": task_id}).first()
+def _lease_of(driver: Driver, task_id: int, annotator: str) -> TaskLease:
+    found = driver.first(_hot.LEASE_VIEW, tid=task_id)
     if found is None:  # pragma: no cover - the caller just read or wrote this task
         raise NotFoundError(f"no task {task_id} in the store")
     assert found[6] is not None

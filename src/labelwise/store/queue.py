@@ -2,8 +2,8 @@
 
 Leasing lives in :mod:`labelwise.store.leasing` (re-exported here); submitting is here, with
 :func:`submit_and_lease_next`, the answer and the next lease in one transaction. The hot path
-(lease, submit) runs fixed SQL on SQLite's driver connection (:mod:`._sqlite_hot`) and
-SQLAlchemy Core statements on PostgreSQL, a few per call.
+(lease, submit) runs the prebuilt Core statements of :mod:`._hot` on the driver's cursor, on
+SQLite and PostgreSQL alike, a few per call.
 
 A queued sample gets ``overlap`` tasks (the project setting), each a slot for one annotator,
 so no sample is ever held by more annotators than the overlap. ``lease_next_task`` hands out
@@ -23,23 +23,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from labelwise.store import _audit, _hot, _sqlite_hot, _tally
+from labelwise.store import _audit, _hot, _tally
+from labelwise.store._statement import Driver
 from labelwise.store.aggregation import majority
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
 from labelwise.store.leasing import (
+    ProjectRef,
     TaskLease,
     annotator_id_of,
+    budget_of,
     check_lease_args,
-    lease_from_row,
     lease_in,
     lease_next_task,
 )
 from labelwise.store.projects import project_row
-from labelwise.store.schema import Annotation, Label, Project, Round, Sample, Task
+from labelwise.store.schema import Project, Round, Sample, Task
 
 __all__ = [
     "AnnotationRecord",
@@ -219,16 +221,8 @@ def submit_annotation(
     changes nothing. Refused: an unknown task or annotator, a lease that is not this
     annotator's or has expired, a label outside the project's label space.
     """
-    if store.dialect == "sqlite":
-        record, _ = _sqlite_submit(store, task_id, annotator, value, seconds_spent, None, now)
-        return record
-    with store.write() as session:
-        record, pending = _submit_in(
-            session, task_id, annotator, value, seconds_spent, now or utcnow()
-        )
-        if pending is not None:
-            pending.flush(session.connection())
-        return record
+    record, _ = _submit(store, task_id, annotator, value, seconds_spent, None, now)
+    return record
 
 
 def submit_and_lease_next(
@@ -245,26 +239,16 @@ def submit_and_lease_next(
     """:func:`submit_annotation`, then :func:`lease_next_task` in the task's project.
 
     One transaction for both (one commit instead of two): the answer and the next lease are
-    stored together or not at all. The next lease is None when the queue is empty.
+    stored together or not at all. The next lease is None when the queue is empty or the
+    project's budget is spent.
     """
     check_lease_args(lease_seconds, gold_fraction)
-    if store.dialect == "sqlite":
-        following = (lease_seconds, gold_fraction)
-        return _sqlite_submit(store, task_id, annotator, value, seconds_spent, following, now)
-    now = now or utcnow()
-    with store.write() as session:
-        record, pending = _submit_in(session, task_id, annotator, value, seconds_spent, now)
-        who = annotator_id_of(session, annotator) if pending is None else pending.who
-        if pending is None:  # an answer sent again: nothing was written
-            pid = session.connection().scalar(select(Task.project_id).where(Task.id == task_id))
-            assert pid is not None
-            pending = _Pending(int(pid), who)
-        lease = lease_in(session, pending, who, annotator, lease_seconds, gold_fraction, now)
-        pending.flush(session.connection())
-        return record, lease
+    return _submit(
+        store, task_id, annotator, value, seconds_spent, (lease_seconds, gold_fraction), now
+    )
 
 
-def _sqlite_submit(
+def _submit(
     store: Store,
     task_id: int,
     annotator: str,
@@ -273,26 +257,26 @@ def _sqlite_submit(
     following: tuple[float, float] | None,
     now: datetime | None,
 ) -> tuple[AnnotationRecord, TaskLease | None]:
-    """The submission (and, with ``following = (lease_seconds, gold_fraction)``, the next
-    lease) in one transaction on SQLite's driver connection (see :mod:`._sqlite_hot`)."""
+    """The submission and, with ``following = (lease_seconds, gold_fraction)``, the next
+    lease, in one transaction."""
     now = now or utcnow()
     lease = None
-    with store.sqlite_write() as conn:
-        cur = conn.cursor()
-        stored, pending, who = _sqlite_hot.submit_in(
-            cur, task_id, annotator, value, seconds_spent, now
-        )
+    with store.driver_write() as driver:
+        record, pending, project = _submit_in(driver, task_id, annotator, value, seconds_spent, now)
         if following is not None:
             lease_seconds, gold_fraction = following
-            lease = _sqlite_hot.lease_in(
-                cur, pending, who, annotator, lease_seconds, gold_fraction, now
+            lease = lease_in(
+                driver,
+                pending,
+                project,
+                pending.who,
+                annotator,
+                lease_seconds,
+                gold_fraction,
+                now,
             )
-        _sqlite_hot.flush(cur, pending)
-    annotation_id, sample_id, stored_value, created_at, label = stored
-    record = AnnotationRecord(
-        annotation_id, task_id, sample_id, annotator, stored_value, created_at, label
-    )
-    return record, None if lease is None else lease_from_row(lease, annotator)
+        pending.flush(driver)
+    return record, lease
 
 
 class _Pending(_hot.Pending):
@@ -304,26 +288,25 @@ class _Pending(_hot.Pending):
 
 
 def _submit_in(
-    session: Session,
+    driver: Driver,
     task_id: int,
     annotator: str,
     value: str,
     seconds_spent: float | None,
     now: datetime,
-) -> tuple[AnnotationRecord, _Pending | None]:
-    """The submission, in the caller's transaction; its tally moves and audit row are flushed
-    here unless a lease follows (:func:`submit_and_lease_next` flushes them with the lease's).
-    Returns no pending writes when the answer was already stored."""
-    conn = session.connection()
-    query = _hot.SUBMITTED_TASK_PG if conn.dialect.name == "postgresql" else _hot.SUBMITTED_TASK
-    found = conn.execute(query, {"tid": task_id}).first()
+) -> tuple[AnnotationRecord, _Pending, ProjectRef]:
+    """The submission, in the caller's transaction; its tally moves and audit row go to the
+    pending writes it returns (nothing there when the answer was already stored)."""
+    found = driver.first(_hot.SUBMITTED_TASK, tid=task_id)
     if found is None:
         raise NotFoundError(f"no task {task_id} in the store")
     project_id, sample_id, task_state, holder, expires, name, space, settings = found[:8]
     split, sample_state = found[8], found[9]
-    who = annotator_id_of(session, annotator)
+    who = annotator_id_of(driver, annotator)
+    pending = _Pending(project_id, who)
+    project = ProjectRef(project_id, budget_of(settings))
     if task_state == "done":
-        return _resubmitted(session, task_id, annotator, who, value), None
+        return _resubmitted(driver, task_id, annotator, who, value), pending, project
     if value not in space:
         raise StoreError(
             f"label {value!r} is not in project {name!r}'s label space ({', '.join(space)})"
@@ -338,27 +321,23 @@ def _submit_in(
         )
     if seconds_spent is not None and not (math.isfinite(seconds_spent) and seconds_spent >= 0):
         raise StoreError(f"seconds_spent must be a non-negative number, got {seconds_spent}")
-    inserted = conn.execute(
-        _hot.ADD_ANNOTATION,
-        {
-            "project_id": project_id,
-            "sample_id": sample_id,
-            "task_id": task_id,
-            "annotator_id": who,
-            "value": value,
-            "seconds_spent": seconds_spent,
-            "created_at": now,
-        },
+    annotation_id = int(
+        driver.scalar(
+            _hot.ADD_ANNOTATION,
+            project_id=project_id,
+            sample_id=sample_id,
+            task_id=task_id,
+            annotator_id=who,
+            value=value,
+            seconds_spent=seconds_spent,
+            created_at=now,
+        )
     )
-    key = inserted.inserted_primary_key
-    assert key is not None
-    annotation_id = int(key[0])
-    conn.execute(_hot.TASK_DONE, {"tid": task_id})
-    pending = _Pending(project_id, who)
+    driver.run(_hot.TASK_DONE, tid=task_id)
     label = None
     if split != "gold":  # gold answers are checked against the gold label, never aggregated
         overlap = int((settings or {}).get("overlap", 1))
-        label = _label_if_complete(conn, pending, sample_id, split, sample_state, overlap, now)
+        label = _label_if_complete(driver, pending, sample_id, split, sample_state, overlap, now)
     pending.record(
         annotator,
         "annotate",
@@ -369,11 +348,11 @@ def _submit_in(
         value=value,
     )
     record = AnnotationRecord(annotation_id, task_id, sample_id, annotator, value, now, label)
-    return record, pending
+    return record, pending, project
 
 
 def _label_if_complete(
-    conn: Connection,
+    driver: Driver,
     pending: _Pending,
     sample_id: int,
     split: str,
@@ -382,29 +361,27 @@ def _label_if_complete(
     now: datetime,
 ) -> str | None:
     """Majority label once ``overlap`` answers are in (as :func:`write_majority_label`)."""
-    values = list(conn.scalars(_hot.VOTES, {"sid": sample_id}))
+    values = [row[0] for row in driver.all(_hot.VOTES, sid=sample_id)]
     if len(values) < overlap:
         return None
     value, agreement = majority(values)
-    _hot.write_label(conn, pending.project_id, sample_id, value, agreement, len(values), now)
+    _hot.write_label(driver, pending.project_id, sample_id, value, agreement, len(values), now)
     if state != "labeled":
         pending.move(split, state, "labeled")
-        _hot.set_sample_state(conn, sample_id, "labeled")
+        _hot.set_sample_state(driver, sample_id, "labeled")
     return value
 
 
 def _resubmitted(
-    session: Session, task_id: int, annotator: str, annotator_id: int, value: str
+    driver: Driver, task_id: int, annotator: str, annotator_id: int, value: str
 ) -> AnnotationRecord:
-    stored = session.scalars(
-        select(Annotation).where(Annotation.task_id == task_id, Annotation.retracted_at.is_(None))
-    ).first()
+    stored = driver.first(_hot.STANDING_ANSWER, tid=task_id)
     if stored is None:
         raise LeaseError(f"task {task_id} was skipped; lease a new task")
-    if stored.annotator_id != annotator_id or stored.value != value:
+    annotation_id, holder, stored_value, created_at, sample_id = stored
+    if holder != annotator_id or stored_value != value:
         raise LeaseError(f"task {task_id} was already answered; lease a new task")
-    found = session.get(Label, stored.sample_id)
-    label = None if found is None else found.value
+    label = driver.scalar(_hot.LABEL_VALUE, sid=sample_id)
     return AnnotationRecord(
-        stored.id, task_id, stored.sample_id, annotator, stored.value, stored.created_at, label
+        annotation_id, task_id, sample_id, annotator, stored_value, created_at, label
     )

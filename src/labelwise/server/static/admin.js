@@ -1,16 +1,10 @@
-// The admin's page: import, settings, invitations, dashboard.
+// The lead's page: the overview first (labels, budget, accuracy and its trend, the stopping
+// criteria against their thresholds, the learning curve), then the tables, settings, import
+// and invitations.
 "use strict";
 const base = () => "/api/admin/projects/" + encodeURIComponent(lw.$("project").value);
 const NUMBERS = ["batch_size", "overlap", "gold_fraction", "gold_threshold", "retrain_every", "lookahead", "budget", "target_accuracy", "stop_kappa", "max_uncertainty"];
-
-function table(title, rows) {
-  const body = rows.map((r) => "<tr>" + r.map((c) => "<td>" + escapeHtml(c) + "</td>").join("") + "</tr>").join("");
-  return "<h3>" + escapeHtml(title) + "</h3><table>" + body + "</table>";
-}
-function escapeHtml(value) {
-  const text = value === null || value === undefined ? "-" : (typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(3)) : String(value));
-  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
-}
+const AGREEMENT_HINT = "Undefined until two annotators have answered the same samples (set overlap to 2 or more).";
 
 async function signIn() {
   const typed = lw.$("token").value.trim();
@@ -19,82 +13,132 @@ async function signIn() {
     const me = await lw.api("GET", "/api/me");
     if (me.role !== "admin") throw new Error("this token is not an admin's");
     lw.$("who").textContent = me.name;
+    lw.$("token").value = "";
     lw.$("signin").classList.add("hidden");
     lw.$("work").classList.remove("hidden");
+    lw.$("signout").classList.remove("hidden");
+    lw.say("");
     await loadProjects();
-  } catch (error) { lw.say("Sign-in failed: " + error.message); }
+  } catch (error) { lw.setToken(null); lw.say("Sign-in failed: " + error.message); }
 }
 
 async function loadProjects(select) {
   const projects = await lw.api("GET", "/api/projects");
-  lw.$("project").innerHTML = projects.map((p) => "<option>" + escapeHtml(p.name) + "</option>").join("");
-  if (select) lw.$("project").value = select;
+  const picker = lw.$("project");
+  picker.innerHTML = "";
+  for (const p of projects) { const o = document.createElement("option"); o.value = o.textContent = p.name; picker.appendChild(o); }
+  if (select) picker.value = select;
   if (projects.length) await refresh();
+  else lw.say("No project yet: import a file below.", "info");
 }
 
 // Only strategies a service model can run are offered; each says what it needs and which
 // model "auto" trains for it.
 async function listStrategies() {
   const strategies = await lw.api("GET", "/api/admin/strategies");
-  lw.$("strategy").innerHTML = strategies.filter((s) => s.model !== null).map((s) =>
-    "<option value=\"" + escapeHtml(s.name) + "\">" + escapeHtml(s.name) + " (" +
-    escapeHtml(s.needs.join(", ") || "nothing") + "; auto: " + escapeHtml(s.model) + ")</option>"
-  ).join("");
+  const select = lw.$("strategy");
+  select.innerHTML = "";
+  for (const s of strategies.filter((s) => s.model !== null)) {
+    const o = document.createElement("option");
+    o.value = s.name;
+    o.textContent = s.name + " (" + (s.needs.join(", ") || "nothing") + "; auto: " + s.model + ")";
+    select.appendChild(o);
+  }
+}
+
+function put(id, node) { const box = lw.$(id); box.innerHTML = ""; box.appendChild(node); }
+
+function showOverview(o) {
+  lw.$("ov-labels").textContent = o.labels;
+  lw.$("ov-budget").textContent = o.budget === null ? o.budget_used + " used (no budget)" : o.budget_used + " of " + o.budget;
+  lw.$("ov-accuracy").textContent = lw.pct(o.eval_accuracy);
+  lw.$("ov-trend").textContent = o.accuracy_change === null ? "trend after the next round"
+    : (o.accuracy_change >= 0 ? "+" : "") + (100 * o.accuracy_change).toFixed(1) + " points over " + o.trend_labels + " labels";
+  lw.$("ov-rounds").textContent = o.rounds;
+  lw.$("ov-sentence").textContent = o.sentence;
+  lw.$("ov-sentence").dataset.stopped = o.stopped;
+  put("ov-criteria", lw.table("Stopping criteria: current value against threshold", ["criterion", "current", "threshold", "met", "in words"],
+    o.criteria.map((c) => [c.name, c.current, c.threshold === null ? "not set" : c.threshold, c.met ? "yes" : "no", c.text])));
+}
+
+function showDashboard(d) {
+  const total = Object.values(d.class_balance).reduce((a, b) => a + b, 0);
+  put("balance-table", lw.table("Labels given by annotators, per class (eval and imported labels not counted)", ["class", "labels", "share"],
+    Object.entries(d.class_balance).map(([c, n]) => [c, n, total ? lw.pct(n / total) : "-"]), "No labels yet."));
+  const agreement = (value) => value === null ? { text: "undefined", title: AGREEMENT_HINT } : value;
+  const gold = Object.entries(d.gold).map(([name, g]) => [name, g.answered, g.accuracy, g.flagged ? "flagged: down-weighted" : "ok"]);
+  const box = lw.$("dashboard");
+  box.innerHTML = "";
+  box.appendChild(lw.table("Annotators", ["annotator", "answers", "agreement with others"],
+    Object.entries(d.annotations_by_annotator).map(([n, c]) => [n, c, agreement(d.agreement_by_annotator[n] ?? null)]), "No answers yet."));
+  const kappa = d.fleiss_kappa === null ? " Fleiss' kappa: undefined (needs samples answered by as many annotators as the overlap, with overlap 2 or more)."
+    : " Fleiss' kappa over the project: " + d.fleiss_kappa.toFixed(3) + ".";
+  const note = document.createElement("p"); note.className = "muted";
+  note.textContent = "Agreement per annotator: share of pairwise agreements with the others on shared samples; per class: specific agreement." + kappa;
+  box.appendChild(note);
+  box.appendChild(lw.table("Agreement per class", ["class", "specific agreement"],
+    Object.entries(d.agreement_by_class).map(([c, a]) => [c, agreement(a)])));
+  box.appendChild(lw.table("Gold questions per annotator", ["annotator", "answered", "accuracy", "standing"], gold,
+    "No gold answers yet (set a gold fraction above 0 to mix gold questions in)."));
+  box.appendChild(lw.table("Samples by state", ["state", "samples"], Object.entries(d.by_state)));
+  if (d.retrain_error) { const p = document.createElement("p"); p.className = "error"; p.textContent = "Last retraining error: " + d.retrain_error; box.appendChild(p); }
 }
 
 async function refresh() {
-  const settings = await lw.api("GET", base() + "/settings");
-  const form = lw.$("settings-form");
-  const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget };
+  const [settings, overview, dashboard] = await Promise.all([
+    lw.api("GET", base() + "/settings"), lw.api("GET", base() + "/overview"), lw.api("GET", base() + "/dashboard"),
+  ]);
   if (!lw.$("strategy").options.length) await listStrategies();
-  for (const input of form.querySelectorAll("input, select")) input.value = values[input.name] ?? "";
-  const d = await lw.api("GET", base() + "/dashboard");
-  const curve = await lw.api("GET", base() + "/learning-curve.png");
-  lw.$("curve").src = URL.createObjectURL(curve);
-  const balance = await lw.api("GET", base() + "/class-balance.png");
-  lw.$("balance").src = URL.createObjectURL(balance);
-  const gold = Object.entries(d.gold).map(([name, g]) => [name, g.answered, g.accuracy, g.flagged ? "flagged" : ""]);
-  lw.$("dashboard").innerHTML =
-    table("Budget", [["used", d.budget_used], ["budget", d.budget === null ? "unlimited" : d.budget], ["stopped", d.stop_reason]]) +
-    table("Class balance of the labeled set", Object.entries(d.class_balance)) +
-    table("Annotations and agreement per annotator", Object.entries(d.annotations_by_annotator).map(([n, c]) => [n, c, d.agreement_by_annotator[n]])) +
-    table("Agreement per class", Object.entries(d.agreement_by_class)) +
-    table("Gold accuracy per annotator", gold) +
-    (d.retrain_error ? "<p>Last retraining error: " + escapeHtml(d.retrain_error) + "</p>" : "");
+  const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget, show_suggestion: String(settings.show_suggestion) };
+  for (const input of lw.$("settings-form").querySelectorAll("input, select")) input.value = values[input.name] ?? "";
+  showOverview(overview);
+  showDashboard(dashboard);
+  lw.$("curve").src = URL.createObjectURL(await lw.api("GET", base() + "/learning-curve.png"));
+  lw.$("balance").src = URL.createObjectURL(await lw.api("GET", base() + "/class-balance.png"));
 }
 
-lw.$("settings-form").addEventListener("submit", async (event) => {
+async function attempt(action) {
+  try { await action(); } catch (error) { lw.say(error.message); }
+}
+
+lw.$("settings-form").addEventListener("submit", (event) => attempt(async () => {
   event.preventDefault();
   const body = {};
   for (const input of event.target.querySelectorAll("input, select")) {
     if (input.value === "") { if (input.name === "budget") body.budget = null; continue; }
-    body[input.name] = NUMBERS.includes(input.name) ? Number(input.value) : input.value;
+    if (input.name === "show_suggestion") body.show_suggestion = input.value === "true";
+    else body[input.name] = NUMBERS.includes(input.name) ? Number(input.value) : input.value;
   }
-  try { await lw.api("PATCH", base() + "/settings", body); lw.say("Saved.", "ok"); await refresh(); }
-  catch (error) { lw.say(error.message); }
-});
-lw.$("import-form").addEventListener("submit", async (event) => {
+  await lw.api("PATCH", base() + "/settings", body);
+  lw.say("Settings saved.", "ok");
+  await refresh();
+}));
+lw.$("import-form").addEventListener("submit", (event) => attempt(async () => {
   event.preventDefault();
   const data = new FormData();
   data.append("file", lw.$("import-file").files[0]);
+  const labels = lw.$("import-labels").value.trim();
+  if (labels) data.append("labels", labels);
   const name = lw.$("import-name").value.trim();
-  try {
-    const r = await lw.api("POST", "/api/admin/projects/" + encodeURIComponent(name) + "/import", data);
-    lw.say("Imported " + r.inserted + " samples.", "ok");
-    await loadProjects(name);
-  } catch (error) { lw.say(error.message); }
-});
-lw.$("invite-form").addEventListener("submit", async (event) => {
+  const r = await lw.api("POST", "/api/admin/projects/" + encodeURIComponent(name) + "/import", data);
+  lw.say("Imported " + r.inserted + " samples into " + name + ".", "ok");
+  await loadProjects(name);
+}));
+lw.$("invite-form").addEventListener("submit", (event) => attempt(async () => {
   event.preventDefault();
-  try {
-    const r = await lw.api("POST", base() + "/annotators", { name: lw.$("invite-name").value.trim() });
-    lw.$("invited").textContent = "Token for " + r.name + " (shown once): " + r.token;
-  } catch (error) { lw.say(error.message); }
-});
-lw.$("run-round").addEventListener("click", async () => {
-  try { const r = await lw.api("POST", base() + "/rounds"); lw.say("Round " + r.number + " done.", "ok"); await refresh(); }
-  catch (error) { lw.say(error.message); }
-});
+  const r = await lw.api("POST", base() + "/annotators", { name: lw.$("invite-name").value.trim(), role: lw.$("invite-role").value });
+  lw.$("invited").textContent = "Token for " + r.name + " (" + r.role + "; shown once): " + r.token;
+  lw.say("Invited " + r.name + ".", "ok");
+}));
+lw.$("run-round").addEventListener("click", () => attempt(async () => {
+  lw.say("Training...", "info");
+  const r = await lw.api("POST", base() + "/rounds");
+  lw.say("Round " + r.number + " done.", "ok");
+  await refresh();
+}));
+lw.$("reload").addEventListener("click", () => attempt(refresh));
 lw.$("signin-button").addEventListener("click", signIn);
-lw.$("project").addEventListener("change", refresh);
+lw.$("token").addEventListener("keydown", (e) => { if (e.key === "Enter") signIn(); });
+lw.$("signout").addEventListener("click", lw.signOut);
+lw.$("project").addEventListener("change", () => attempt(refresh));
 if (lw.token()) signIn();
