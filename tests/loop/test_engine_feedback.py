@@ -69,3 +69,21 @@ def test_plain_strategies_are_not_tracked() -> None:
     result = engine.select(X[4:], 3, rng)
     assert result.strategy == "margin"
     assert engine._picked is None
+
+
+def test_sparse_rows_are_recognised_without_densifying_them() -> None:
+    import scipy.sparse as sp
+
+    # a million columns: densifying the labeled set would take 8 MB a row
+    X = sp.random(30, 10**6, density=2e-5, format="csr", random_state=1) + sp.eye(
+        30, 10**6, format="csr"
+    )
+    y = np.array(["a", "b"] * 15)
+    strategy = Recorder()
+    engine = RoundEngine(SklearnModel(LogisticRegression()), strategy)
+    engine.fit(X[:6], y[:6])
+    result = engine.select(X[6:], 3, 0)
+    picked = 6 + result.indices
+    rows = [picked[1], 25]  # one pick, and a row never picked
+    engine.fit(sp.vstack([X[:6], X[rows].tocoo()]).tocsr(), np.concatenate([y[:6], ["a", "b"]]))
+    assert strategy.calls == [([1], [0])]

@@ -42,3 +42,25 @@ def test_curve_area_is_the_normalized_trapezoid() -> None:
     curve = SpanCurve("x", 0, (10, 20, 40), (0.2, 0.4, 0.4))
     assert curve_area(curve) == pytest.approx((0.3 * 10 + 0.4 * 20) / 30)
     assert np.isclose(curve_area(SpanCurve("x", 0, (10,), (0.5,))), 0.5)
+
+
+def test_summary_pairs_each_strategy_with_random_by_seed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from labelwise.simulate.spans import summarize_spans, write_span_results
+
+    curves = [
+        SpanCurve("random", 0, (10, 20, 30), (0.1, 0.2, 0.3)),
+        SpanCurve("random", 1, (10, 20, 30), (0.2, 0.2, 0.2)),
+        SpanCurve("mnlp", 0, (10, 20, 30), (0.1, 0.4, 0.5)),
+        SpanCurve("mnlp", 1, (10, 20, 30), (0.1, 0.1, 0.1)),
+    ]
+    summary = summarize_spans(curves, "toy", "made up", "crf")
+    diff = summary["strategies"]["mnlp"]["auc_minus_random"]
+    expected = [curve_area(curves[2]) - curve_area(curves[0]), curve_area(curves[3]) - 0.2]
+    assert diff["per_seed"] == pytest.approx(dict(enumerate(expected)))
+    assert (
+        diff["seeds_not_worse"] == 1 and "auc_minus_random" not in summary["strategies"]["random"]
+    )
+    paths = write_span_results(curves, tmp_path, dataset="toy", source="made up")
+    lines = paths["rounds"].read_text().splitlines()
+    assert lines[0] == "strategy,seed,round,n_labels,span_f1" and len(lines) == 1 + 12
+    assert "| mnlp |" in paths["report"].read_text()

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies import entropy, fused, least_confidence, margin, ratio
+from labelwise.strategies import entropy, least_confidence, margin, ratio
+from labelwise.strategies import uncertainty as fused
 
 SCORES = {"least_confidence": least_confidence, "margin": margin, "ratio": ratio}
 

@@ -45,6 +45,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve_cmd",
     "project_cmd",
     "user_cmd",
+    "worker_cmd",
 )
 
 #: One example per command, shown under its options ("labelwise" and the command's name first;
@@ -68,6 +69,7 @@ EXAMPLES: dict[str, str] = {
     "ml-backend": "labelwise ml-backend --store sqlite:///labels.db --port 9090",
     "stream": "labelwise stream --simulate --dataset digits --budget 0.1",
     "serve": "labelwise serve --demo",
+    "worker": "labelwise worker --store postgresql://localhost/labels",
     "project": "labelwise project create reviews --task text --labels pos,neg",
     "project create": "labelwise project create reviews --task text --labels pos,neg",
     "project set": "labelwise project set reviews --strategy bald --model auto",

@@ -45,10 +45,22 @@ def serve(
     background: bool = typer.Option(
         True, "--background/--no-background", help="Retrain every N labels in the background."
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=256,
+        help="API processes. More than one needs a PostgreSQL store, and trains nothing: "
+        "run `labelwise worker --store URL` beside them.",
+    ),
 ) -> None:
     """Serve the annotation UI and API: annotators label, the model learns as they go."""
     if resume and not demo:
         raise InvalidInputError("--resume reopens a demo: give it with --demo")
+    if workers > 1 and demo:
+        raise InvalidInputError("the demo is a SQLite store, served by one process: drop --workers")
+    if workers > 1:
+        _check_many_processes(store or "sqlite:///labelwise.db")
     if demo:
         from labelwise.server.demo import check_demo_folder
 
@@ -72,17 +84,46 @@ def serve(
         url = opened.url
         _say_where(opened, f"http://{host}:{port}")
     _say_features(opened)
-    settings = ServerSettings.from_env(store=url, host=host, port=port, background=background)
+    settings = ServerSettings.from_env(
+        store=url,
+        host=host,
+        port=port,
+        background=background,
+        workers=workers,
+        trainer="worker" if workers > 1 else None,
+    )
+    if workers > 1:
+        typer.echo(
+            f"{workers} API processes; they train nothing: run "
+            f"`labelwise worker --store {_shown(url)}` (one or more) for the rounds"
+        )
+        opened.close()  # each process opens its own
     run_server(settings, opened)
+
+
+def _check_many_processes(store: str) -> None:
+    """Refuse ``--workers N`` on a store that one process must serve (SQLite), saying why."""
+    if not store.startswith(("postgresql", "postgres:")):
+        raise InvalidInputError(
+            "--workers needs a PostgreSQL store: SQLite has one writer at a time and its "
+            "processes cannot share rounds or leases, so a SQLite store is served by one "
+            "process (it trains in a background thread). Serve it without --workers, or use "
+            "--store postgresql://..."
+        )
+
+
+def _shown(url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _say_where(store: Store, base: str) -> None:
     """The pages' URLs, and how a lead gives people tokens (the store keeps only hashes)."""
-    from sqlalchemy.engine import make_url
-
     from labelwise.store.projects import list_annotators
 
-    shown = make_url(store.url).render_as_string(hide_password=True)
+    shown = _shown(store.url)
     users = sum(account.has_token for account in list_annotators(store))
     typer.echo(f"serving {shown} on {base} (Ctrl-C stops)")
     typer.echo(f"annotate:   {base}/")

@@ -91,11 +91,12 @@ def simulate(
         help="A TOML file of these settings; an option given here overrides the file.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
-    task: Literal["classification", "regression", "multilabel"] = typer.Option(
+    task: Literal["classification", "regression", "multilabel", "spans"] = typer.Option(
         "classification",
         "--task",
-        help="regression (R2, RMSE, MAE; default data diabetes) or multilabel (micro/macro F1, "
-        "Hamming loss; default data yeast).",
+        help="regression (R2, RMSE, MAE; default data diabetes), multilabel (micro/macro F1, "
+        "Hamming loss; default data yeast) or spans (NER span F1 with a CRF; data hironsan or "
+        "wnut16, strategies of the sequence registry, default mnlp).",
     ),
 ) -> None:
     """Simulate active learning with the known labels as the oracle and report the savings.
@@ -103,6 +104,9 @@ def simulate(
     Each strategy runs once per seed against random; the report says how many labels each one
     needs to reach the target and how that compares with random.
     """
+    if task == "spans":
+        _simulate_spans(ctx, out, baseline=not no_baseline)
+        return
     if task != "classification":
         _simulate_task(ctx, task, out, baseline=not no_baseline)
         return
@@ -143,6 +147,65 @@ def _simulate_task(ctx: typer.Context, task: str, out: Path, *, baseline: bool) 
         values["baseline"] = False
     paths = write_task_results(run_task_simulation(config_from_settings(task, values)), out)
     typer.echo(f"complete; wrote {', '.join(p.name for p in paths.values())} to {out}")
+
+
+def _simulate_spans(ctx: typer.Context, out: Path, *, baseline: bool) -> None:
+    """A span (NER) simulation: a CRF tagger per seed, span-F1 curves per sequence strategy
+    (:func:`labelwise.simulate.spans.simulate_spans`), written as the other tasks' report."""
+    require_extra("spans", "pycrfsuite")
+    from labelwise.errors import InvalidInputError
+    from labelwise.simulate.config import parse_seeds
+    from labelwise.simulate.spans import simulate_spans, write_span_results
+    from labelwise.spans.corpora import available_ner_corpora, load_ner_corpus
+    from labelwise.spans.crf import CRFTagger
+    from labelwise.spans.selection import DEFAULT_SEQUENCE_STRATEGY, available_sequence_strategies
+
+    p = ctx.params
+    dataset = p["dataset"] if _given(ctx, "dataset") else "hironsan"
+    corpora = {corpus.name: corpus for corpus in available_ner_corpora()}
+    if dataset not in corpora:
+        raise InvalidInputError(
+            f"--task spans needs an NER corpus as --dataset, one of {', '.join(sorted(corpora))}; "
+            f"got {dataset!r}"
+        )
+    named = (
+        [s.strip() for s in p["strategies"].split(",") if s.strip()]
+        if _given(ctx, "strategies")
+        else [DEFAULT_SEQUENCE_STRATEGY]
+    )
+    known = available_sequence_strategies()
+    unknown = [name for name in named if name not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown sequence strategies {unknown}; for --task spans use: {', '.join(known)}"
+        )
+    strategies = list(dict.fromkeys((["random"] if baseline else []) + named))
+    initial, batch_size, budget = p["initial"], p["batch_size"], p["budget"]
+    if batch_size < 1 or not 1 <= initial <= budget:
+        raise InvalidInputError(
+            f"need batch_size >= 1 and 1 <= initial ({initial}) <= budget ({budget})"
+        )
+    rounds = (budget - initial) // batch_size
+    parsed = parse_seeds(p["seeds"])
+    seeds = tuple(range(parsed)) if isinstance(parsed, int) else parsed
+    documents = load_ner_corpus(dataset)
+    curves = []
+    for name in strategies:
+        curves += simulate_spans(
+            documents,
+            CRFTagger,
+            name,
+            seeds=seeds,
+            initial=initial,
+            batch_size=batch_size,
+            rounds=rounds,
+            test_fraction=p["test_size"],
+            max_pool=p["pool_size"],
+        )
+    corpus = corpora[dataset]
+    source = f"{corpus.description} (package {corpus.package}, license: {corpus.license})"
+    paths = write_span_results(curves, out, dataset=dataset, source=source, model="crf")
+    typer.echo(f"complete; wrote {', '.join(q.name for q in paths.values())} to {out}")
 
 
 def _given(ctx: typer.Context, name: str) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -103,8 +104,16 @@ def _row_keys(X: Any) -> list[bytes]:
     """One key per row, equal for rows with equal feature values (float64 bytes or repr)."""
     if isinstance(X, list | tuple):
         return [repr(row).encode() for row in X]
-    if hasattr(X, "tocsr"):  # a SciPy sparse matrix
-        X = X.toarray()
+    if hasattr(X, "tocsr"):  # a SciPy sparse matrix: each row's stored entries, never densified
+        csr = X.tocsr(copy=True)
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        csr.sort_indices()
+        bounds = csr.indptr
+        return [
+            csr.indices[a:b].astype(np.int64).tobytes() + csr.data[a:b].astype(np.float64).tobytes()
+            for a, b in pairwise(bounds.tolist())
+        ]
     rows = np.ascontiguousarray(_as_float_rows(X), dtype=np.float64)
     return [row.tobytes() for row in rows]
 

@@ -22,10 +22,10 @@ from labelwise.errors import InvalidInputError, LabelwiseError
 from labelwise.server import routes_admin, routes_review, routes_tasks
 from labelwise.server.hardening import BodyLimit, FailedTokens, SecurityHeaders, invalid_fields
 from labelwise.server.runtime import Runtime
-from labelwise.server.settings import ServerSettings
+from labelwise.server.settings import ENV_PREFIX, ServerSettings
 from labelwise.store import LeaseError, NotFoundError, Store, open_store
 
-__all__ = ["create_app", "run_server"]
+__all__ = ["app_from_env", "create_app", "run_server"]
 
 STATIC = files("labelwise.server") / "static"
 #: The tab's icon: a white tick on blue.
@@ -133,18 +133,43 @@ def create_app(settings: ServerSettings | None = None, store: Store | None = Non
     return app
 
 
+def app_from_env() -> FastAPI:
+    """``create_app()`` with the settings of the ``LABELWISE_*`` environment: what each of
+    ``labelwise serve --workers N``'s processes runs (uvicorn's ``factory``)."""
+    return create_app(ServerSettings.from_env())
+
+
+def settings_environment(settings: ServerSettings) -> dict[str, str]:
+    """The ``LABELWISE_*`` variables that make :meth:`ServerSettings.from_env` give
+    ``settings`` back (how the API processes of ``--workers N`` get theirs)."""
+    return {
+        ENV_PREFIX + name.upper(): str(value)
+        for name, value in settings.model_dump().items()
+        if value is not None
+    }
+
+
 def run_server(settings: ServerSettings, store: Store | None = None) -> None:
     """Serve ``create_app(settings, store)`` with uvicorn on ``settings.host:settings.port``.
 
-    No access log (a line per request costs more than a label submission's store work);
-    uvicorn's ``auto`` HTTP parser and event loop pick httptools and uvloop when they are
-    installed (``pip install uvicorn[standard]``), else h11 and asyncio.
+    With ``settings.workers`` above 1 (PostgreSQL), uvicorn runs that many processes on the
+    one port, each building its app from the environment (:func:`app_from_env`) and opening
+    its own store; ``store`` is then not used (close it first). No access log (a line per
+    request costs more than a label submission's store work); uvicorn's ``auto`` HTTP parser
+    and event loop pick httptools and uvloop when they are installed
+    (``pip install uvicorn[standard]``), else h11 and asyncio.
     """
+    import os
+
     import uvicorn
 
-    app = create_app(settings, store)
+    many = settings.workers > 1
+    if many:
+        os.environ.update(settings_environment(settings))  # the processes inherit it
     uvicorn.run(
-        app,
+        "labelwise.server.app:app_from_env" if many else create_app(settings, store),
+        factory=many,
+        workers=settings.workers if many else None,
         host=settings.host,
         port=settings.port,
         log_level="warning",

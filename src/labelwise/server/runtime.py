@@ -8,6 +8,10 @@ a time anyway. Sixteen threads each holding a connection and taking turns on the
 spent most of their time waiting for the GIL inside the lock (every SQLite call releases it and
 must win it back); one thread runs each transaction without that convoy, while the event loop
 parses requests and writes responses.
+
+With ``trainer="worker"`` (PostgreSQL, ``labelwise serve --workers N``) this process runs no
+round and keeps no queue: ``labelwise worker`` processes do (see
+:class:`labelwise.controller.background.ClaimedController`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from labelwise.controller import Controller, Retrainer
+from labelwise.controller.background import ClaimedController
 from labelwise.server.settings import ServerSettings
 from labelwise.store import AnnotatorInfo, Store, annotator_for_token, list_projects, list_rounds
 from labelwise.store.checkpointer import WalCheckpointer
@@ -112,16 +117,21 @@ class Runtime:
                 found = self._loops.get(project)
             if found is not None:
                 return found
-            controller = Controller(self.store, project)
-            retrainer = None
-            if self.settings.background:
-                retrainer = Retrainer(controller, self.settings.poll_seconds).start()
-            elif not list_rounds(self.store, project):
-                controller.run_round(actor="server")  # the first queue, before anyone asks
-            found = ProjectLoop(controller, retrainer)
+            found = self._new_loop(project)
             with self._lock:
                 self._loops[project] = found
             return found
+
+    def _new_loop(self, project: str) -> ProjectLoop:
+        if self.settings.trainer == "worker":  # rounds and queue: labelwise worker
+            return ProjectLoop(ClaimedController(self.store, project), None)
+        controller = Controller(self.store, project)
+        retrainer = None
+        if self.settings.background:
+            retrainer = Retrainer(controller, self.settings.poll_seconds).start()
+        elif not list_rounds(self.store, project):
+            controller.run_round(actor="server")  # the first queue, before anyone asks
+        return ProjectLoop(controller, retrainer)
 
     def start(self) -> None:
         """Start the server's own threads: a SQLite file store's WAL checkpointer (see
@@ -130,7 +140,8 @@ class Runtime:
         with self._lock:
             if self._checkpointer is None and self.store.sqlite_path is not None:
                 self._checkpointer = WalCheckpointer(self.store).start()
-        if self.settings.background:  # every project's trainer starts with the server
+        if self.settings.background and self.settings.trainer == "server":
+            # every project's trainer starts with the server
             for info in list_projects(self.store):
                 self.loop(info.name)
 

@@ -1,4 +1,5 @@
-"""Projects (label space, task type, settings) and annotators (role, token hash)."""
+"""Projects (label space, task type, settings), annotators (role, token hash), and the claim
+on a project's rounds that keeps two trainer processes from training one project at once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _tally
@@ -20,8 +22,11 @@ __all__ = [
     "AnnotatorAccount",
     "AnnotatorInfo",
     "ProjectInfo",
+    "RoundsClaim",
     "add_annotator",
     "annotator_for_token",
+    "check_claims_possible",
+    "claim_rounds",
     "create_project",
     "get_project",
     "list_annotators",
@@ -99,7 +104,10 @@ def project_row(session: Session, name: str, *, lock: bool = False) -> Project:
     """The project called ``name``, or NotFoundError naming the projects there are."""
     query = select(Project).where(Project.name == name)
     if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        # NO KEY UPDATE: writers of the project take turns, while the foreign-key checks of
+        # rows that point at it (an audit row of a lease: FOR KEY SHARE) do not wait. A plain
+        # FOR UPDATE made a lease and a round wait on each other: a deadlock.
+        query = query.with_for_update(key_share=True)
     row = session.scalars(query).first()
     if row is None:
         names = session.scalars(select(Project.name).order_by(Project.name)).all()
@@ -260,3 +268,102 @@ def revoke_token(store: Store, name: str, *, actor: str = "labelwise") -> None:
             object_id=row.id,
             detail={"name": name},
         )
+
+
+#: The PostgreSQL advisory lock that claims a project's rounds: its first key names the store
+#: (a hash of this text and the schema, since advisory locks are per database and two stores may
+#: share one database in different schemas), its second the project's id.
+_LOCK_SPACE = func.hashtext(func.concat("labelwise rounds of ", func.current_schema()))
+
+
+class RoundsClaim:
+    """A process's claim on a project's rounds: a PostgreSQL session advisory lock, held on a
+    connection of its own until :meth:`release`, or until the process dies (the server ends
+    the session and frees the lock: a killed trainer leaves nothing to clean up).
+
+    Made by :func:`claim_rounds`; while one process holds it, nobody else's claim succeeds.
+    """
+
+    def __init__(self, project: str, project_id: int, connection: Connection) -> None:
+        self.project = project
+        self.project_id = project_id
+        self._connection: Connection | None = connection
+        #: The PostgreSQL backend (``pg_stat_activity.pid``) whose session holds the lock.
+        self.backend_pid = int(connection.execute(select(func.pg_backend_pid())).scalar_one())
+        connection.commit()
+
+    @property
+    def held(self) -> bool:
+        """Whether the claim is still this process's (its session answers); checked live."""
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            connection.execute(select(1)).scalar_one()
+            connection.commit()
+        except Exception:  # the session is gone, and the lock with it
+            self._drop()
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give the claim up (nothing happens when it is already gone)."""
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            connection.execute(select(func.pg_advisory_unlock(_LOCK_SPACE, self.project_id)))
+            connection.commit()
+        except Exception:  # a closed session has released it already
+            pass
+        self._drop()
+
+    def _drop(self) -> None:
+        """Close the claim's session for good (never back to the pool, where a lock it might
+        still hold would go with it to someone else)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except Exception:  # already broken
+                pass
+
+    def __enter__(self) -> RoundsClaim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def check_claims_possible(store: Store) -> None:
+    """StoreError unless processes can coordinate through ``store`` (PostgreSQL only)."""
+    if store.dialect != "postgresql":
+        raise StoreError(
+            "trainer processes coordinate through PostgreSQL (advisory locks); SQLite allows "
+            "one writer at a time, so a SQLite store is served by one process that trains in "
+            "a background thread: use a postgresql:// store"
+        )
+
+
+def claim_rounds(store: Store, project: str) -> RoundsClaim | None:
+    """Claim the project's rounds for this process, without waiting; None when another has it.
+
+    Only PostgreSQL stores coordinate processes: a SQLite store is served by one process,
+    which trains in its own thread (StoreError says so).
+    """
+    check_claims_possible(store)
+    project_id = get_project(store, project).id
+    connection = store.engine.connect()
+    try:
+        got = connection.execute(
+            select(func.pg_try_advisory_lock(_LOCK_SPACE, project_id))
+        ).scalar_one()
+        connection.commit()
+    except BaseException:
+        connection.close()
+        raise
+    if not got:
+        connection.close()  # it holds nothing: back to the pool
+        return None
+    return RoundsClaim(project, project_id, connection)

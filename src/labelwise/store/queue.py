@@ -130,7 +130,8 @@ def enqueue(
         pairs = [(i, v) for i, v in zip(ids, values, strict=True) if i not in gone]
         fresh = [(i, v) for i, v in pairs if states[i][1] == "unlabeled"]
         again = [(i, v) for i, v in pairs if states[i][1] != "unlabeled"]
-        created = _create_tasks(session, row, fresh, round_id)
+        # Task rows before the tally, the order a lease takes its locks in (its task, then the
+        # tally): the other order deadlocks a round's re-queue against a lease on PostgreSQL.
         if again:  # one executemany, not one round trip per sample
             session.connection().execute(
                 update(Task)
@@ -138,6 +139,7 @@ def enqueue(
                 .values(priority=bindparam("new_priority"), round_id=round_id),
                 [{"sid": i, "new_priority": v} for i, v in again],
             )
+        created = _create_tasks(session, row, fresh, round_id)
         _audit.record(
             session,
             actor=actor,

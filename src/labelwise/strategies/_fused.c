@@ -1,23 +1,15 @@
 /*
  * labelwise.strategies._fused: one pass over row-major class probabilities that validates each
- * row and scores it, for the uncertainty scores built on the two largest values of a row
- * (least confidence, margin, ratio).
- *
- * The numpy path (labelwise.strategies.uncertainty) copies cache-sized blocks transposed so that
- * every reduction is a vectorized numpy call; half of its time is that copy. Here each row is
- * read once, in place: its sum and minimum (the validation) and its two largest values (the
- * score) come out of the same loop, without branches on the data. The GIL is released, so the
- * caller's threads score disjoint row ranges at the same time.
+ * row (sum, minimum) and scores it (least confidence, margin, ratio, entropy), reading each row
+ * once, in place, with the GIL released so that threads score disjoint row ranges.
  *
  * score(proba, out, start, stop, kind, lo, hi, sum_in_double) -> bool
  *   proba: C-contiguous (N, C) float32 or float64 buffer, C >= 2 (float32 only for entropy)
- *   out:   writable C-contiguous (N,) float64 buffer
+ *   out:   writable C-contiguous (N,) float64 buffer; rows start..stop-1 are scored
  *   kind:  0 least confidence (1 - p1), 1 margin (p2 - p1), 2 ratio (p2 / max(p1, tiny)),
  *          3 entropy (-sum p ln p in nats, 0 ln 0 = 0; float32 logarithm, float64 sum)
- *   Rows start..stop-1 are scored. Returns False when a row failed the test: a value below 0
- *   (or NaN), or a row sum outside [lo, hi] (sums accumulated in the input's type, or in
- *   double when sum_in_double). Scores of rows after a failure are still written; the caller
- *   then runs the exact check, which raises.
+ *   False when a row has a value below 0 (or NaN) or a sum outside [lo, hi] (summed in the
+ *   input's type, or in double when sum_in_double): the caller then runs the exact check.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -28,8 +20,7 @@
 
 enum { LEAST_CONFIDENCE = 0, MARGIN = 1, RATIO = 2, ENTROPY = 3 };
 
-/* One loop per (input type, sum type, score): the score is fixed at compile time, so the loop
- * body has no branch at all. */
+/* One branch-free loop per (input type, sum type, score). */
 #define SCORE_ROWS(NAME, T, S, SCORE)                                                       \
     static int NAME(const void *data, Py_ssize_t c, Py_ssize_t start, Py_ssize_t stop,      \
                     double lo, double hi, double *out) {                                    \
@@ -80,13 +71,9 @@ static const row_scorer SCORERS[3][3] = {
 };
 
 
-/* ---------------------------------------------------------------------------------- entropy
- * The natural logarithm of a positive normal float32, branch-free so that the compiler
- * vectorizes the loop below: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln x = e ln 2 + ln m,
- * and ln(1 + f) for f = m - 1 in [-0.293, 0.415] by the classic minimax polynomial of the
- * Cephes library's logf (S. Moshier; relative error about 1e-7 over that range). ln 2 is
- * split in two parts so that e ln 2 adds no rounding of its own.
- */
+/* ln x of a positive normal float32, branch-free (vectorizable): x = m 2^e, m in
+ * [sqrt(1/2), sqrt(2)), ln(1 + f) by Cephes' logf minimax polynomial (relative error ~1e-7),
+ * ln 2 split in two parts so that e ln 2 adds no rounding. */
 static inline float log_f32(float x) {
     uint32_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -120,9 +107,8 @@ static inline float log_f32(float x) {
 #define VECTOR_CLONES
 #endif
 
-/* plogp[k] = p[k] ln max(p[k], FLT_MIN): exactly 0 at p = 0; below FLT_MIN (subnormal, which
- * the bit trick above cannot take) the term is under 1e-36. NaN and negative values give
- * garbage here; the row test refuses them. */
+/* plogp[k] = p[k] ln max(p[k], FLT_MIN): 0 at p = 0; NaN and negatives are refused by the row
+ * test. */
 VECTOR_CLONES
 static void plogp_f32(const float *restrict p, float *restrict plogp, Py_ssize_t n) {
     for (Py_ssize_t k = 0; k < n; k++) {
@@ -133,7 +119,7 @@ static void plogp_f32(const float *restrict p, float *restrict plogp, Py_ssize_t
     }
 }
 
-/* Terms of about 2.5k values (10 KB, in L1) at a time, whatever the number of classes. */
+/* Terms of about 2.5k values at a time. */
 #define ENTROPY_BLOCK_VALUES 2560
 
 static int entropy_rows(const void *data, Py_ssize_t c, Py_ssize_t start, Py_ssize_t stop,

@@ -23,14 +23,20 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.base import (
+    Mask,
+    PoolInputs,
+    Rng,
+    Selection,
+    Strategy,
+    register_strategy,
+    select_indices,
+)
 from labelwise.strategies.clustering import SquaredDistances, d2_seeding, euclidean_sq_dist
 from labelwise.strategies.validation import (
     check_batch_size,
     check_exclude,
     check_matrix_with_norms,
-    check_proba,
     check_rng,
     row_sq_norms,
 )
@@ -39,11 +45,8 @@ from labelwise.strategies.validation import (
 def gradient_embedding_distances(
     proba: NDArray[np.floating], h: NDArray[np.floating]
 ) -> tuple[SquaredDistances, NDArray[np.float64]]:
-    """Squared distances between implicit gradient embeddings, and their squared norms.
-
-    ``|g_i - g_j|^2 = |g_i|^2 + |g_j|^2 - 2 <r_i, r_j> <h_i, h_j>``. Extra memory: N x C for
-    ``r`` and a few N-vectors; the embeddings ``h`` are read in place, in their own dtype.
-    """
+    """Squared distances ``|g_i|^2 + |g_j|^2 - 2 <r_i, r_j> <h_i, h_j>`` between implicit
+    gradient embeddings, and their squared norms (extra memory: N x C for ``r``)."""
     n = proba.shape[0]
     h_sq_norms = row_sq_norms(h)
     residual = np.array(proba, dtype=np.float64)
@@ -82,22 +85,13 @@ def badge(
     -------
     (batch_size,) distinct pool indices in the order chosen (largest gradient norm first).
     """
-    if grad_embeddings is not None:
-        g, p, h = check_matrix_with_norms(grad_embeddings, "grad_embeddings")[0], None, None
-        n = g.shape[0]
-    else:
-        if proba is None or embeddings is None:
-            raise InvalidInputError("badge needs proba and embeddings (or grad_embeddings)")
-        g, p, h = None, check_proba(proba), check_matrix_with_norms(embeddings, "embeddings")[0]
-        if p.shape[0] != h.shape[0]:
-            raise InvalidInputError(
-                f"proba has {p.shape[0]} rows but embeddings has {h.shape[0]}: one per pool item"
-            )
-        n = p.shape[0]
-    mask = check_exclude(exclude, n)
-    k = check_batch_size(batch_size, n - int(mask.sum()))
-    indices, _ = _badge(p, h, g, k, check_rng(rng), mask)
-    return indices
+    if grad_embeddings is None:
+        arrays = {"proba": proba, "embeddings": embeddings}
+        return select_indices(Badge(), batch_size, rng, exclude, **arrays)
+    g = check_matrix_with_norms(grad_embeddings, "grad_embeddings")[0]
+    mask = check_exclude(exclude, g.shape[0])
+    k = check_batch_size(batch_size, g.shape[0] - int(mask.sum()))
+    return _badge(None, None, g, k, check_rng(rng), mask)[0]
 
 
 def _badge(
@@ -133,13 +127,7 @@ class Badge(Strategy):
     needs = frozenset({"proba", "embeddings"})
     wants = frozenset({"grad_embeddings"})
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         idx, norms = _badge(
             inputs.proba, inputs.embeddings, inputs.grad_embeddings, batch_size, rng, exclude
         )

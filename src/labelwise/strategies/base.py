@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError, MissingInputError, UnknownStrategyError
 from labelwise.strategies.chunking import (
@@ -134,7 +134,9 @@ class PoolInputs:
         if not sizes:
             raise MissingInputError("PoolInputs holds no pool-sized array and no pool_size")
         if len(set(sizes.values())) != 1:
-            raise InvalidInputError(f"pool inputs disagree on the pool size: {sizes}")
+            raise InvalidInputError(
+                f"pool inputs disagree on the pool size (rows per item): {sizes}"
+            )
         return int(next(iter(sizes.values())))
 
     def _pool_arrays(self) -> dict[str, Any]:
@@ -150,6 +152,11 @@ class PoolInputs:
         missing = sorted(name for name in needs if getattr(self, name) is None)
         if missing:
             raise MissingInputError(f"strategy {strategy!r} needs {', '.join(missing)}")
+
+
+#: Pool items a strategy must not select (a boolean mask over the pool).
+Mask = NDArray[np.bool_]
+Rng = np.random.Generator
 
 
 @dataclass(frozen=True)
@@ -207,13 +214,7 @@ class Strategy(ABC):
         return check_pool_inputs(inputs, self.needs | self.wants)
 
     @abstractmethod
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         """Select from validated inputs; ``exclude`` is a boolean mask over the pool."""
 
     def __repr__(self) -> str:
@@ -224,10 +225,9 @@ class Strategy(ABC):
 class ScoringStrategy(Strategy):
     """Top-k of a per-item score computed from one input, chunk by chunk.
 
-    Subclasses set ``name``, ``input_name`` (``needs`` follows) and ``score_fn``, a pure function
-    from the input array to one score per pool item, higher = more informative. The scoring
-    function validates its input in the same pass that scores it, so ``select`` leaves the
-    array to it.
+    Subclasses (see :func:`scoring_strategy`) set ``name``, ``input_name`` (``needs`` follows)
+    and ``score_fn``, a pure function from the input array to one score per pool item, higher =
+    more informative, that validates its input as it scores it.
 
     Parameters
     ----------
@@ -255,11 +255,8 @@ class ScoringStrategy(Strategy):
     ) -> NDArray[np.float64]:
         """Score every pool item (excluded ones too), chunk by chunk.
 
-        ``n_jobs`` sets the threads of a scoring function that takes them (the uncertainty
-        scores, BALD); None keeps the strategy's own ``n_jobs``. A caller that already runs one
-        score per core (a Dask worker, a thread per shard) passes 1. Every score depends only on
-        its own item, so the scores are the same for any number of threads. ``n_threads`` is the
-        older name of ``n_jobs``.
+        ``n_jobs`` (older name ``n_threads``) sets the threads of a scoring function that takes
+        them; None keeps the strategy's own. The scores do not depend on it.
         """
         inputs.require(self.needs, self.name)
         array = getattr(inputs, self.input_name)
@@ -268,9 +265,11 @@ class ScoringStrategy(Strategy):
         if _takes(fn, "n_jobs"):
             given = n_jobs if n_jobs is not None else n_threads
             params["n_jobs"] = self.n_jobs if given is None else given
-        if params:
-            fn = _bind(fn, params)
-        return score_in_chunks(fn, array, POOL_AXIS.get(self.input_name, 0), self.chunk_size)
+        axis = POOL_AXIS.get(self.input_name, 0)
+        if params:  # a bound function still streams its blocks when ``fn`` does
+            bound = functools.partial(fn, **params)
+            fn = streams_blocks(bound) if getattr(fn, STREAMS_BLOCKS_ATTR, False) else bound
+        return score_in_chunks(fn, array, axis, self.chunk_size)
 
     def _score_params(self) -> dict[str, Any]:
         """Keyword arguments of ``score_fn`` set by the strategy (a kernel choice), not n_jobs."""
@@ -279,13 +278,7 @@ class ScoringStrategy(Strategy):
     def _check_inputs(self, inputs: PoolInputs) -> PoolInputs:
         return inputs  # the scoring function validates as it reads
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         scores = self.score(inputs)
         indices = top_k_masked(scores, batch_size, None if inputs.exclude is None else exclude)
         return Selection(indices, scores[indices].astype(np.float64), scores)
@@ -325,6 +318,18 @@ def check_pool_inputs(inputs: PoolInputs, names: frozenset[str]) -> PoolInputs:
     return replace(inputs, **checked)
 
 
+def select_indices(
+    strategy: Strategy,
+    batch_size: int,
+    rng: np.random.Generator | int | None = None,
+    exclude: ArrayLike | None = None,
+    **arrays: ArrayLike | None,
+) -> NDArray[np.intp]:
+    """The indices ``strategy`` selects from ``arrays``: a batch strategy's pure-function face."""
+    inputs = PoolInputs(exclude=exclude, **arrays)  # type: ignore[arg-type]
+    return strategy.select(inputs, batch_size, rng).indices
+
+
 S = TypeVar("S", bound=type[Strategy])
 _REGISTRY: dict[str, type[Strategy]] = {}
 
@@ -360,6 +365,25 @@ def get_strategy(name: str, **params: Any) -> Strategy:
         raise InvalidInputError(f"bad parameters for strategy {name!r}: {exc}") from None
 
 
+def scoring_strategy(
+    cls_name: str,
+    name: str,
+    input_name: InputName,
+    score_fn: Callable[..., NDArray[np.float64]],
+    base: type[ScoringStrategy] = ScoringStrategy,
+) -> type[ScoringStrategy]:
+    """Define and register the strategy ``name``: top-k of ``score_fn`` over ``input_name``."""
+    namespace = {
+        "name": name,
+        "input_name": input_name,
+        "score_fn": staticmethod(score_fn),
+        "__module__": score_fn.__module__,
+        "__qualname__": cls_name,
+        "__doc__": f"Top-k by :func:`{score_fn.__module__}.{score_fn.__name__}`.",
+    }
+    return register_strategy(type(cls_name, (base,), namespace))
+
+
 def strategy_tasks(strategy: Strategy | type[Strategy]) -> frozenset[TaskType]:
     """The task types a strategy serves: those whose model outputs cover its ``needs``."""
     needs = set(strategy.needs)
@@ -385,11 +409,3 @@ def _takes(fn: Callable[..., Any], parameter: str) -> bool:
         return parameter in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _bind(
-    fn: Callable[..., NDArray[np.float64]], params: dict[str, Any]
-) -> Callable[..., NDArray[np.float64]]:
-    """``fn`` with ``params`` bound, still marked as streaming its blocks where it was."""
-    bound: Callable[..., NDArray[np.float64]] = functools.partial(fn, **params)
-    return streams_blocks(bound) if getattr(fn, STREAMS_BLOCKS_ATTR, False) else bound

@@ -17,11 +17,10 @@ outer expectation is exact, over all ``C^|A|`` configurations, while that number
 stratified over the K samples (the paper's sampling estimator, written with the posterior
 weights, which has a lower variance than sampling the joint entropy itself).
 
-For all candidates at once the step is one ``(configs x K) @ (K x N*C)`` product followed by
-the entropies along the classes, block by block over the pool so memory stays bounded (a few
-MB per thread). Two savings keep it fast: configurations with the same posterior are merged
-(the posteriors concentrate as the batch grows), and lazy greedy evaluation skips candidates
-whose last gain cannot beat the best one found (the joint mutual information is submodular).
+Per step, the gains of all candidates are one ``(configs x K) @ (K x N*C)`` product and the
+entropies along the classes, block by block over the pool. Configurations with the same
+posterior are merged, and lazy greedy evaluation skips candidates whose last gain cannot beat
+the best one found (the joint mutual information is submodular).
 """
 
 from __future__ import annotations
@@ -35,7 +34,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.base import (
+    Mask,
+    PoolInputs,
+    Rng,
+    Selection,
+    Strategy,
+    register_strategy,
+    select_indices,
+)
 from labelwise.strategies.bayesian import (
     MIN_VALUES_FOR_THREADS,
     _expected_entropy_kernel,
@@ -44,19 +51,13 @@ from labelwise.strategies.bayesian import (
     expected_entropy,
 )
 from labelwise.strategies.chunking import resolve_n_jobs, share_pieces
-from labelwise.strategies.validation import (
-    FloatArray,
-    check_batch_size,
-    check_exclude,
-    check_proba,
-    check_rng,
-)
+from labelwise.strategies.validation import FloatArray, check_positive_int, check_rng
 
 #: Configurations of the batch's labels: enumerated exactly up to this many, sampled beyond.
 DEFAULT_N_CONFIGS = 1000
 #: Configurations whose posteriors over the K samples agree to this are merged.
 POSTERIOR_GRID = 1e-4
-#: Bytes of one (configs x chunk*C) block of joint predictions: keeps memory bounded and hot.
+#: Bytes of one (configs x chunk*C) block of joint predictions.
 BLOCK_BYTES = 2 * 1024 * 1024
 #: Most pool items in one block (the first step has a single configuration).
 MAX_BLOCK_ROWS = 16_384
@@ -67,11 +68,8 @@ def merge_posteriors(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Merge configurations whose posteriors round to the same point of a ``grid``.
 
-    A group becomes one configuration: its summed weight and its weighted mean posterior. As
-    ``H[post @ p]`` is smooth in ``post``, the error is second order in the grid (the
-    Jensen-Shannon divergence within a group): typically about 1e-7 nats at the default 1e-4,
-    up to a few 1e-6 nats where posterior entries are tiny (3.2e-6 the worst of 3,000 random
-    batches of tests/strategies/test_batchbald.py's generator), far below the sampling noise.
+    A group becomes one configuration: its summed weight and its weighted mean posterior. The
+    error is second order in the grid (measurements: benchmarks/README.md, tuning history).
     """
     key = np.round(post / grid).astype(np.int64)
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
@@ -162,7 +160,7 @@ class JointConfigurations:
 
 
 def _take_items(samples: FloatArray, idx: NDArray[np.intp]) -> FloatArray:
-    """``samples[:, idx]``: a view when ``idx`` is a contiguous run (no copy), else a gather."""
+    """``samples[:, idx]``, a view when ``idx`` is a contiguous run."""
     if idx[-1] - idx[0] == idx.size - 1 and (idx.size < 2 or (np.diff(idx) == 1).all()):
         return samples[:, idx[0] : idx[0] + idx.size]
     return samples[:, idx]
@@ -172,8 +170,7 @@ class MarginalGains:
     """Marginal gains ``H(y_n | y_A) - E_w H(y_n | w)`` of candidate items, block by block.
 
     ``H(y_n | y_A) = sum_s w_s H[post_s @ p(y_n)]``: one ``(S x K) @ (K x n*C)`` product per
-    block of n items, then the entropies along the classes. Blocks are shared among threads
-    (numpy and BLAS release the GIL), each with its own preallocated buffers.
+    block of n items, then the entropies along the classes; blocks shared among threads.
     """
 
     def __init__(
@@ -249,14 +246,10 @@ def greedy_batchbald(
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """The greedy BatchBALD loop over validated inputs: chosen indices and their marginal gains.
 
-    Trusts its inputs: (K, N, C) probabilities, a batch size at most the non-excluded items.
-    Ties go to the lower pool index.
-
-    With ``lazy`` (lazy greedy, Minoux 1978) a step evaluates candidates in decreasing order of
-    their last gain and stops once the best gain found beats every remaining one's last gain:
-    marginal gains only shrink as the batch grows (the joint mutual information is
-    submodular), so the pick equals the full evaluation's while configurations are exact. Once
-    they are sampled the estimates are noisy and the stale gains are bounds only approximately.
+    Ties go to the lower pool index. With ``lazy`` (Minoux 1978) a step evaluates candidates in
+    decreasing order of their last gain, an upper bound (gains only shrink: submodularity), and
+    stops once the best found beats every remaining bound: the full evaluation's pick while
+    configurations are exact, approximately once they are sampled.
     """
     k = samples.shape[0]
     cond_entropy = _map_chunks(_expected_entropy_kernel, samples, n_jobs, validate=False)
@@ -298,12 +291,6 @@ def greedy_batchbald(
     return np.asarray(chosen, dtype=np.intp), np.asarray(gains, dtype=np.float64)
 
 
-def _check_n_configs(n_configs: int) -> int:
-    if isinstance(n_configs, bool) or not isinstance(n_configs, int | np.integer) or n_configs < 1:
-        raise InvalidInputError(f"n_configs must be a positive int, got {n_configs!r}")
-    return int(n_configs)
-
-
 def batchbald(
     samples: ArrayLike,
     batch_size: int,
@@ -328,22 +315,8 @@ def batchbald(
     (batch_size,) distinct pool indices, in the order the greedy algorithm chose them; the first
     is the BALD top-1.
     """
-    indices, _ = _batchbald(samples, batch_size, rng, exclude, n_configs)
-    return indices
-
-
-def _batchbald(
-    samples: ArrayLike,
-    batch_size: int,
-    rng: np.random.Generator | int | None,
-    exclude: ArrayLike | None,
-    n_configs: int,
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    arr = check_samples(samples)
-    arr = check_proba(arr, "samples", ndim=3)
-    mask = check_exclude(exclude, arr.shape[1])
-    check_batch_size(batch_size, arr.shape[1] - int(mask.sum()))
-    return greedy_batchbald(arr, int(batch_size), check_rng(rng), mask, _check_n_configs(n_configs))
+    strategy = BatchBALD(n_configs)
+    return select_indices(strategy, batch_size, rng, exclude, samples=samples)
 
 
 def batch_mutual_information(
@@ -363,7 +336,7 @@ def batch_mutual_information(
     if idx.size and (idx.min() < 0 or idx.max() >= arr.shape[1]):
         raise InvalidInputError(f"indices outside the pool of {arr.shape[1]} items")
     generator = check_rng(rng)
-    configs = JointConfigurations(arr.shape[0], _check_n_configs(n_configs))
+    configs = JointConfigurations(arr.shape[0], check_positive_int(n_configs, "n_configs"))
     for i in idx:
         configs.add(arr[:, int(i)], generator)
     cond_entropy = expected_entropy(arr[:, idx]) if idx.size else np.zeros(0)
@@ -378,18 +351,12 @@ class BatchBALD(Strategy):
     needs = frozenset({"samples"})
 
     def __init__(self, n_configs: int = DEFAULT_N_CONFIGS, n_jobs: int | None = None) -> None:
-        self.n_configs = _check_n_configs(n_configs)
+        self.n_configs = check_positive_int(n_configs, "n_configs")
         self.n_jobs = n_jobs
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         samples = inputs.samples
-        assert samples is not None  # select() checked the declared inputs
+        assert samples is not None
         indices, gains = greedy_batchbald(
             samples, batch_size, rng, exclude, self.n_configs, n_jobs=self.n_jobs
         )

@@ -5,25 +5,23 @@ under K draws from the model's posterior (MC Dropout passes, ensemble members), 
 scores, higher = more informative. The scores follow Gal, Islam & Ghahramani, "Deep Bayesian
 Active Learning with Image Data", ICML 2017, sec. 3.
 
-The kernels stream over the pool in cache-sized chunks: each chunk is validated, clipped and
-logged once, in its own dtype (float32 stays float32), and ``n_jobs`` threads share the chunks
-(:func:`~labelwise.strategies.chunking.share_pieces`).
+The kernels read the pool in chunks of about :data:`CHUNK_BYTES`, each validated and logged
+once in its own dtype, shared by ``n_jobs`` threads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import ScoringStrategy, register_strategy
+from labelwise.strategies.base import scoring_strategy
 from labelwise.strategies.chunking import iter_chunks, share_pieces, threads_for
 from labelwise.strategies.validation import PROBA_SUM_ATOL, FloatArray, check_proba
 
-#: Bytes of one chunk of samples: a few chunks' buffers stay in a core's L2 cache.
+#: Bytes of one chunk of samples.
 CHUNK_BYTES = 1024 * 1024
 #: Below this many values (K * N * C) a second thread costs more than it saves.
 MIN_VALUES_FOR_THREADS = 2_000_000
@@ -32,11 +30,8 @@ ChunkKernel = Callable[[NDArray[np.floating]], NDArray[np.floating]]
 
 
 def check_samples(samples: ArrayLike, name: str = "samples") -> FloatArray:
-    """Check the shape and dtype of (K, N, C) samples; the values are checked chunk by chunk.
-
-    Integer arrays are converted (and fully checked) here; floating arrays pass without a copy
-    and :func:`check_samples_chunk` checks their values as the kernels read them.
-    """
+    """Check the layout of (K, N, C) samples (integer arrays fully, converted); floating
+    values are checked chunk by chunk as the kernels read them (:func:`check_samples_chunk`)."""
     arr = np.asarray(samples)
     if arr.ndim != 3 or arr.dtype.kind != "f" or arr.shape[-1] < 2:
         arr = check_proba(arr, name, ndim=3)
@@ -46,12 +41,8 @@ def check_samples(samples: ArrayLike, name: str = "samples") -> FloatArray:
 
 
 def check_samples_chunk(x: NDArray[np.floating], name: str = "samples") -> None:
-    """Refuse NaN, negative values and rows that do not sum to one in a (K, n, C) chunk.
-
-    A fast test (row sums by matrix product, one minimum); on failure :func:`check_proba` runs on
-    the chunk and raises its usual message. Values above one cannot pass with non-negative rows
-    summing to one, so the maximum is not read.
-    """
+    """Refuse NaN, negative values and rows not summing to one in a (K, n, C) chunk: row sums
+    and minimum first; where they fail, :func:`check_proba` raises its message."""
     if x.size == 0:
         return
     ones = np.ones(x.shape[-1], dtype=x.dtype)
@@ -73,8 +64,7 @@ def _map_chunks(
     *,
     validate: bool = True,
 ) -> NDArray[np.float64]:
-    """Run ``kernel`` on every (K, n, C) chunk of the pool, validated unless the caller checked
-    ``samples`` already; the (N,) scores."""
+    """The (N,) scores of ``kernel`` over the (K, n, C) chunks, each validated first."""
     k, n, c = samples.shape
     out = np.empty(n, dtype=np.float64)
     chunks = list(iter_chunks(n, _rows_per_chunk(k, c, samples.itemsize)))
@@ -92,10 +82,7 @@ def _map_chunks(
 
 
 def _neg_entropy_sum(p: NDArray[np.floating], buf: NDArray[np.floating]) -> NDArray[np.floating]:
-    """``sum p log p`` over all axes but the pool axis 1 (0 log 0 = 0), using ``buf`` as scratch.
-
-    ``p`` and ``buf`` have shape (K, n, C); the result has shape (n,).
-    """
+    """(n,) ``sum p log p`` of (K, n, C) ``p`` over axes 0 and 2 (0 log 0 = 0); ``buf``: scratch."""
     k, _, c = p.shape
     np.maximum(p, np.finfo(p.dtype).tiny, out=buf)
     np.log(buf, out=buf)
@@ -132,11 +119,7 @@ def _max_entropy_kernel(x: NDArray[np.floating]) -> NDArray[np.floating]:
 def mutual_information(
     probs: ArrayLike, *, name: str = "samples", n_jobs: int | None = None
 ) -> NDArray[np.float64]:
-    """``H[E_k p_k] - E_k H[p_k]`` over the first axis of (K, N, C) ``probs``, per pool item.
-
-    The kernel behind :func:`bald` and query-by-committee's mean KL divergence to the consensus;
-    ``name`` names the array in error messages.
-    """
+    """``H[E_k p_k] - E_k H[p_k]`` over axis 0 of (K, N, C) ``probs`` (BALD, committee KL)."""
     return _map_chunks(_bald_kernel, check_samples(probs, name), n_jobs, name)
 
 
@@ -148,11 +131,7 @@ def predictive_entropy(
 
 
 def expected_entropy(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64]:
-    """``E_k H[p_k] = -(1/K) sum_k sum_c p_kc log p_kc``: the mean entropy of the samples.
-
-    The second term of BALD (what the model expects to stay uncertain about even if it knew its
-    parameters), in nats.
-    """
+    """``E_k H[p_k] = -(1/K) sum_k sum_c p_kc log p_kc``, BALD's second term, in nats."""
     return _map_chunks(_expected_entropy_kernel, check_samples(samples), n_jobs)
 
 
@@ -201,14 +180,7 @@ def variation_ratios(samples: ArrayLike) -> NDArray[np.float64]:
 
 def _variation_ratios_kernel(x: NDArray[np.floating]) -> NDArray[np.floating]:
     k, _, c = x.shape
-    votes = x.argmax(axis=2)
-    modal = modal_vote_count(votes, c)
-    return 1.0 - modal / k
-
-
-def modal_vote_count(votes: NDArray[np.integer], n_classes: int) -> NDArray[np.int64]:
-    """For (K, N) integer votes in ``[0, n_classes)``, the size of each item's largest vote."""
-    return vote_counts(votes, n_classes).max(axis=1)
+    return 1.0 - vote_counts(x.argmax(axis=2), c).max(axis=1) / k
 
 
 def vote_counts(votes: NDArray[np.integer], n_classes: int) -> NDArray[np.int64]:
@@ -235,37 +207,9 @@ def _mean_std_kernel(x: NDArray[np.floating]) -> NDArray[np.floating]:
     return np.sqrt(var) @ np.full(c, 1.0 / c, dtype=var.dtype)
 
 
-@register_strategy
-class BALD(ScoringStrategy):
-    """Top-k by :func:`bald` (mutual information; Houlsby et al. 2011, Gal et al. 2017)."""
-
-    name: ClassVar[str] = "bald"
-    input_name = "samples"
-    score_fn = staticmethod(bald)
-
-
-@register_strategy
-class VariationRatios(ScoringStrategy):
-    """Top-k by :func:`variation_ratios` (Freeman 1965; Gal et al. 2017)."""
-
-    name: ClassVar[str] = "variation_ratios"
-    input_name = "samples"
-    score_fn = staticmethod(variation_ratios)
-
-
-@register_strategy
-class MeanStd(ScoringStrategy):
-    """Top-k by :func:`mean_std` (Kampffmeyer et al. 2016)."""
-
-    name: ClassVar[str] = "mean_std"
-    input_name = "samples"
-    score_fn = staticmethod(mean_std)
-
-
-@register_strategy
-class MaxEntropy(ScoringStrategy):
-    """Top-k by :func:`max_entropy` (the predictive entropy; Gal et al. 2017)."""
-
-    name: ClassVar[str] = "max_entropy"
-    input_name = "samples"
-    score_fn = staticmethod(max_entropy)
+BALD = scoring_strategy("BALD", "bald", "samples", bald)
+VariationRatios = scoring_strategy(
+    "VariationRatios", "variation_ratios", "samples", variation_ratios
+)
+MeanStd = scoring_strategy("MeanStd", "mean_std", "samples", mean_std)
+MaxEntropy = scoring_strategy("MaxEntropy", "max_entropy", "samples", max_entropy)

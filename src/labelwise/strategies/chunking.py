@@ -1,14 +1,6 @@
-"""Score a pool chunk by chunk, and the one way to run a kernel on several threads.
-
-- :func:`score_in_chunks` applies any per-item scoring function to slices of the pool, so a pool
-  larger than memory (a memmap) can be scored;
-- :func:`share_pieces` runs the pieces of a kernel on ``n_jobs`` threads (numpy and BLAS release
-  the GIL inside their loops); every strategy that runs in parallel goes through it, and
-  :func:`resolve_n_jobs` reads its ``n_jobs`` argument (default: the cores this process may use);
-- :func:`map_row_blocks` copies cache-sized blocks of rows of an (N, C) array, transposed to
-  (C, rows), so that every reduction over the classes runs along the first axis as C vectorized
-  operations (the uncertainty scores). Extra memory is a few blocks per thread.
-"""
+"""Score a pool chunk by chunk (:func:`score_in_chunks`), run a kernel's pieces on ``n_jobs``
+threads (:func:`share_pieces`, the one thread engine of the strategies) and map a kernel over
+transposed row blocks (:func:`map_row_blocks`)."""
 
 from __future__ import annotations
 
@@ -24,7 +16,7 @@ from numpy.typing import NDArray
 
 from labelwise.errors import InvalidInputError
 
-#: Rows per chunk: large enough to amortise Python overhead, small enough to stay in cache.
+#: Pool items per chunk of :func:`score_in_chunks`.
 DEFAULT_CHUNK_SIZE = 65_536
 
 #: Bytes of one transposed block of :func:`map_row_blocks` (each thread holds two of them).
@@ -48,11 +40,7 @@ def iter_chunks(n: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[slice]
 
 
 def streams_blocks(fn: F) -> F:
-    """Declare that ``fn`` reads its pool a cache-sized block at a time, in O(block) memory.
-
-    :func:`score_in_chunks` calls such a function once on the whole array instead of once per
-    chunk: no per-chunk result to copy, one thread pool per call instead of one per chunk.
-    """
+    """Mark ``fn`` as reading its pool block by block: :func:`score_in_chunks` calls it once."""
     setattr(fn, STREAMS_BLOCKS_ATTR, True)
     return fn
 
@@ -63,12 +51,10 @@ def score_in_chunks(
     axis: int = 0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> NDArray[np.float64]:
-    """Apply a per-item scoring function over ``array`` in chunks along the pool ``axis``.
+    """``fn(array)``, reading at most ``chunk_size`` items along the pool ``axis`` at once.
 
-    ``fn`` maps an array whose pool axis has length n to n scores. The result equals
-    ``fn(array)`` while reading at most ``chunk_size`` pool items at once. A function marked
-    with :func:`streams_blocks` (the uncertainty scores) already reads its input block by block,
-    in blocks of at most :data:`BLOCK_BYTES`: it is called once, on the whole array.
+    ``fn`` maps n pool items to n scores; one marked by :func:`streams_blocks` gets the whole
+    array.
     """
     n = array.shape[axis]
     if n <= chunk_size or (axis == 0 and getattr(fn, STREAMS_BLOCKS_ATTR, False)):
@@ -83,12 +69,8 @@ def score_in_chunks(
 
 @dataclass(frozen=True, slots=True)
 class RowBlock:
-    """One block of m rows of an (N, C) array, transposed, with scratch space of its thread.
-
-    ``t[c, i]`` is column c of row i of the block (a copy: a kernel may overwrite it); ``work``
-    has the same shape and dtype, ``vec`` and ``vec2`` are (m,) vectors of that dtype, and the
-    kernel writes the block's m scores into ``out``.
-    """
+    """m rows of an (N, C) array as ``t[c, i]`` (a copy the kernel may overwrite), scratch
+    ``work`` (same shape), ``vec``/``vec2`` (m,) and the block's scores ``out``."""
 
     t: NDArray[Any]
     work: NDArray[Any]
@@ -117,22 +99,11 @@ def map_row_blocks(
     n_jobs: int | None = None,
     block_rows: int | None = None,
 ) -> NDArray[np.float64] | None:
-    """Run ``kernel`` over transposed blocks of the rows of a 2-D ``array``; return the scores.
+    """Run ``kernel`` over transposed blocks of the rows of an (N, C) ``array`` (any strides).
 
-    Parameters
-    ----------
-    kernel : writes the scores of one :class:`RowBlock` into its ``out``.
-    array : (N, C) floating array, any strides (a memmap is read block by block).
-    check : optional test of each block before the kernel sees it; ``check(t, sums)`` gets the
-        transposed block and an (m,) scratch vector of ``check_dtype`` (default: the array's).
-    n_jobs : threads sharing the blocks (default :func:`default_n_jobs`; one for small arrays).
-    block_rows : rows per block (default: about :data:`BLOCK_BYTES` per block).
-
-    Returns
-    -------
-    (N,) float64 scores, or None as soon as ``check`` refused a block (the other blocks are
-    then left unscored). Every score depends only on its own row, so the result is the same
-    for any number of threads and any block size.
+    ``check(t, sums)``, when given, tests each block first (``sums``: (m,) scratch of
+    ``check_dtype``). Returns the (N,) float64 scores, or None once ``check`` refused a block;
+    the scores do not depend on ``n_jobs`` or ``block_rows`` (default: :data:`BLOCK_BYTES`).
     """
     out = np.empty(array.shape[0], dtype=np.float64)
     ok = _run_blocks(kernel, out, array, check, check_dtype, n_jobs, block_rows)
@@ -147,11 +118,7 @@ def all_row_blocks(
     n_jobs: int | None = None,
     block_rows: int | None = None,
 ) -> bool:
-    """Whether ``check(t, sums)`` holds for every transposed block of rows of ``array``.
-
-    The same blocks and threads as :func:`map_row_blocks`, without scores; stops at the first
-    refused block.
-    """
+    """Whether ``check(t, sums)`` holds for every block of :func:`map_row_blocks`."""
     return _run_blocks(None, None, array, check, check_dtype, n_jobs, block_rows)
 
 
@@ -213,8 +180,7 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
 def threads_for(
     n_values: int, n_tasks: int, n_jobs: int | None, min_values: int = MIN_VALUES_FOR_THREADS
 ) -> int:
-    """Threads for a call over ``n_values`` values in ``n_tasks`` pieces: ``n_jobs`` (see
-    :func:`resolve_n_jobs`), one below ``min_values``, never more than the pieces."""
+    """Threads for ``n_tasks`` pieces over ``n_values`` values: one below ``min_values``."""
     threads = resolve_n_jobs(n_jobs)
     if n_values < min_values:
         threads = 1
@@ -227,14 +193,12 @@ def share_pieces(
     worker: Callable[[], Callable[[int], bool]],
     executor: ThreadPoolExecutor | None = None,
 ) -> bool:
-    """Run pieces ``0 .. n_pieces - 1`` on ``threads`` threads at once, this one included.
+    """Run pieces ``0 .. n_pieces - 1`` on ``threads`` threads, this one included.
 
-    Each thread calls ``worker()`` once for its piece function (which may hold that thread's
-    scratch buffers) and takes pieces from a shared counter (atomic under the GIL), so a thread
-    slowed down by a busy machine simply takes fewer. A piece function returning False stops
-    every thread before its next piece; the result says whether all pieces passed. The threads'
-    errors are re-raised. A caller that shares pieces many times (a greedy loop) passes its
-    own ``executor`` of at least ``threads - 1`` workers instead of starting one per call.
+    Each thread calls ``worker()`` once for its piece function (holding its scratch buffers) and
+    takes pieces from a shared counter. A piece returning False stops every thread; the result
+    says whether all passed. Errors are re-raised. ``executor``: reuse a pool of at least
+    ``threads - 1`` workers.
     """
     next_piece = itertools.count()
     refused: list[bool] = []

@@ -1,10 +1,7 @@
 """k-means++ seeding (Arthur & Vassilvitskii 2007) and k-means selection (Lloyd 1982).
 
-:func:`d2_seeding` is the one D^2-sampling kernel: it works on any squared distance given as a
-function, so BADGE seeds on gradient embeddings it never materialises. It samples by rejection
-from stale upper bounds of each point's distance to its nearest centre, which draws from exactly
-the k-means++ distribution ``P(x) = D(x)^2 / sum_y D(y)^2`` while touching, per centre, only
-the points it proposes (plus a full refresh when proposals keep failing).
+:func:`d2_seeding`, the one D^2-sampling kernel, takes the squared distance as a function (BADGE
+seeds on gradient embeddings it never builds).
 """
 
 from __future__ import annotations
@@ -16,7 +13,15 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.base import (
+    Mask,
+    PoolInputs,
+    Rng,
+    Selection,
+    Strategy,
+    register_strategy,
+    select_indices,
+)
 from labelwise.strategies.chunking import iter_chunks
 from labelwise.strategies.validation import (
     check_batch_size,
@@ -30,10 +35,10 @@ from labelwise.strategies.validation import (
 #: where ``rows`` is a slice or an index array of the pool and ``centers`` an index array.
 SquaredDistances = Callable[[slice | NDArray[np.intp], NDArray[np.intp]], NDArray[np.float64]]
 
-#: Rows per block in full passes over the pool (keeps temporaries to a few MB).
+#: Rows per block in full passes over the pool.
 ROW_BLOCK = 4096
-#: Every bound is refreshed once the proposals rejected since the last refresh reach this many
-#: times the centres chosen since then (a refresh costs about as much as that many proposals).
+#: Every bound is refreshed once the rejections since the last refresh reach this many times
+#: the centres chosen since then.
 REFRESH_RATIO = 4
 
 
@@ -48,17 +53,12 @@ def d2_seeding(
     """k-means++ seeding over ``n`` points given only their squared distances.
 
     The first centre is ``first``, or uniform over ``available`` (one ``rng.integers`` draw);
-    each next centre ``x`` is drawn with probability ``D(x)^2 / sum_y D(y)^2``, where ``D`` is the
-    distance to the nearest centre chosen so far (Arthur & Vassilvitskii 2007).
-
-    Sampling is by rejection: ``s`` holds an upper bound of each ``D^2`` (its value when last
-    computed; ``D^2`` only shrinks). A proposal ``i`` is drawn from ``s`` by inverse CDF with
-    ``u = rng.random()`` (``i = searchsorted(cumsum(s), u * sum(s), "right")``), its ``D^2`` is
-    brought up to date, and it is accepted when ``v * s_i < D_i^2`` with ``v = rng.random()``,
-    else ``s_i = D_i^2``. Once the rejections since the last full refresh reach
-    ``REFRESH_RATIO`` times the centres chosen since then, every bound is made exact.
-    When every remaining ``D^2`` is zero the centre is uniform over the points not yet chosen.
-
+    each next centre ``x`` is drawn with probability ``D(x)^2 / sum_y D(y)^2``, ``D`` the
+    distance to the nearest centre so far (Arthur & Vassilvitskii 2007), by rejection from
+    stale upper bounds ``s`` of ``D^2``: a proposal ``i = searchsorted(cumsum(s), u * sum(s),
+    "right")`` (``u = rng.random()``) is accepted when ``v * s_i < D_i^2`` (``v = rng.random()``),
+    else ``s_i = D_i^2``; after ``REFRESH_RATIO`` rejections per new centre every bound is made
+    exact. When every remaining ``D^2`` is zero the centre is uniform over the unchosen points.
     Trusts its inputs: ``1 <= k <= available.sum()``, ``first`` available.
 
     Returns
@@ -162,8 +162,7 @@ def kmeans_plus_plus(
     """k-means++ seeding: ``k`` rows of ``X`` far apart in the D^2 sense.
 
     Each next centre ``x`` is drawn with probability ``D(x)^2 / sum_y D(y)^2`` (Arthur &
-    Vassilvitskii 2007, "k-means++: the advantages of careful seeding"); see :func:`d2_seeding`
-    for how the random draws are used.
+    Vassilvitskii 2007); the draws are those of :func:`d2_seeding`.
 
     Parameters
     ----------
@@ -207,11 +206,8 @@ def kmeans(
     -------
     (batch_size,) distinct pool indices, the representatives of the largest clusters first.
     """
-    x, _ = check_matrix_with_norms(embeddings, "embeddings")
-    mask = check_exclude(exclude, x.shape[0])
-    check_batch_size(batch_size, x.shape[0] - int(mask.sum()))
-    indices, _ = kmeans_representatives(x, int(batch_size), check_rng(rng), mask, max_iter, tol)
-    return indices
+    strategy = KMeans(max_iter, tol)
+    return select_indices(strategy, batch_size, rng, exclude, embeddings=embeddings)
 
 
 def kmeans_representatives(
@@ -289,11 +285,7 @@ def _assign(
 def _distinct_nearest(
     points: NDArray[np.floating], centroids: NDArray[np.float64]
 ) -> NDArray[np.intp]:
-    """For each centroid the nearest point, every point used once.
-
-    Centroids claim their nearest point in turn; one that finds its point taken falls back to
-    its nearest untaken point (ties to the lower index).
-    """
+    """For each centroid in turn its nearest untaken point (ties to the lower index)."""
     n, k = points.shape[0], centroids.shape[0]
     pn = row_sq_norms(points)
     best = np.full(k, np.inf)
@@ -330,14 +322,8 @@ class KMeans(Strategy):
         self.max_iter = max_iter
         self.tol = tol
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         x = inputs.embeddings
-        assert x is not None  # select() checked the declared inputs
+        assert x is not None
         idx, sizes = kmeans_representatives(x, batch_size, rng, exclude, self.max_iter, self.tol)
         return Selection(idx, sizes)

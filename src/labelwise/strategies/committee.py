@@ -7,13 +7,11 @@ higher = more disagreement; see Settles, "Active Learning Literature Survey", 20
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import ScoringStrategy, register_strategy
+from labelwise.strategies.base import scoring_strategy
 from labelwise.strategies.bayesian import (
     mutual_information,
     predictive_entropy,
@@ -98,28 +96,10 @@ def max_disagreement(committee_proba: ArrayLike) -> NDArray[np.float64]:
     return mutual_information(committee_proba, name="committee_proba")
 
 
-@register_strategy
-class VoteEntropy(ScoringStrategy):
-    """Top-k by :func:`vote_entropy` over the members' argmax votes (Dagan & Engelson 1995)."""
-
-    name: ClassVar[str] = "vote_entropy"
-    input_name = "committee_proba"
-    score_fn = staticmethod(vote_entropy)
-
-
-@register_strategy
-class ConsensusEntropy(ScoringStrategy):
-    """Top-k by :func:`consensus_entropy`."""
-
-    name: ClassVar[str] = "consensus_entropy"
-    input_name = "committee_proba"
-    score_fn = staticmethod(consensus_entropy)
-
-
-@register_strategy
-class MaxDisagreement(ScoringStrategy):
-    """Top-k by :func:`max_disagreement` (McCallum & Nigam 1998)."""
-
-    name: ClassVar[str] = "max_disagreement"
-    input_name = "committee_proba"
-    score_fn = staticmethod(max_disagreement)
+VoteEntropy = scoring_strategy("VoteEntropy", "vote_entropy", "committee_proba", vote_entropy)
+ConsensusEntropy = scoring_strategy(
+    "ConsensusEntropy", "consensus_entropy", "committee_proba", consensus_entropy
+)
+MaxDisagreement = scoring_strategy(
+    "MaxDisagreement", "max_disagreement", "committee_proba", max_disagreement
+)

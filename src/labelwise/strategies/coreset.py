@@ -2,25 +2,11 @@
 Convolutional Neural Networks: A Core-Set Approach", ICLR).
 
 Greedy 2-approximation of the k-center problem: with ``C`` the labeled points and the points
-picked so far, repeatedly pick ::
-
-    u = argmax_{i in pool} min_{c in C} |x_i - c|_2
-
-(ties to the lower pool index). With no labeled point the first pick is uniform (``rng``).
-
-The picks are exactly those of the textbook loop with float64 distances, computed fast:
-
-* squared distances ``|x|^2 + |c|^2 - 2 x.c`` in float32 on centred data (BLAS), with a rigorous
-  bound ``tol`` on their error; wherever the top candidates lie within ``2 tol`` of each other,
-  their float64 distances decide;
-* laziness: a point's min-distance only shrinks, so stale values are upper bounds. Only a set of
-  top candidates (``n_candidates``) is kept up to date, one GEMV of that size per pick; the rest
-  is refreshed, best bounds first, when the candidates can no longer prove that they hold the
-  maximum;
-* the labeled set's distances are computed in row blocks (never N x L at once).
-
-Extra memory is O(N) plus a float32 centred copy of the embeddings when they are float64 or
-far from the origin.
+picked so far, repeatedly pick ``u = argmax_{i in pool} min_{c in C} |x_i - c|_2`` (ties to the
+lower pool index); with no labeled point the first pick is uniform (``rng``). The picks equal
+the textbook loop's with float64 distances: float32 BLAS distances on centred data with a
+rigorous error bound ``tol``, float64 wherever the top candidates lie within ``2 tol``, and
+lazy updates of a set of top candidates (stale min-distances are upper bounds).
 """
 
 from __future__ import annotations
@@ -30,18 +16,18 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
-from labelwise.strategies.chunking import iter_chunks
-from labelwise.strategies.validation import (
-    check_batch_size,
-    check_exclude,
-    check_matrix,
-    check_matrix_with_norms,
-    check_rng,
+from labelwise.strategies.base import (
+    Mask,
+    PoolInputs,
+    Rng,
+    Selection,
+    Strategy,
+    register_strategy,
+    select_indices,
 )
+from labelwise.strategies.chunking import iter_chunks
 
-#: Elements per temporary block (rows x centres) in the blocked distance passes.
+#: Elements per (rows x centres) block of the distance passes.
 BLOCK_ELEMENTS = 1 << 21
 #: Candidates kept up to date between refreshes.
 N_CANDIDATES = 1024
@@ -75,33 +61,14 @@ def coreset(
     >>> coreset([[0.0], [1.0], [5.0]], [[0.0]], 2).tolist()
     [2, 1]
     """
-    x, lab = check_embedding_pair(embeddings, labeled_embeddings)
-    mask = check_exclude(exclude, x.shape[0])
-    check_batch_size(batch_size, x.shape[0] - int(mask.sum()))
-    indices, _ = k_center_greedy(x, lab, int(batch_size), check_rng(rng), mask)
-    return indices
-
-
-def check_embedding_pair(
-    embeddings: ArrayLike, labeled_embeddings: ArrayLike | None
-) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
-    x, _ = check_matrix_with_norms(embeddings, "embeddings")
-    if labeled_embeddings is None:
-        return x, np.empty((0, x.shape[1]), dtype=x.dtype)
-    lab = np.asarray(labeled_embeddings)
-    if lab.size == 0:
-        return x, np.empty((0, x.shape[1]), dtype=x.dtype)
-    lab = check_matrix(lab, "labeled_embeddings")
-    if lab.shape[1] != x.shape[1]:
-        raise InvalidInputError(
-            f"labeled_embeddings have {lab.shape[1]} features but embeddings have {x.shape[1]}"
-        )
-    return x, lab
+    labeled = np.empty((0, 0)) if labeled_embeddings is None else labeled_embeddings
+    arrays = {"embeddings": embeddings, "labeled_embeddings": labeled}
+    return select_indices(Coreset(), batch_size, rng, exclude, **arrays)
 
 
 def k_center_greedy(
     x: NDArray[np.floating],
-    labeled: NDArray[np.floating],
+    labeled: NDArray[np.floating] | None,
     k: int,
     rng: np.random.Generator,
     exclude: NDArray[np.bool_],
@@ -109,8 +76,11 @@ def k_center_greedy(
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """Kernel of :func:`coreset`: (indices, min-distance of each when picked).
 
-    Trusts its inputs. The first pick's distance is ``inf`` when there is no labeled point.
+    Trusts its inputs. The first pick's distance is ``inf`` when there is no labeled point
+    (``labeled`` None or empty).
     """
+    if labeled is None:
+        labeled = np.empty((0, x.shape[1]), dtype=x.dtype)
     work, shift = _working_copy(x)
     lab_work = np.ascontiguousarray(labeled - shift, dtype=np.float32)
     xx = _sq_norms(work)
@@ -136,11 +106,8 @@ def k_center_greedy(
 
 
 def _working_copy(x: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
-    """float32 embeddings near the origin (distances are translation invariant) and the shift.
-
-    float32 input that is already centred enough is used in place; otherwise a centred float32
-    copy is made block by block.
-    """
+    """float32 embeddings near the origin and the shift: the input when it is float32 and
+    centred enough, else a centred copy made block by block."""
     n, d = x.shape
     mean = np.zeros(d, dtype=np.float64)
     if n:
@@ -165,13 +132,9 @@ def _sq_norms(a: NDArray[np.floating]) -> NDArray[np.float32]:
 
 
 def _tolerance(d: int, max_sq_norm: float) -> float:
-    """Bound on |float32 squared distance - float64 squared distance| for these norms.
-
-    Rounding the centred data to float32 moves a squared distance by at most
-    ``2u (|x| + |c|)^2 <= 8 u M``; the norms, the dot product (``gamma_d M``, any summation
-    order) and the two additions add at most ``(14 u + 2 gamma_d) M``, with ``M`` the largest
-    squared norm. We take twice the sum.
-    """
+    """Twice a bound on |float32 - float64 squared distance|, ``M`` the largest squared norm:
+    rounding to float32 moves it by ``<= 8 u M``; norms, dot product and additions add
+    ``<= (14 u + 2 gamma_d) M``."""
     gamma = d * _U32 / (1.0 - d * _U32)
     return 2.0 * (22.0 * _U32 + 2.0 * gamma) * max_sq_norm * (1.0 + 1e-6)
 
@@ -341,16 +304,8 @@ class Coreset(Strategy):
     def __init__(self, n_candidates: int = N_CANDIDATES) -> None:
         self.n_candidates = n_candidates
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         x, lab = inputs.embeddings, inputs.labeled_embeddings
-        assert x is not None  # select() checked the declared inputs
-        if lab is None:
-            lab = np.empty((0, x.shape[1]), dtype=x.dtype)
+        assert x is not None
         idx, dist = k_center_greedy(x, lab, batch_size, rng, exclude, self.n_candidates)
         return Selection(idx, dist)

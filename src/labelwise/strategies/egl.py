@@ -12,24 +12,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.base import (
+    Mask,
+    PoolInputs,
+    Rng,
+    Selection,
+    Strategy,
+    register_strategy,
+)
 from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, iter_chunks
 from labelwise.strategies.topk import top_k_masked
-from labelwise.strategies.validation import FloatArray, check_matrix, check_proba
-
-
-def check_proba_and_embeddings(
-    proba: ArrayLike, embeddings: ArrayLike
-) -> tuple[FloatArray, FloatArray]:
-    """Check (N, C) probabilities and (N, d) embeddings of the same N pool items."""
-    p = check_proba(proba)
-    h = check_matrix(embeddings, "embeddings")
-    if p.shape[0] != h.shape[0]:
-        raise InvalidInputError(
-            f"proba has {p.shape[0]} rows but embeddings has {h.shape[0]}: they must describe "
-            "the same pool items"
-        )
-    return p, h
+from labelwise.strategies.validation import check_matrix, check_proba
 
 
 def expected_gradient_length(
@@ -59,13 +52,12 @@ def expected_gradient_length(
     >>> expected_gradient_length([[0.5, 0.5]], [[3.0, 4.0]]).round(6).tolist()
     [3.535534]
     """
-    p, h = check_proba_and_embeddings(proba, embeddings)
-    return _egl_unchecked(p, h, bias)
-
-
-def _egl_unchecked(
-    p: NDArray[np.floating], h: NDArray[np.floating], bias: bool
-) -> NDArray[np.float64]:
+    p, h = check_proba(proba), check_matrix(embeddings, "embeddings")
+    if p.shape[0] != h.shape[0]:
+        raise InvalidInputError(
+            f"proba has {p.shape[0]} rows but embeddings has {h.shape[0]}: they must describe "
+            "the same pool items"
+        )
     p64 = p.astype(np.float64, copy=False)
     sq_residual = _sq_residual_norms(p64)
     expected = np.einsum("nc,nc->n", p64, np.sqrt(sq_residual))
@@ -74,12 +66,8 @@ def _egl_unchecked(
 
 
 def _sq_residual_norms(p: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(N, C) ``||p - e_y||^2 = (1 - p_y)^2 + sum_{c != y} p_c^2`` for every label ``y``.
-
-    Written so, rather than ``||p||^2 - 2 p_y + 1``, it keeps its precision for confident rows:
-    the sum over the other classes is ``||p||^2 - p_y^2`` except for the most likely class, where
-    that difference would cancel, and it is summed directly.
-    """
+    """(N, C) ``||p - e_y||^2 = (1 - p_y)^2 + sum_{c != y} p_c^2`` for every label ``y``; the
+    most likely class's sum is added directly (``||p||^2 - p_y^2`` would cancel there)."""
     n = p.shape[0]
     rows = np.arange(n)
     sq = p * p
@@ -119,13 +107,7 @@ class ExpectedGradientLength(Strategy):
     def _check_inputs(self, inputs: PoolInputs) -> PoolInputs:
         return inputs  # score() validates each chunk as it reads it
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         scores = self.score(inputs)
         indices = top_k_masked(scores, batch_size, exclude)
         return Selection(indices, scores[indices], scores)

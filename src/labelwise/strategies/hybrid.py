@@ -7,6 +7,8 @@
 * :func:`information_density`: ``phi(x) * (1/U sum_u cos(x, x_u))^beta`` (Settles & Craven 2008).
 * :func:`cluster_margin`: margin shortlist, average-linkage clusters, round-robin from the
   smallest cluster (Citovsky et al. 2021, "Batch Active Learning at Scale", NeurIPS).
+
+Each function validates its arrays once, through the strategy's ``select``.
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ import scipy.cluster.hierarchy
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.base import (
+    Mask,
+    PoolInputs,
+    Rng,
+    Selection,
+    Strategy,
+    register_strategy,
+    select_indices,
+)
 from labelwise.strategies.chunking import iter_chunks
-from labelwise.strategies.coreset import check_embedding_pair, k_center_greedy
+from labelwise.strategies.coreset import k_center_greedy
 from labelwise.strategies.topk import top_k_masked
 from labelwise.strategies.uncertainty import score_rows
-from labelwise.strategies.validation import (
-    check_batch_size,
-    check_exclude,
-    check_matrix_with_norms,
-    check_proba,
-    check_rng,
-    row_sq_norms,
-)
+from labelwise.strategies.validation import check_positive_int, row_sq_norms
 
 ScoreName = Literal["margin", "entropy", "least_confidence", "ratio"]
 _ROWS = 8192
@@ -43,33 +46,15 @@ def _check_score(score: str) -> ScoreName:
     return score  # type: ignore[return-value]  # one of ScoreName, checked above
 
 
-def _uncertainty(proba: NDArray[np.floating], score: str) -> NDArray[np.float64]:
-    """The uncertainty ``score`` of checked probabilities (no second validation)."""
-    return score_rows(proba, _check_score(score), validate=False)
+def _uncertainty(inputs: PoolInputs, score: str) -> NDArray[np.float64]:
+    """The uncertainty ``score`` of the checked ``inputs.proba`` (no second validation)."""
+    assert inputs.proba is not None  # select() checked the declared inputs
+    return score_rows(inputs.proba, _check_score(score), validate=False)
 
 
-def _check_pair(
-    proba: ArrayLike, embeddings: ArrayLike, exclude: ArrayLike | None, batch_size: int
-) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.bool_], int]:
-    """The pure functions' entry: checked proba, embeddings (one row each), mask, batch size."""
-    p = check_proba(proba)
-    x, _ = check_matrix_with_norms(embeddings, "embeddings")
-    _check_rows(p.shape[0], x)
-    mask = check_exclude(exclude, x.shape[0])
-    return p, x, mask, check_batch_size(batch_size, x.shape[0] - int(mask.sum()))
-
-
-def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _check_rows(n_proba: int, x: NDArray[np.floating]) -> None:
-    if x.shape[0] != n_proba:
-        raise InvalidInputError(
-            f"proba has {n_proba} rows but embeddings has {x.shape[0]}: one per pool item"
-        )
+def _shortlist(scores: NDArray[np.float64], size: int, exclude: Mask) -> NDArray[np.intp]:
+    """The ``size`` best selectable items (at most all of them), in pool order."""
+    return np.sort(top_k_masked(scores, min(size, scores.size - int(exclude.sum())), exclude))
 
 
 def _round_robin(
@@ -83,9 +68,6 @@ def _round_robin(
     g = group[order]
     rank = np.arange(order.size) - np.searchsorted(g, g, side="left")
     return order[np.lexsort((g, rank))[:k]]
-
-
-# --- uncertainty then core-set -------------------------------------------------------------
 
 
 def uncertainty_coreset(
@@ -110,29 +92,10 @@ def uncertainty_coreset(
     -------
     (batch_size,) distinct pool indices in the order the core-set picked them.
     """
-    p, x, mask, k = _check_pair(proba, embeddings, exclude, batch_size)
-    x, lab = check_embedding_pair(x, labeled_embeddings)
-    prefilter = _positive_int(prefilter, "prefilter")
-    score = _check_score(score)
-    idx, _ = _uncertainty_coreset(p, x, lab, k, prefilter, score, check_rng(rng), mask)
-    return idx
-
-
-def _uncertainty_coreset(
-    proba: NDArray[np.floating],
-    x: NDArray[np.floating],
-    labeled: NDArray[np.floating],
-    k: int,
-    prefilter: int,
-    score: str,
-    rng: np.random.Generator,
-    mask: NDArray[np.bool_],
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    scores = _uncertainty(proba, score)
-    m = min(prefilter * k, x.shape[0] - int(mask.sum()))
-    shortlist = np.sort(top_k_masked(scores, m, mask))
-    sub, dist = k_center_greedy(x[shortlist], labeled, k, rng, np.zeros(m, dtype=bool))
-    return shortlist[sub], dist
+    labeled = np.empty((0, 0)) if labeled_embeddings is None else labeled_embeddings
+    strategy = UncertaintyCoreset(prefilter, score)
+    arrays = {"proba": proba, "embeddings": embeddings, "labeled_embeddings": labeled}
+    return select_indices(strategy, batch_size, rng, exclude, **arrays)
 
 
 @register_strategy
@@ -143,27 +106,15 @@ class UncertaintyCoreset(Strategy):
     needs = frozenset({"proba", "embeddings", "labeled_embeddings"})
 
     def __init__(self, prefilter: int = 10, score: ScoreName = "margin") -> None:
-        self.prefilter = _positive_int(prefilter, "prefilter")
+        self.prefilter = check_positive_int(prefilter, "prefilter")
         self.score = _check_score(score)
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
-        p, x, lab = inputs.proba, inputs.embeddings, inputs.labeled_embeddings
-        assert p is not None and x is not None  # select() checked the declared inputs
-        if lab is None:
-            lab = np.empty((0, x.shape[1]), dtype=x.dtype)
-        idx, dist = _uncertainty_coreset(
-            p, x, lab, batch_size, self.prefilter, self.score, rng, exclude
-        )
-        return Selection(idx, dist)
-
-
-# --- class-balanced uncertainty ------------------------------------------------------------
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
+        x, lab = inputs.embeddings, inputs.labeled_embeddings
+        assert x is not None
+        short = _shortlist(_uncertainty(inputs, self.score), self.prefilter * batch_size, exclude)
+        sub, dist = k_center_greedy(x[short], lab, batch_size, rng, np.zeros(short.size, bool))
+        return Selection(short[sub], dist)
 
 
 def class_balanced(
@@ -183,24 +134,7 @@ def class_balanced(
     -------
     (batch_size,) distinct pool indices in the order taken.
     """
-    p = check_proba(proba)
-    mask = check_exclude(exclude, p.shape[0])
-    k = check_batch_size(batch_size, p.shape[0] - int(mask.sum()))
-    idx, _ = _class_balanced(p, k, _check_score(score), mask)
-    return idx
-
-
-def _class_balanced(
-    p: NDArray[np.floating], k: int, score: str, mask: NDArray[np.bool_]
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    scores = _uncertainty(p, score)
-    pool = np.flatnonzero(~mask)
-    predicted = np.argmax(p[pool], axis=1)
-    counts = np.bincount(predicted, minlength=p.shape[1])
-    visit = np.empty(p.shape[1], dtype=np.intp)
-    visit[np.lexsort((np.arange(counts.size), counts))] = np.arange(counts.size)
-    chosen = pool[_round_robin(visit[predicted], scores[pool], pool, k)]
-    return chosen.astype(np.intp), scores[chosen]
+    return select_indices(ClassBalanced(score), batch_size, rng, exclude, proba=proba)
 
 
 @register_strategy
@@ -213,18 +147,17 @@ class ClassBalanced(Strategy):
     def __init__(self, score: ScoreName = "margin") -> None:
         self.score = _check_score(score)
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
-        assert inputs.proba is not None
-        return Selection(*_class_balanced(inputs.proba, batch_size, self.score, exclude))
-
-
-# --- information density -------------------------------------------------------------------
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
+        p = inputs.proba
+        assert p is not None
+        scores = _uncertainty(inputs, self.score)
+        pool = np.flatnonzero(~exclude)
+        predicted = np.argmax(p[pool], axis=1)
+        counts = np.bincount(predicted, minlength=p.shape[1])
+        visit = np.empty(p.shape[1], dtype=np.intp)
+        visit[np.lexsort((np.arange(counts.size), counts))] = np.arange(counts.size)
+        chosen = pool[_round_robin(visit[predicted], scores[pool], pool, batch_size)]
+        return Selection(chosen.astype(np.intp), scores[chosen])
 
 
 def information_density(
@@ -250,66 +183,8 @@ def information_density(
     -------
     (batch_size,) distinct pool indices, highest density-weighted score first.
     """
-    p, x, mask, k = _check_pair(proba, embeddings, exclude, batch_size)
-    idx, _ = _information_density(p, x, k, _check_beta(beta), _check_score(score), mask)
-    return idx
-
-
-def density_scores(
-    proba: ArrayLike,
-    embeddings: ArrayLike,
-    beta: float = 1.0,
-    score: ScoreName = "entropy",
-    exclude: ArrayLike | None = None,
-) -> NDArray[np.float64]:
-    """``ID(x)`` of every pool item (see :func:`information_density`)."""
-    p = check_proba(proba)
-    x, _ = check_matrix_with_norms(embeddings, "embeddings")
-    _check_rows(p.shape[0], x)
-    mask = check_exclude(exclude, x.shape[0])
-    return _density_scores(p, x, _check_beta(beta), _check_score(score), mask)
-
-
-def _check_beta(beta: float) -> float:
-    if not np.isfinite(beta) or beta < 0:
-        raise InvalidInputError(f"beta must be a finite number >= 0, got {beta!r}")
-    return float(beta)
-
-
-def _density_scores(
-    proba: NDArray[np.floating],
-    x: NDArray[np.floating],
-    beta: float,
-    score: str,
-    mask: NDArray[np.bool_],
-) -> NDArray[np.float64]:
-    phi = _uncertainty(proba, score)
-    if score == "margin":
-        phi = 1.0 + phi
-    norms = np.sqrt(row_sq_norms(x))
-    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    weights = np.where(mask, 0.0, inv)
-    total = np.zeros(x.shape[1], dtype=np.float64)
-    for rows in iter_chunks(x.shape[0], _ROWS):
-        total += weights[rows] @ np.asarray(x[rows], dtype=np.float64)
-    mean_hat = total / max(1, x.shape[0] - int(mask.sum()))
-    similarity = np.empty(x.shape[0], dtype=np.float64)
-    for rows in iter_chunks(x.shape[0], _ROWS):
-        similarity[rows] = (np.asarray(x[rows], dtype=np.float64) @ mean_hat) * inv[rows]
-    return np.asarray(phi * np.maximum(similarity, 0.0) ** beta, dtype=np.float64)
-
-
-def _information_density(
-    proba: NDArray[np.floating],
-    x: NDArray[np.floating],
-    k: int,
-    beta: float,
-    score: str,
-    mask: NDArray[np.bool_],
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    scores = _density_scores(proba, x, beta, score, mask)
-    idx = top_k_masked(scores, k, mask)
-    return idx, scores[idx]
+    strategy = InformationDensity(beta, score)
+    return select_indices(strategy, batch_size, rng, exclude, proba=proba, embeddings=embeddings)
 
 
 @register_strategy
@@ -320,26 +195,30 @@ class InformationDensity(Strategy):
     needs = frozenset({"proba", "embeddings"})
 
     def __init__(self, beta: float = 1.0, score: ScoreName = "entropy") -> None:
-        _check_beta(beta)
+        if not np.isfinite(beta) or beta < 0:
+            raise InvalidInputError(f"beta must be a finite number >= 0, got {beta!r}")
         self.beta = beta
         self.score = _check_score(score)
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
-        assert inputs.proba is not None and inputs.embeddings is not None
-        return Selection(
-            *_information_density(
-                inputs.proba, inputs.embeddings, batch_size, self.beta, self.score, exclude
-            )
-        )
-
-
-# --- cluster-margin ------------------------------------------------------------------------
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
+        x = inputs.embeddings
+        assert x is not None
+        phi = _uncertainty(inputs, self.score)
+        if self.score == "margin":
+            phi = 1.0 + phi
+        norms = np.sqrt(row_sq_norms(x))
+        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        weights = np.where(exclude, 0.0, inv)
+        total = np.zeros(x.shape[1], dtype=np.float64)
+        for rows in iter_chunks(x.shape[0], _ROWS):
+            total += weights[rows] @ np.asarray(x[rows], dtype=np.float64)
+        mean_hat = total / max(1, x.shape[0] - int(exclude.sum()))
+        similarity = np.empty(x.shape[0], dtype=np.float64)
+        for rows in iter_chunks(x.shape[0], _ROWS):
+            similarity[rows] = (np.asarray(x[rows], dtype=np.float64) @ mean_hat) * inv[rows]
+        scores = np.asarray(phi * np.maximum(similarity, 0.0) ** self.beta, dtype=np.float64)
+        idx = top_k_masked(scores, batch_size, exclude)
+        return Selection(idx, scores[idx])
 
 
 def cluster_margin(
@@ -364,39 +243,8 @@ def cluster_margin(
     -------
     (batch_size,) distinct pool indices in the order taken.
     """
-    p, x, mask, k = _check_pair(proba, embeddings, exclude, batch_size)
-    factor = _positive_int(margin_factor, "margin_factor")
-    t = k if n_clusters is None else _positive_int(n_clusters, "n_clusters")
-    idx, _ = _cluster_margin(p, x, k, factor, t, mask)
-    return idx
-
-
-def _cluster_margin(
-    proba: NDArray[np.floating],
-    x: NDArray[np.floating],
-    k: int,
-    margin_factor: int,
-    t: int,
-    mask: NDArray[np.bool_],
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    scores = _uncertainty(proba, "margin")
-    m = min(margin_factor * k, x.shape[0] - int(mask.sum()))
-    shortlist = np.sort(top_k_masked(scores, m, mask))
-    if m == 1:
-        labels = np.zeros(1, dtype=np.intp)
-    else:
-        tree = scipy.cluster.hierarchy.linkage(
-            np.asarray(x[shortlist], dtype=np.float64), method="average", metric="euclidean"
-        )
-        labels = scipy.cluster.hierarchy.fcluster(tree, t=min(t, m), criterion="maxclust")
-        labels = np.unique(labels, return_inverse=True)[1].astype(np.intp)
-    sizes = np.bincount(labels)
-    lowest = np.full(sizes.size, m, dtype=np.intp)
-    np.minimum.at(lowest, labels, np.arange(m))
-    visit = np.empty(sizes.size, dtype=np.intp)
-    visit[np.lexsort((lowest, sizes))] = np.arange(sizes.size)
-    chosen = shortlist[_round_robin(visit[labels], scores[shortlist], shortlist, k)]
-    return chosen.astype(np.intp), scores[chosen]
+    strategy = ClusterMargin(margin_factor, n_clusters)
+    return select_indices(strategy, batch_size, rng, exclude, proba=proba, embeddings=embeddings)
 
 
 @register_strategy
@@ -407,20 +255,28 @@ class ClusterMargin(Strategy):
     needs = frozenset({"proba", "embeddings"})
 
     def __init__(self, margin_factor: int = 10, n_clusters: int | None = None) -> None:
-        self.margin_factor = _positive_int(margin_factor, "margin_factor")
-        self.n_clusters = None if n_clusters is None else _positive_int(n_clusters, "n_clusters")
-
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
-        assert inputs.proba is not None and inputs.embeddings is not None
-        t = batch_size if self.n_clusters is None else self.n_clusters
-        return Selection(
-            *_cluster_margin(
-                inputs.proba, inputs.embeddings, batch_size, self.margin_factor, t, exclude
-            )
+        self.margin_factor = check_positive_int(margin_factor, "margin_factor")
+        self.n_clusters = (
+            None if n_clusters is None else check_positive_int(n_clusters, "n_clusters")
         )
+
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
+        x = inputs.embeddings
+        assert x is not None
+        scores = _uncertainty(inputs, "margin")
+        short = _shortlist(scores, self.margin_factor * batch_size, exclude)
+        m = short.size
+        labels = np.zeros(1, dtype=np.intp)
+        if m > 1:
+            points = np.asarray(x[short], dtype=np.float64)
+            tree = scipy.cluster.hierarchy.linkage(points, method="average", metric="euclidean")
+            t = min(batch_size if self.n_clusters is None else self.n_clusters, m)
+            labels = scipy.cluster.hierarchy.fcluster(tree, t=t, criterion="maxclust")
+            labels = np.unique(labels, return_inverse=True)[1].astype(np.intp)
+        sizes = np.bincount(labels)
+        lowest = np.full(sizes.size, m, dtype=np.intp)
+        np.minimum.at(lowest, labels, np.arange(m))
+        visit = np.empty(sizes.size, dtype=np.intp)
+        visit[np.lexsort((lowest, sizes))] = np.arange(sizes.size)
+        chosen = short[_round_robin(visit[labels], scores[short], short, batch_size)]
+        return Selection(chosen.astype(np.intp), scores[chosen])

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from numpy.typing import NDArray
 
-from labelwise.strategies.base import PoolInputs, Selection, Strategy, register_strategy
+from labelwise.strategies.base import (
+    Mask,
+    PoolInputs,
+    Rng,
+    Selection,
+    Strategy,
+    register_strategy,
+)
 
 
 @register_strategy
@@ -20,13 +26,7 @@ class Random(Strategy):
     name: ClassVar[str] = "random"
     needs = frozenset()
 
-    def _select(
-        self,
-        inputs: PoolInputs,
-        batch_size: int,
-        rng: np.random.Generator,
-        exclude: NDArray[np.bool_],
-    ) -> Selection:
+    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
         candidates = np.flatnonzero(~exclude)
         idx = np.asarray(rng.choice(candidates, size=batch_size, replace=False), dtype=np.intp)
         return Selection(idx, np.zeros(idx.size))

@@ -5,20 +5,11 @@ After Zliobaite, Bifet, Pfahringer & Holmes 2014, "Active Learning With Drifting
 uncertainty. Each rule has ``decide(score) -> bool`` where ``score`` is an uncertainty (higher =
 more informative, e.g. :func:`labelwise.strategies.least_confidence` of one item).
 
-The budget is kept exactly, not estimated:
-
-* with ``window=w``: at most ``floor(budget * w)`` labels in any ``w`` consecutive items
-  (sliding, so also in every fixed block of ``w``);
-* with ``window=None``: ``labels <= budget * seen`` after every item.
-
-When the budget does not allow a label the item is skipped and, as in the paper, the threshold
-is left unchanged.
-
-The paper states its threshold on the confidence ``max_c p(c|x)`` (label when it is below
-``theta``; ``theta *= 1 - s`` after a label, ``theta *= 1 + s`` otherwise): a label makes the
-next one harder to get. On an uncertainty score the same rule reads: label when
-``score >= threshold``; after a label ``threshold *= 1 + step`` (harder), after an item not
-labeled while the budget allowed one ``threshold *= 1 - step`` (easier).
+The budget is exact: with ``window=w`` at most ``floor(budget * w)`` labels in any ``w``
+consecutive items, with ``window=None`` ``labels <= budget * seen`` after every item; an item
+the budget refuses leaves the threshold unchanged. The paper's rule on the confidence, restated
+on an uncertainty score: label when ``score >= threshold``, then ``threshold *= 1 + step``;
+after an item not labeled while the budget allowed one, ``threshold *= 1 - step``.
 """
 
 from __future__ import annotations
@@ -63,13 +54,6 @@ class BudgetedStream(ABC):
         self.n_seen = 0
         self.n_labeled = 0
         self._recent: deque[int] = deque()  # item numbers of labels inside the window
-
-    @property
-    def max_per_window(self) -> int | None:
-        """``floor(budget * window)``, the labels allowed in any window (None without one)."""
-        if self.budget is None or self.window is None:
-            return None
-        return math.floor(self.budget * self.window)
 
     def budget_allows(self) -> bool:
         """Whether labeling the item about to arrive keeps within the budget."""

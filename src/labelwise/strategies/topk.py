@@ -42,12 +42,8 @@ _PREFILTER_MIN = 4096
 
 
 def _candidates_above_block_bound(s: NDArray[np.floating], k: int) -> NDArray[np.intp] | None:
-    """Every index whose score can be among the top k, or None when the bound is useless.
-
-    Split the scores into 4k disjoint blocks: the k-th largest block maximum is a lower bound of
-    the k-th largest score (k blocks each hold a score at least that large), so every top-k item,
-    ties included, scores at least that bound. One max per block replaces a full argpartition.
-    """
+    """Every index whose score can be among the top k (None when the bound is useless): the
+    k-th largest maximum of 4k disjoint blocks is a lower bound of the k-th largest score."""
     n_blocks = 4 * k
     width = s.size // n_blocks
     maxima = s[: n_blocks * width].reshape(n_blocks, width).max(axis=1)
@@ -140,12 +136,8 @@ class StreamingTopK:
 
 
 def _top_k_by_id(scores: NDArray[np.float64], ids: NDArray[np.int64], k: int) -> NDArray[np.intp]:
-    """Positions of the k best (score desc, id asc), in that order.
-
-    The k-th largest score is found by a partition (linear time); only the items scoring at
-    least that much, the k best and their ties, are sorted. NaN scores defeat the comparison
-    (fewer than k survive it): the whole chunk is then sorted, NaN last.
-    """
+    """Positions of the k best (score desc, id asc): a partition finds the k-th score and only
+    the items at or above it are sorted (all of them, NaN last, when NaN defeats that)."""
     if scores.size > 2 * k:
         kth = np.partition(scores, scores.size - k)[scores.size - k]
         candidates = np.flatnonzero(scores >= kth)

@@ -1,39 +1,132 @@
 """Uncertainty sampling over class probabilities (Lewis & Gale 1994; Settles 2009, sec. 3.1).
 
-Each function maps ``proba`` of shape (N, C) to N float64 scores, higher = more informative.
-
-Each score is one pass over the input that validates the rows (summing to one, no negative
-value, no NaN) and scores them: cache-sized blocks of rows copied transposed to (C, rows)
-(:func:`~labelwise.strategies.chunking.map_row_blocks`) so that every reduction over the classes
-is C vectorized operations, or the compiled scorer of :mod:`labelwise.strategies.fused` (the
-``kernel`` argument picks). float32 stays float32 until the (N,) scores; ``n_jobs`` threads share
-the rows. Extra memory is the (N,) result and a few blocks per thread.
+Each score maps ``proba`` of shape (N, C) to N float64 scores, higher = more informative, in one
+pass that also validates the rows (summing to one, no negative value, no NaN). Two scorers do
+that pass, chosen by the ``kernel`` argument (:data:`Kernel`): the optional C extension
+``labelwise.strategies._fused``, which reads each row of a C-contiguous float32 or float64
+array once, in place, with the GIL released ("auto" takes it where it is built and takes the
+array, "compiled" insists on it); and numpy kernels on cache-sized blocks of rows copied
+transposed to (C, rows), so that each reduction over the classes is C vectorized operations
+(:func:`~labelwise.strategies.chunking.map_row_blocks`). Both give the same scores bit for bit,
+except the compiled entropy (float32 rows only), whose float32 logarithm (Cephes' logf) differs
+from numpy's by about 1e-7. ``n_jobs`` threads share the rows; extra memory is the (N,) result
+and a few blocks per thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.strategies.base import ScoringStrategy, register_strategy
+from labelwise.errors import InvalidInputError
+from labelwise.strategies.base import ScoringStrategy, scoring_strategy
 from labelwise.strategies.chunking import (
     DEFAULT_CHUNK_SIZE,
+    BlockKernel,
     RowBlock,
     map_row_blocks,
+    share_pieces,
     streams_blocks,
+    threads_for,
 )
-from labelwise.strategies.fused import FusedKind, Kernel, check_kernel, fused_scores, use_compiled
 from labelwise.strategies.validation import (
     check_proba,
     check_proba_layout,
+    fast_sum_bounds,
     proba_sums_dtype,
     transposed_rows_are_proba,
 )
 
-BlockKernel = Callable[[RowBlock], None]
+_extension: Any
+try:
+    from labelwise.strategies import _fused as _extension
+except ImportError:  # not built: the numpy kernels do the work
+    _extension = None
+
+FusedKind = Literal["least_confidence", "margin", "ratio", "entropy"]
+#: Which scorer runs: the compiled one where it can ("auto"), always ("compiled"), never ("numpy").
+Kernel = Literal["auto", "compiled", "numpy"]
+KERNELS: tuple[Kernel, ...] = get_args(Kernel)
+_KIND_CODES = {"least_confidence": 0, "margin": 1, "ratio": 2, "entropy": 3}
+#: Rows per piece handed to a thread.
+ROWS_PER_TASK = 1 << 15
+
+
+def available() -> bool:
+    """Whether the compiled scorer was built."""
+    return _extension is not None
+
+
+def check_kernel(kernel: str) -> Kernel:
+    """Refuse a ``kernel`` that is not one of :data:`KERNELS`, or "compiled" where it is absent."""
+    if kernel not in KERNELS:
+        raise InvalidInputError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    if kernel == "compiled" and not available():
+        raise InvalidInputError(
+            "kernel='compiled' but labelwise.strategies._fused was not built: build it (a C "
+            "compiler at install) or pass kernel='numpy'"
+        )
+    return kernel
+
+
+def can_score(p: NDArray[np.floating], kind: FusedKind = "margin") -> bool:
+    """Whether :func:`fused_scores` takes ``p`` for ``kind``: built, C-contiguous, 2-D, float32
+    or float64 (float32 only for the entropy, whose logarithm is float32's)."""
+    dtypes = (np.float32,) if kind == "entropy" else (np.float32, np.float64)
+    return (
+        available()
+        and p.ndim == 2
+        and p.dtype in dtypes
+        and p.dtype.isnative
+        and bool(p.flags.c_contiguous)
+        and p.shape[1] >= 2
+    )
+
+
+def use_compiled(p: NDArray[np.floating], kind: FusedKind, kernel: Kernel) -> bool:
+    """Whether ``kernel`` picks the compiled scorer for ``p`` ("compiled" refuses what it can't)."""
+    if kernel == "numpy":
+        return False
+    takes = can_score(p, kind)
+    if kernel == "compiled" and not takes:
+        dtypes = "float32" if kind == "entropy" else "float32 or float64"
+        raise InvalidInputError(
+            f"kernel='compiled' scores C-contiguous {dtypes} (N, C) arrays, got {p.dtype} "
+            f"of shape {p.shape}: pass kernel='auto' or 'numpy', or convert the array"
+        )
+    return takes
+
+
+def fused_scores(
+    p: NDArray[np.floating], kind: FusedKind, *, n_jobs: int | None = None
+) -> NDArray[np.float64] | None:
+    """Validate and score the rows of ``p`` (:func:`can_score` holds) with the C extension.
+
+    None when a row failed the fast test (:func:`~labelwise.strategies.validation.
+    fast_sum_bounds`): the caller's exact check then raises, or accepts a row at the edge.
+    """
+    assert _extension is not None and can_score(p, kind)
+    n, c = p.shape
+    sums_dtype = proba_sums_dtype(c, p.dtype)
+    lo, hi = fast_sum_bounds(c, sums_dtype)
+    sum_in_double = p.dtype == np.float32 and sums_dtype == np.float64
+    code = _KIND_CODES[kind]
+    out = np.empty(n, dtype=np.float64)
+    n_tasks = -(-n // ROWS_PER_TASK)
+    score = _extension.score
+
+    def run(i: int) -> bool:
+        start = i * ROWS_PER_TASK
+        return bool(
+            score(p, out, start, min(start + ROWS_PER_TASK, n), code, lo, hi, sum_in_double)
+        )
+
+    passed = share_pieces(n_tasks, threads_for(p.size, n_tasks, n_jobs), lambda: run)
+    return out if passed else None
+
 
 _MINUS_LN2 = -float(np.log(2.0))
 
@@ -48,14 +141,10 @@ def score_rows(
     validate: bool = True,
     block_rows: int | None = None,
 ) -> NDArray[np.float64]:
-    """Score the rows of ``proba`` by the uncertainty score ``kind``, validating them in the
-    same pass.
+    """The uncertainty score ``kind`` of every row of ``proba``, validated in the same pass.
 
-    Each block of rows gets the fast test of :func:`transposed_rows_are_proba` before it is
-    scored (the compiled scorer tests each row as it reads it). When a block fails,
-    :func:`check_proba` runs on the whole array and raises its usual message; rows that only
-    came near the tolerance's edge pass it and are then scored without the fast test.
-    ``validate=False`` is for callers that checked ``proba`` already (a batch strategy).
+    Where the pass's fast row test fails, :func:`check_proba` raises its message (or accepts a
+    row at the tolerance's edge, then scored unchecked). ``validate=False``: already checked.
     """
     kernel = check_kernel(kernel)
     p = check_proba_layout(proba, name)
@@ -91,9 +180,8 @@ def _least_confidence_block(b: RowBlock) -> None:
 def _top_two_block(b: RowBlock) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
     """The largest and second-largest value of each column of ``b.t`` (overwritten), ties kept.
 
-    A knockout over the C rows: pair the first and last halves, keep the winners (maxima) in the
-    first half and the losers (minima) in ``b.work``; repeat on the winners. The champion is the
-    largest value; the second largest lost to it at some round, so it is the largest loser.
+    A knockout: halves paired, winners kept in ``t``, losers in ``b.work``; the second largest
+    lost to the champion at some round, so it is the largest loser.
     """
     t, losers = b.t, b.work
     k, used = t.shape[0], 0
@@ -120,11 +208,8 @@ def _ratio_block(b: RowBlock) -> None:
 
 
 def _entropy_block(b: RowBlock) -> None:
-    # p log p with 0 log 0 = 0, without a mask: p log(p + tiny) equals p log p for every normal
-    # p, and is exactly 0 at p = 0 (log(tiny) is finite). Logged in the input's dtype, summed in
-    # float64, so float32 rows lose only the log's rounding (about 1e-7).
-    # log2 is the cheaper vectorized logarithm (about 40% faster than log for float32 here); the
-    # (m,) sums are turned into nats once: H = -ln 2 * sum_c p_c log2 p_c.
+    # H = -ln 2 sum_c p_c log2(p_c + tiny): 0 at p = 0; logged in the input's dtype, summed in
+    # float64 (float32 rows lose only the log's rounding, about 1e-7).
     p, plogp = b.t, b.work
     np.add(p, np.finfo(p.dtype).tiny, out=plogp)
     np.log2(plogp, out=plogp)
@@ -141,71 +226,63 @@ _BLOCK_KERNELS: dict[str, BlockKernel] = {
 }
 
 
-@streams_blocks
-def least_confidence(
-    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
-) -> NDArray[np.float64]:
-    """``1 - max_c p(c|x)``: how far the most likely class is from certain (Lewis & Gale 1994).
+def _score(kind: FusedKind, doc: str) -> Callable[..., NDArray[np.float64]]:
+    def score(
+        proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
+    ) -> NDArray[np.float64]:
+        return score_rows(proba, kind, n_jobs=n_jobs, kernel=kernel)
+
+    score.__name__ = score.__qualname__ = kind
+    score.__doc__ = doc + _PARAMS
+    return streams_blocks(score)
+
+
+_PARAMS = """
 
     Parameters
     ----------
     proba : (N, C) class probabilities: finite, in [0, 1], rows summing to one.
     n_jobs : threads sharing the rows (default: the cores this process may use).
     kernel : "auto" (the compiled scorer where it is built and takes the array), "compiled" or
-        "numpy" (see :mod:`labelwise.strategies.fused`).
+        "numpy".
 
     Returns
     -------
-    (N,) float64 scores in [0, 1 - 1/C].
-
-    Examples
-    --------
-    >>> least_confidence([[0.5, 0.5], [1.0, 0.0]]).tolist()
-    [0.5, 0.0]
+    (N,) float64 scores, higher = more informative.
     """
-    return score_rows(proba, "least_confidence", n_jobs=n_jobs, kernel=kernel)
 
+least_confidence = _score(
+    "least_confidence",
+    """``1 - max_c p(c|x)``: how far the most likely class is from certain (Lewis & Gale 1994).
 
-@streams_blocks
-def margin(
-    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
-) -> NDArray[np.float64]:
+    >>> least_confidence([[0.5, 0.5], [1.0, 0.0]]).tolist()
+    [0.5, 0.0]""",
+)
+margin = _score(
+    "margin",
     """``-(p_1 - p_2)``, the negated gap between the two most likely classes (Scheffer 2001).
 
-    Higher (a smaller gap) = more informative; the range is [-1, 0]. ``p_1 >= p_2`` are the two
-    largest probabilities of the row (equal when the top class is tied).
+    In [-1, 0]; ``p_1 >= p_2`` are the two largest probabilities (equal when the top is tied).
 
     >>> margin([[0.5, 0.3, 0.2]]).round(6).tolist()
-    [-0.2]
-    """
-    return score_rows(proba, "margin", n_jobs=n_jobs, kernel=kernel)
-
-
-@streams_blocks
-def ratio(
-    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
-) -> NDArray[np.float64]:
+    [-0.2]""",
+)
+ratio = _score(
+    "ratio",
     """``p_2 / p_1``, the ratio of the second to the most likely class probability, in [0, 1].
 
     >>> ratio([[0.5, 0.25, 0.25]]).tolist()
-    [0.5]
-    """
-    return score_rows(proba, "ratio", n_jobs=n_jobs, kernel=kernel)
-
-
-@streams_blocks
-def entropy(
-    proba: ArrayLike, *, n_jobs: int | None = None, kernel: Kernel = "auto"
-) -> NDArray[np.float64]:
+    [0.5]""",
+)
+entropy = _score(
+    "entropy",
     """Shannon entropy ``H[p] = -sum_c p_c log p_c`` in nats (0 log 0 = 0); uniform gives log C.
 
-    Settles 2009, eq. 3.3 (after Shannon 1948). float32 probabilities are logged in float32 and
-    summed in float64: about 1e-7 from the float64 formula on the same values.
+    Settles 2009, eq. 3.3 (after Shannon 1948).
 
     >>> round(float(entropy([[0.25, 0.25, 0.25, 0.25]])[0]), 6)
-    1.386294
-    """
-    return score_rows(proba, "entropy", n_jobs=n_jobs, kernel=kernel)
+    1.386294""",
+)
 
 
 class UncertaintyStrategy(ScoringStrategy):
@@ -213,7 +290,7 @@ class UncertaintyStrategy(ScoringStrategy):
 
     Parameters
     ----------
-    kernel : "auto", "compiled" or "numpy": which scorer runs (:mod:`labelwise.strategies.fused`).
+    kernel : "auto", "compiled" or "numpy": which scorer runs (see the module docstring).
     chunk_size, n_jobs : see :class:`~labelwise.strategies.base.ScoringStrategy`.
     """
 
@@ -232,33 +309,9 @@ class UncertaintyStrategy(ScoringStrategy):
         return {"kernel": self.kernel}
 
 
-@register_strategy
-class LeastConfidence(UncertaintyStrategy):
-    """Top-k by :func:`least_confidence`."""
-
-    name: ClassVar[str] = "least_confidence"
-    score_fn = staticmethod(least_confidence)
-
-
-@register_strategy
-class Margin(UncertaintyStrategy):
-    """Top-k by :func:`margin` (smallest gap between the two most likely classes)."""
-
-    name: ClassVar[str] = "margin"
-    score_fn = staticmethod(margin)
-
-
-@register_strategy
-class Ratio(UncertaintyStrategy):
-    """Top-k by :func:`ratio`."""
-
-    name: ClassVar[str] = "ratio"
-    score_fn = staticmethod(ratio)
-
-
-@register_strategy
-class Entropy(UncertaintyStrategy):
-    """Top-k by :func:`entropy` (max entropy)."""
-
-    name: ClassVar[str] = "entropy"
-    score_fn = staticmethod(entropy)
+LeastConfidence = scoring_strategy(
+    "LeastConfidence", "least_confidence", "proba", least_confidence, UncertaintyStrategy
+)
+Margin = scoring_strategy("Margin", "margin", "proba", margin, UncertaintyStrategy)
+Ratio = scoring_strategy("Ratio", "ratio", "proba", ratio, UncertaintyStrategy)
+Entropy = scoring_strategy("Entropy", "entropy", "proba", entropy, UncertaintyStrategy)

@@ -1,7 +1,5 @@
-"""Validation at the edge, once: the kernels trust what passes these checks.
-
-The public checks of labelwise (as ``sklearn.utils.validation``): strategies call them at their
-entry, and the model adapters, the round engine and the scale layer use the same ones.
+"""Validation at the edge, once (as ``sklearn.utils.validation``): the kernels trust what
+passes these checks; strategies, model adapters, the round engine and the scale layer share them.
 """
 
 from __future__ import annotations
@@ -43,12 +41,8 @@ def check_finite(arr: FloatArray, name: str) -> None:
 
 
 def check_proba_layout(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatArray:
-    """Check the dtype and shape of class probabilities, without reading their values.
-
-    The first half of :func:`check_proba`, for kernels that check the values themselves as they
-    stream over the rows (:func:`transposed_rows_are_proba`, then :func:`check_proba` for the
-    message when that fast test fails).
-    """
+    """The dtype and shape half of :func:`check_proba`, for kernels that check the values as
+    they stream over the rows."""
     arr = _as_float(proba, name, ndim)
     if arr.shape[-1] < 2:
         raise InvalidInputError(f"{name} needs at least 2 classes, got shape {arr.shape}")
@@ -56,11 +50,8 @@ def check_proba_layout(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> 
 
 
 def proba_sums_dtype(n_classes: int, dtype: np.dtype[Any]) -> np.dtype[Any]:
-    """Dtype in which :func:`transposed_rows_are_proba` adds up rows of ``n_classes`` values.
-
-    The array's own dtype while its rounding over a row (at most ``4 C eps``) stays below a
-    quarter of :data:`PROBA_SUM_ATOL` (float32: up to 524 classes), else float64.
-    """
+    """Dtype of the fast tests' row sums: the array's while ``4 C eps <= PROBA_SUM_ATOL / 4``
+    (float32: up to 524 classes), else float64."""
     own = np.dtype(dtype)
     if 4 * n_classes * float(np.finfo(own).eps) <= PROBA_SUM_ATOL / 4:
         return own
@@ -68,14 +59,9 @@ def proba_sums_dtype(n_classes: int, dtype: np.dtype[Any]) -> np.dtype[Any]:
 
 
 def transposed_rows_are_proba(t: FloatArray, sums: FloatArray) -> bool:
-    """Fast test of a block of probability rows held transposed, ``t[c, i]`` = class c of row i.
-
-    One pass for the row sums (into the scratch ``sums``, of :func:`proba_sums_dtype`) and one
-    for the minimum. True only where :func:`check_proba` accepts the rows: the sums must lie
-    within :data:`PROBA_SUM_ATOL` minus their worst rounding error (``4 C eps``), so rows near
-    the tolerance's edge get False and the exact check decides. NaN fails both comparisons;
-    with non-negative values, rows summing to at most ``1 + atol`` hold no value above it.
-    """
+    """Fast test of probability rows held transposed (``t[c, i]``): True only where
+    :func:`check_proba` accepts them (sums into the scratch ``sums`` within
+    :func:`fast_sum_bounds`, minimum >= 0; NaN fails both). Near the edge it says False."""
     if sums.dtype == t.dtype:
         np.add.reduce(t, axis=0, out=sums)
     else:
@@ -85,8 +71,8 @@ def transposed_rows_are_proba(t: FloatArray, sums: FloatArray) -> bool:
 
 
 def fast_sum_bounds(n_classes: int, sums_dtype: np.dtype[Any]) -> tuple[float, float]:
-    """The row sums a fast test accepts: ``1 +- (PROBA_SUM_ATOL - 4 C eps)``, eps of the dtype
-    the sums are accumulated in, so that a sum's own rounding cannot let a bad row through."""
+    """Row sums a fast test accepts, ``1 +- (PROBA_SUM_ATOL - 4 C eps)``: its rounding can't
+    let a bad row through."""
     slack = PROBA_SUM_ATOL - 4 * n_classes * float(np.finfo(sums_dtype).eps)
     return 1.0 - slack, 1.0 + slack
 
@@ -101,13 +87,8 @@ def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatAr
 
     Returns
     -------
-    The same data as a floating array (no copy when it already is one).
-
-    Notes
-    -----
-    Large arrays are first tested in cache-sized transposed blocks on several threads
-    (:func:`transposed_rows_are_proba`); the exact check below runs only when that fast test
-    fails, and raises the message.
+    The same data as a floating array (no copy when it already is one). Large arrays take the
+    fast blocked test first; the exact check runs where it fails, and raises the message.
     """
     arr = check_proba_layout(proba, name, ndim)
     if arr.size == 0:
@@ -120,7 +101,6 @@ def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatAr
 
 def check_proba_values(arr: FloatArray, name: str = "proba") -> None:
     """The exact value check of :func:`check_proba` on a floating array: raise its message."""
-    # One pass for the row sums catches NaN and infinity too (they propagate into the sum).
     sums = arr.sum(axis=-1, dtype=np.float64)
     ok = np.abs(sums - 1.0) <= PROBA_SUM_ATOL
     if not ok.all():
@@ -162,11 +142,8 @@ def row_sq_norms(X: NDArray[np.floating]) -> NDArray[np.float64]:
 def check_matrix_with_norms(
     x: ArrayLike, name: str
 ) -> tuple[NDArray[np.floating], NDArray[np.float64]]:
-    """A finite 2-D float matrix and its row squared norms, in one blocked pass.
-
-    Same contract as :func:`check_matrix`, and a matrix with features, without its
-    N x d temporary: a NaN or infinity shows up in the row norms, which are needed anyway.
-    """
+    """:func:`check_matrix` (with features) and the row squared norms, in one blocked pass:
+    a NaN or infinity shows up in the norms."""
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiu":
         raise InvalidInputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
@@ -188,6 +165,13 @@ def check_scores(scores: ArrayLike, name: str = "scores") -> FloatArray:
     arr = _as_float(scores, name, 1)
     check_finite(arr, name)
     return arr
+
+
+def check_positive_int(value: int, name: str) -> int:
+    """Refuse a parameter that is not a positive int (bools too), naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
 
 
 def check_batch_size(batch_size: int, n_available: int) -> int:

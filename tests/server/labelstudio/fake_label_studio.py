@@ -178,6 +178,16 @@ class FakeLabelStudio:
 
     def annotate(self, task_id: int, from_name: str, to_name: str, label: str) -> dict[str, Any]:
         """Add an annotation choosing ``label``; returns it (the webhook's ``annotation``)."""
+        region = {
+            "from_name": from_name,
+            "to_name": to_name,
+            "type": "choices",
+            "value": {"choices": [label]},
+        }
+        return self.add_annotation(task_id, [region])
+
+    def add_annotation(self, task_id: int, result: list[dict[str, Any]]) -> dict[str, Any]:
+        """Add an annotation with these result regions; returns it."""
         with self._lock:
             self._next_annotation += 1
             stamp = f"2025-11-26T01:{self._next_annotation % 60:02d}:00.{self._next_annotation}Z"
@@ -187,14 +197,7 @@ class FakeLabelStudio:
                 "was_cancelled": False,
                 "created_at": stamp,
                 "updated_at": stamp,
-                "result": [
-                    {
-                        "from_name": from_name,
-                        "to_name": to_name,
-                        "type": "choices",
-                        "value": {"choices": [label]},
-                    }
-                ],
+                "result": result,
             }
             self.tasks[task_id]["annotations"].append(annotation)
             return annotation

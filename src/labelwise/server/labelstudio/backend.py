@@ -9,7 +9,9 @@ The HTTP routes (:mod:`labelwise.server.labelstudio.app`) translate requests int
   ``train_delay`` seconds; the webhook returns at once.
 * ``/predict``: the last model's likeliest choice and the task's score from the last ranking
   (:mod:`~labelwise.server.labelstudio.ranking`); before a model exists, no choice at all
-  (``result: []``), so nothing is pre-filled.
+  (``result: []``), so nothing is pre-filled. A NER project (``<Labels>`` over ``<Text>``,
+  :mod:`~labelwise.server.labelstudio.ner`) gets its CRF tagger's spans instead, each with
+  its own ``score``, and the task's score the same way (its sequence strategy ranks).
 * ``/setup``: the project's label config; answers the ``model_version`` predictions carry.
 
 The trainer thread runs :meth:`LabelStudioBackend.refresh` (:mod:`~labelwise.server.
@@ -40,9 +42,10 @@ from labelwise.loop import RoundEngine
 from labelwise.server.labelstudio import state
 from labelwise.server.labelstudio.images import ImageSource, image_features
 from labelwise.server.labelstudio.label_config import LabelConfig, parse_label_config
+from labelwise.server.labelstudio.ner import store_label
 from labelwise.server.labelstudio.payloads import (
+    annotation_label,
     ask_model_version,
-    chosen_label,
     int_field,
     task_value,
 )
@@ -152,9 +155,14 @@ class LabelStudioBackend:
                     "(Label Studio does so in /setup and /predict)"
                 )
             config = parse_label_config(label_config)
+            if not config.spans and self.settings.sequence_only:
+                raise InvalidInputError(
+                    f"strategy {self.settings.strategy!r} ranks sequences: it serves NER "
+                    f"projects (<Labels> over <Text>) only, and project {ls_id} classifies"
+                )
             name = state.ensure_project(self.store, ls_id, config)
             loaded = ProjectState(ls_id, name, config, self._task_features(ls_id, config))
-            loaded.revisions = state.load_revisions(self.store, name)
+            loaded.revisions = state.load_revisions(self.store, name, spans=config.spans)
             previous = self._projects.get(ls_id)
             if previous is not None:
                 loaded.ls_model_version = previous.ls_model_version
@@ -229,6 +237,8 @@ class LabelStudioBackend:
         if new and engine is not None:
             self.trainer.ask(project.ls_id, "tasks")
         version = self.model_version(project)
+        if config.spans:
+            return self._predict_spans(project, ids, values, engine, ranking, version)
         # features first, model or not: images are checked and fetched once, then cached
         X = project.features.rows(list(zip(ids, values, strict=True)))
         if engine is None or not engine.can_rank:
@@ -262,6 +272,47 @@ class LabelStudioBackend:
                 }
             )
         return results
+
+    def _predict_spans(
+        self,
+        project: ProjectState,
+        ids: list[int],
+        values: list[str],
+        engine: RoundEngine | None,
+        ranking: Ranking | None,
+        version: str,
+    ) -> list[dict[str, Any]]:
+        """A NER project's predictions: the tagger's spans, each with its score, and the
+        task's score; before a model exists, no span."""
+        from labelwise.server.labelstudio.ner import span_results
+
+        if engine is None or not engine.can_rank:
+            results: list[list[dict[str, Any]]] = [[] for _ in ids]
+            scores = [ranking.score_of(i, None) if ranking else 1.0 for i in ids]
+        else:
+            with project.serve_lock:
+                results = span_results(project.config, engine, values)
+                scores = self._span_scores(engine, ranking, ids, values)
+        return [
+            {"result": result, "score": score, "model_version": version}
+            for result, score in zip(results, scores, strict=True)
+        ]
+
+    def _span_scores(
+        self, engine: RoundEngine, ranking: Ranking | None, ids: list[int], values: list[str]
+    ) -> list[float]:
+        """As :meth:`_scores`, with the sequence strategy's own scores of the texts."""
+        from labelwise.server.labelstudio.ner import sequence_scores, words_of
+
+        if ranking is not None and all(i in ranking.scores for i in ids):
+            return [ranking.score_of(i, None) for i in ids]
+        own = sequence_scores(engine, words_of(values), self.settings.seed)
+        if own is None:
+            return [ranking.score_of(i, None) if ranking else 1.0 for i in ids]
+        if ranking is not None and ranking.reference is not None:
+            return [ranking.score_of(i, float(v)) for i, v in zip(ids, own, strict=True)]
+        order = np.argsort(-own, kind="stable").astype(np.intp)
+        return [float(v) for v in rank_scores(order, len(ids))]
 
     def _scores(
         self, engine: RoundEngine, ranking: Ranking | None, ids: list[int], X: Any
@@ -381,7 +432,9 @@ class LabelStudioBackend:
         annotation_id = int_field(annotation, "id", "annotation")
         value = task_value(task, project.config, 0)
         label = (
-            None if annotation.get("was_cancelled") else chosen_label(annotation, project.config)
+            None
+            if annotation.get("was_cancelled")
+            else annotation_label(annotation, project.config, value)
         )
         with self._lock:
             held = newest_revisions(project.revisions).get(task_id)
@@ -431,7 +484,9 @@ class LabelStudioBackend:
                 number = counts.get(task_id, 0) + 1
                 counts[task_id] = number
                 row = {"id": state.revision_id(task_id, annotation_id, number), **body}
-                if label is not None:
+                if label is not None and project.config.spans:
+                    row["label"], row["spans"] = store_label(label), label
+                elif label is not None:
                     row["label"] = label
                 rows.append(row)
                 added.append(state.Revision(task_id, annotation_id, number, label))

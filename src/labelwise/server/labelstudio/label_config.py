@@ -13,6 +13,19 @@ A classification config pairs a ``<Choices>`` control with the object it labels:
 ``from_name`` is the control's ``name``, ``to_name`` its ``toName``, ``data_key`` the task
 field named by the object's ``value`` (``$text`` -> ``text``), and the label space the
 ``value`` of each ``<Choice>`` (its ``alias`` when one is given, as Label Studio stores it).
+
+A named-entity (NER) config pairs a ``<Labels>`` control with a ``<Text>``::
+
+    <View>
+      <Labels name="label" toName="text">
+        <Label value="PER"/>
+        <Label value="ORG"/>
+      </Labels>
+      <Text name="text" value="$text"/>
+    </View>
+
+Its label space is the ``value`` (or ``alias``) of each ``<Label>``: the entity types, one or
+more; ``control`` is ``"labels"``. A config with both takes its ``<Choices>``.
 """
 
 from __future__ import annotations
@@ -24,6 +37,8 @@ from typing import Literal
 from labelwise.errors import InvalidInputError
 
 ObjectKind = Literal["text", "image"]
+#: The control a project labels with: whole-task choices, or spans of its text (NER).
+Control = Literal["choices", "labels"]
 
 #: Object tags whose content labelwise can turn into features, by kind.
 OBJECT_TAGS: dict[str, ObjectKind] = {
@@ -44,8 +59,10 @@ class LabelConfig:
     to_name : the object tag it labels (``to_name`` of a result).
     data_key : the task ``data`` field that holds the object's content.
     kind : ``"text"`` or ``"image"``.
-    labels : the choice values, in the config's order (at least two).
+    labels : the choice values, in the config's order (at least two); for ``<Labels>``, the
+        entity types (at least one).
     multiple : whether the control allows several choices (``choice="multiple"``).
+    control : ``"choices"`` (classification) or ``"labels"`` (spans of a text: NER).
     """
 
     from_name: str
@@ -54,16 +71,24 @@ class LabelConfig:
     kind: ObjectKind
     labels: tuple[str, ...]
     multiple: bool = False
+    control: Control = "choices"
+
+    @property
+    def spans(self) -> bool:
+        """Whether the project labels spans of its text (a ``<Labels>`` config: NER)."""
+        return self.control == "labels"
 
 
 def parse_label_config(xml: str) -> LabelConfig:
-    """Find the first ``<Choices>`` of a text or image object in a labeling config.
+    """Find the first ``<Choices>`` of a text or image object in a labeling config, or else
+    its first ``<Labels>`` of a ``<Text>`` (NER).
 
     Raises
     ------
     InvalidInputError
-        For XML that does not parse, or a config without a ``<Choices>`` of two or more
-        choices tied to a ``<Text>``/``<Image>`` whose ``value`` names a task field.
+        For XML that does not parse, or a config with neither a ``<Choices>`` of two or more
+        choices tied to a ``<Text>``/``<Image>`` nor a ``<Labels>`` of one or more labels tied
+        to a ``<Text>``, whose ``value`` names a task field.
 
     Examples
     --------
@@ -116,5 +141,47 @@ def parse_label_config(xml: str) -> LabelConfig:
             labels=tuple(dict.fromkeys(labels)),
             multiple=control.get("choice", "single").lower() == "multiple",
         )
-    why = "; ".join(problems) if problems else "it has no <Choices> tag"
-    raise InvalidInputError(f"the label config is not a text or image classification config: {why}")
+    found = _span_config(root, objects, problems)
+    if found is not None:
+        return found
+    why = "; ".join(problems) if problems else "it has no <Choices> or <Labels> tag"
+    raise InvalidInputError(
+        f"the label config is not a text or image classification config, nor a NER config "
+        f"(<Labels> over <Text>): {why}"
+    )
+
+
+def _span_config(
+    root: ET.Element, objects: dict[str, tuple[ObjectKind, str]], problems: list[str]
+) -> LabelConfig | None:
+    """The first ``<Labels>`` over a ``<Text>``; its problems are added to ``problems``."""
+    for control in root.iter():
+        if control.tag.lower() != "labels":
+            continue
+        name = control.get("name") or ""
+        target = control.get("toName") or ""
+        kind, value = objects.get(target, ("image", ""))
+        if target not in objects or kind != "text":
+            problems.append(f"<Labels name={name!r}> labels {target!r}, not a <Text>")
+            continue
+        if not value.startswith("$") or len(value) < 2:
+            problems.append(f"<Text name={target!r}> has value {value!r}, not $field")
+            continue
+        labels = [
+            label.get("alias") or label.get("value") or ""
+            for label in control.iter()
+            if label.tag.lower() == "label"
+        ]
+        labels = [label for label in labels if label]
+        if not labels:
+            problems.append(f"<Labels name={name!r}> has no <Label value=...>")
+            continue
+        return LabelConfig(
+            from_name=name,
+            to_name=target,
+            data_key=value[1:],
+            kind="text",
+            labels=tuple(dict.fromkeys(labels)),
+            control="labels",
+        )
+    return None

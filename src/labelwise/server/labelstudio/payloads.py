@@ -89,6 +89,17 @@ def chosen_label(annotation: Mapping[str, Any], config: LabelConfig) -> str | No
     return found
 
 
+def annotation_label(annotation: Mapping[str, Any], config: LabelConfig, value: str) -> str | None:
+    """The label an annotation gives its task: the first choice (:func:`chosen_label`), or
+    for a NER project the span label of its spans in ``value``, the task text
+    (:func:`labelwise.server.labelstudio.ner.span_label`; ``"[]"``: no entity)."""
+    if config.spans:
+        from labelwise.server.labelstudio.ner import span_label
+
+        return span_label(annotation, config, value)
+    return chosen_label(annotation, config)
+
+
 def ask_model_version(hostname: str, token: str, ls_id: int) -> str | None:
     """The project's ``model_version`` read from Label Studio's API, or None on any failure.
 

@@ -17,6 +17,10 @@
    model exists a prediction carries a score and no choice.
 
 Steps 3 and 4 are skipped when nothing changed: same model, and every unlabeled task ranked.
+
+A NER project (:mod:`~labelwise.server.labelstudio.ner`) learns the same way with a CRF tagger
+over the tasks' tokens: a fresh one each retrain (a CRF has no warm start), once some answer
+holds an entity; its predictions carry the tagger's spans.
 """
 
 from __future__ import annotations
@@ -33,6 +37,13 @@ from labelwise.errors import LabelwiseError
 from labelwise.loop import RoundEngine
 from labelwise.server.labelstudio import state
 from labelwise.server.labelstudio.client import IMPORT_CHUNK
+from labelwise.server.labelstudio.ner import (
+    has_entities,
+    ner_engine,
+    span_results,
+    training_set,
+    words_of,
+)
 from labelwise.server.labelstudio.ranking import Ranking, rank_pool
 from labelwise.server.labelstudio.resync import (
     ListedTask,
@@ -89,21 +100,26 @@ def refresh_project(backend: LabelStudioBackend, ls_id: int, reason: str) -> dic
         return {**done, "pushed": 0, "timings": _rounded(timings)}
     t2 = time.perf_counter()
     task_ids = [task_id for task_id, _ in pool]
-    X = project.features.rows(pool)
+    spans = project.config.spans
+    X: Any = words_of([value for _, value in pool]) if spans else project.features.rows(pool)
     timings["features"] = time.perf_counter() - t2
     t3 = time.perf_counter()
-    engine = project.engine or _engine(backend, project, X.shape[1])
+    engine = project.engine or _engine(backend, project, 0 if spans else X.shape[1])
     rng = np.random.default_rng(backend.settings.seed)
     with project.serve_lock:
         ranking = rank_pool(engine, task_ids, X, version, backend.settings.batch_size, rng)
-        proba = np.asarray(engine.model.predict_proba(X)) if engine.can_rank else None
+        results = None
+        if engine.can_rank and spans:
+            results = span_results(project.config, engine, [value for _, value in pool])
+        elif engine.can_rank:
+            results = _choice_results(project, engine, np.asarray(engine.model.predict_proba(X)))
     with backend._lock:
         project.ranking = ranking
     timings["rank"] = time.perf_counter() - t3
     pushed = 0
     if backend.client is not None and backend.settings.push:
         t4 = time.perf_counter()
-        pushed = _push(backend, project, ranking, engine, proba, timings)
+        pushed = _push(backend, project, ranking, results, timings)
         timings["push"] = time.perf_counter() - t4
     logger.info("project %d refreshed (%s): %s", ls_id, reason, timings)
     return {**done, "pushed": pushed, "model_version": version, "timings": _rounded(timings)}
@@ -169,6 +185,8 @@ def _loaded(backend: LabelStudioBackend, ls_id: int) -> ProjectState:
 def _engine(backend: LabelStudioBackend, project: ProjectState, n_features: int) -> RoundEngine:
     """A fresh engine for the project: the settings' strategy and its service model."""
     settings = backend.settings
+    if project.config.spans:
+        return ner_engine(settings)
     model = build_model(settings.model_name, project.config.labels, n_features, settings.seed)
     return RoundEngine(model, settings.strategy, dense_features=True)
 
@@ -201,6 +219,28 @@ def _labeled(
     return project.features.rows(tasks), labels
 
 
+def _labeled_spans(
+    backend: LabelStudioBackend, project: ProjectState, revisions: list[state.Revision]
+) -> tuple[list[list[str]], list[list[str]], bool]:
+    """A NER project's token lists and BIO tags of the newest label of every labeled task,
+    and whether any of them holds an entity (else there is nothing to learn yet)."""
+    from labelwise.store import labeled_set
+
+    newest = newest_revisions(revisions)
+    wanted = {
+        state.revision_id(rev.task, rev.annotation, rev.number): rev.label
+        for rev in newest.values()
+        if rev.label is not None
+    }
+    examples = [
+        (record.text or "", str(wanted[record.external_id]))
+        for record, _ in labeled_set(backend.store, project.name)
+        if record.external_id in wanted
+    ]
+    words, tags = training_set(examples)
+    return words, tags, has_entities([label for _, label in examples])
+
+
 def _retrain(backend: LabelStudioBackend, project: ProjectState) -> bool:
     """Fit a new engine when the revisions changed (or none is served); whether one was."""
     with backend._lock:
@@ -208,18 +248,25 @@ def _retrain(backend: LabelStudioBackend, project: ProjectState) -> bool:
         served = project.engine
     if served is not None and len(revisions) == project.trained_on:
         return False
-    X, y = _labeled(backend, project, revisions)
-    if len(set(y)) < 2:  # nothing to tell classes apart yet: no model, the engine starts cold
+    spans = project.config.spans
+    X: Any
+    y: Any
+    if spans:
+        X, y, enough = _labeled_spans(backend, project, revisions)
+    else:
+        X, labels = _labeled(backend, project, revisions)
+        y, enough = np.asarray(labels, dtype=object), len(set(labels)) >= 2
+    if not enough:  # nothing to tell apart yet: no model, the engine starts cold
         with backend._lock:
             project.engine = None
         return False
-    if served is not None:
+    if served is not None and not spans:
         with project.serve_lock:
             engine = copy.deepcopy(served)
     else:
-        engine = _engine(backend, project, X.shape[1])
+        engine = _engine(backend, project, 0 if spans else X.shape[1])
     started = time.perf_counter()
-    engine.fit(X, np.asarray(y, dtype=object))
+    engine.fit(X, y)
     seconds = time.perf_counter() - started
     if served is None and project.version and len(revisions) == project.trained_on:
         version = project.version  # the stored model, refitted after a restart
@@ -246,37 +293,43 @@ def _pool(
     return [(t.task, t.value) for t in listed if t.label is None and t.task not in labeled]
 
 
+def _choice_results(
+    project: ProjectState, engine: RoundEngine, proba: Any
+) -> list[list[dict[str, Any]]]:
+    """The likeliest choice of each task as a prediction's result."""
+    config = project.config
+    classes = list(getattr(engine.model, "classes", None) or config.labels)
+    return [
+        [
+            {
+                "from_name": config.from_name,
+                "to_name": config.to_name,
+                "type": "choices",
+                "value": {"choices": [str(classes[int(np.argmax(row))])]},
+            }
+        ]
+        for row in proba
+    ]
+
+
 def _push(
     backend: LabelStudioBackend,
     project: ProjectState,
     ranking: Ranking,
-    engine: RoundEngine,
-    proba: Any,
+    results: list[list[dict[str, Any]]] | None,
     timings: dict[str, float],
 ) -> int:
-    """Import the ranking's predictions and make their version the project's (after the
-    first :data:`IMPORT_CHUNK`, the lowest scores); ``timings["push_first"]`` is when."""
+    """Import the ranking's predictions (``results`` in its order; None: no model yet, no
+    result) and make their version the project's (after the first :data:`IMPORT_CHUNK`, the
+    lowest scores); ``timings["push_first"]`` is when."""
     assert backend.client is not None
     started = time.perf_counter()
-    config = project.config
-    classes = list(getattr(engine.model, "classes", None) or config.labels)
     predictions = []
     for k, (task_id, score) in enumerate(ranking.scores.items()):
-        result = []
-        if proba is not None:
-            choice = str(classes[int(np.argmax(proba[k]))])
-            result = [
-                {
-                    "from_name": config.from_name,
-                    "to_name": config.to_name,
-                    "type": "choices",
-                    "value": {"choices": [choice]},
-                }
-            ]
         predictions.append(
             {
                 "task": task_id,
-                "result": result,
+                "result": results[k] if results is not None else [],
                 "score": score,
                 "model_version": ranking.model_version,
             }

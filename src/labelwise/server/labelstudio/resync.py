@@ -2,11 +2,13 @@
 
 Label Studio is the source of truth. For each task it lists, the label that counts is the first
 choice of its newest annotation (by ``updated_at``, then id) that was not cancelled and chose
-something; a task without one counts as unlabeled. The backend's view of a task is its newest
-revision (:mod:`labelwise.server.labelstudio.state`). :func:`missed_events` returns the
-revisions that make the backend agree: a label where Label Studio has a new or another one, a
-deletion where Label Studio has none (its annotations deleted or cancelled, or the task itself
-deleted). Applied, a second comparison finds nothing: the resync is idempotent.
+something (a NER project: the spans of its newest annotation not cancelled, none being an
+answer too; :mod:`~labelwise.server.labelstudio.ner`); a task without one counts as unlabeled.
+The backend's view of a task is its newest revision (:mod:`labelwise.server.labelstudio.
+state`). :func:`missed_events` returns the revisions that make the backend agree: a label where
+Label Studio has a new or another one, a deletion where Label Studio has none (its annotations
+deleted or cancelled, or the task itself deleted). Applied, a second comparison finds nothing:
+the resync is idempotent.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from labelwise.errors import InvalidInputError
 from labelwise.server.labelstudio.label_config import LabelConfig
-from labelwise.server.labelstudio.payloads import chosen_label
+from labelwise.server.labelstudio.payloads import annotation_label
 from labelwise.server.labelstudio.state import Revision
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ def listed_task(task: Mapping[str, Any], config: LabelConfig) -> ListedTask | No
         if isinstance(annotation_id, bool) or not isinstance(annotation_id, int):
             continue
         try:
-            label = chosen_label(annotation, config)
+            label = annotation_label(annotation, config, value)
         except InvalidInputError as exc:
             logger.info("skipping annotation %d of task %d: %s", annotation_id, task_id, exc)
             continue

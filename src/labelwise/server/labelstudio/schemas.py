@@ -48,10 +48,31 @@ class ChoicesRegion(BaseModel):
     value: ChoicesValue
 
 
-class Prediction(BaseModel):
-    """One task's prediction: the choice, the acquisition score (lowest first) and version."""
+class SpanValue(BaseModel):
+    """A span of the task text: code-point offsets, the text they quote, its label."""
 
-    result: list[ChoicesRegion]
+    start: int
+    end: int
+    text: str
+    labels: list[str]
+
+
+class SpanRegion(BaseModel):
+    """A NER prediction region (``type: "labels"``) with the model's confidence in it."""
+
+    id: str | None = None
+    from_name: str
+    to_name: str
+    type: str
+    value: SpanValue
+    score: float
+
+
+class Prediction(BaseModel):
+    """One task's prediction: the choice (or a NER project's spans), the acquisition score
+    (lowest first) and version."""
+
+    result: list[ChoicesRegion | SpanRegion]
     score: float
     model_version: str
 

@@ -20,7 +20,9 @@ class BackendSettings:
     Parameters
     ----------
     strategy : the acquisition strategy, any name of :func:`labelwise.strategies.
-        available_strategies` (default ``margin``).
+        available_strategies` (default ``margin``) or, for NER projects (``<Labels>`` over
+        ``<Text>``), of :func:`labelwise.spans.available_sequence_strategies` (NER projects use
+        ``mnlp`` when it names none; a sequence-only name serves NER projects only).
     model : the service model (``auto``, ``logreg``, ``committee``, ``mc_dropout``); ``auto``
         picks the first that serves the strategy. An unrunnable pair is refused here.
     text_features : ``auto`` (MiniLM where installed, else hashed words), ``minilm``, ``hashed``.
@@ -88,7 +90,8 @@ class BackendSettings:
             raise InvalidInputError(
                 f"text_features must be auto, minilm or hashed, got {self.text_features!r}"
             )
-        resolve_model(self.strategy, self.model)  # refuses an unknown or unrunnable pair
+        if not self.sequence_only:
+            resolve_model(self.strategy, self.model)  # refuses an unknown or unrunnable pair
         if self.label_studio_url:
             check_label_studio_url(self.label_studio_url)
         elif self.label_studio_token:
@@ -96,11 +99,36 @@ class BackendSettings:
         self.basic_auth()  # both credentials or neither
 
     @property
+    def sequence_only(self) -> bool:
+        """Whether the strategy is a sequence strategy's name only (NER projects only)."""
+        from labelwise.spans.selection import available_sequence_strategies
+        from labelwise.strategies import available_strategies
+
+        return (
+            self.strategy in available_sequence_strategies()
+            and self.strategy not in available_strategies()
+        )
+
+    @property
+    def sequence_strategy(self) -> str:
+        """The strategy of NER projects: ``strategy`` when it names a sequence strategy
+        (``mnlp``, ``token_entropy``, ``random``...), else the default, ``mnlp``."""
+        from labelwise.spans.selection import (
+            DEFAULT_SEQUENCE_STRATEGY,
+            available_sequence_strategies,
+        )
+
+        if self.strategy in available_sequence_strategies():
+            return self.strategy
+        return DEFAULT_SEQUENCE_STRATEGY
+
+    @property
     def model_name(self) -> str:
-        """The service model that runs the strategy (``auto`` resolved)."""
+        """The service model that runs the strategy (``auto`` resolved; ``crf`` for a
+        sequence strategy, which serves NER projects only)."""
         from labelwise.controller.models import resolve_model
 
-        return resolve_model(self.strategy, self.model)
+        return "crf" if self.sequence_only else resolve_model(self.strategy, self.model)
 
     @property
     def talks_to_label_studio(self) -> bool:

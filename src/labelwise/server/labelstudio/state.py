@@ -5,7 +5,9 @@ append-only. So each annotation event becomes a new *revision* sample of the tas
 with its label (or without one, for a deletion or a skipped task) under the external id
 ``task-<task id>.a<annotation id>.r<revision>``. An image revision keeps the image's URL as its
 URI and the image's features (base64 float32) in the sample's metadata under ``features``, so
-training never fetches an image twice. The training set is the newest revision of
+training never fetches an image twice. A NER project's revision keeps its spans (the span label
+of :mod:`~labelwise.server.labelstudio.ner`) in the metadata under ``spans``; its store label
+is the first span's type, or ``O``. The training set is the newest revision of
 every task that has a label: the newest answer wins. Each trained model is a round
 (:func:`labelwise.store.record_round`) whose ``model_version`` is ``labelwise-<n>`` and whose
 metrics keep the revision count it was trained on, so a restarted backend knows how many
@@ -65,34 +67,56 @@ def revision_id(task: int, annotation: int, number: int) -> str:
 
 def ensure_project(store: Store, ls_project: int, config: LabelConfig) -> str:
     """Create the store project of ``ls_project`` with the config's choices, or check it."""
+    from labelwise.server.labelstudio.ner import store_label_space
+
     name = store_project_name(ls_project)
     task_type: TaskType = (
         "image_classification" if config.kind == "image" else "text_classification"
     )
+    labels = store_label_space(config) if config.spans else list(config.labels)
     try:
         found = get_project(store, name)
     except NotFoundError:
-        create_project(store, name, list(config.labels), task_type, actor="labelstudio")
+        create_project(store, name, labels, task_type, actor="labelstudio")
         return name
-    if tuple(found.label_space) != tuple(config.labels):
+    if list(found.label_space) != labels:
         raise InvalidInputError(
-            f"Label Studio project {ls_project} now has choices {list(config.labels)} but "
+            f"Label Studio project {ls_project} now has labels {labels} but "
             f"labelwise learned {list(found.label_space)}: a changed label space needs a new "
             "project (or remove the store project to start over)"
         )
     return name
 
 
-def load_revisions(store: Store, project: str) -> list[Revision]:
-    """Every stored revision of the project, oldest first, with its label (None: none)."""
+def load_revisions(store: Store, project: str, spans: bool = False) -> list[Revision]:
+    """Every stored revision of the project, oldest first, with its label (None: none); with
+    ``spans`` (a NER project) the label is the span label kept in the metadata."""
     labels = {record.id: label for record, label in labeled_set(store, project)}
+    span_labels = _span_labels(store, project) if spans else {}
     found: list[Revision] = []
     for record in list_samples(store, project):
         match = _REVISION.match(record.external_id)
         if match is None:
             continue
         task, annotation, number = (int(part) for part in match.groups())
-        found.append(Revision(task, annotation, number, labels.get(record.id)))
+        label = labels.get(record.id)
+        if spans and label is not None:
+            label = span_labels.get(record.external_id, "[]")
+        found.append(Revision(task, annotation, number, label))
+    return found
+
+
+def _span_labels(store: Store, project: str) -> dict[str, str]:
+    """External id -> the span label a NER revision keeps in its metadata."""
+    from sqlalchemy import select
+
+    found: dict[str, str] = {}
+    with store.read() as session:
+        row = project_row(session, project)
+        query = select(Sample.external_id, Sample.meta).where(Sample.project_id == row.id)
+        for external_id, meta in session.execute(query):
+            if isinstance(meta, Mapping) and "spans" in meta:
+                found[external_id] = str(meta["spans"])
     return found
 
 
@@ -140,8 +164,8 @@ def revision_text(store: Store, project: str, external_id: str) -> str:
 
 
 def add_revisions(store: Store, project: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Import revision rows (``id``, ``text`` or ``image``, optional ``label`` and
-    ``features``) in one transaction."""
+    """Import revision rows (``id``, ``text`` or ``image``, optional ``label``, ``features``
+    and ``spans``) in one transaction."""
     if not rows:
         return
     with tempfile.TemporaryDirectory(prefix="labelwise-ls-") as folder:
