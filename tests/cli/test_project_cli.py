@@ -94,3 +94,49 @@ def test_round_run_on_an_unknown_project_fails_with_one_line(
 ) -> None:
     code, err = run_main(capsys, "round", "run", "nope", "--store", url)
     assert code == 1 and "nope" in one_error_line(err)
+
+
+def test_a_number_project_keeps_its_bounds_and_step(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'n.db'}"
+    out = run_ok(
+        "project", "create", "ages", "--task", "tabular", "--answer", "number",
+        "--min", "0", "--max", "120", "--step", "0.5", "--aggregation", "mean", "--store", store,
+    )  # fmt: skip
+    assert "numeric answers (min 0, max 120, step 0.5), aggregated by mean" in out
+    opened = init_store(store)
+    info = get_project(opened, "ages")
+    opened.close()
+    assert info.answer_kind == "number" and info.label_space == ()
+    assert info.settings["answer"] == {"min": 0.0, "max": 120.0, "step": 0.5, "aggregation": "mean"}
+
+
+def test_a_multilabel_project_takes_its_label_space(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    out = run_ok(
+        "project", "create", "topics", "--task", "text", "--answer", "labels",
+        "--labels", "sports,politics,tech", "--store", store,
+    )  # fmt: skip
+    assert "label sets over sports, politics, tech" in out
+    opened = init_store(store)
+    assert get_project(opened, "topics").answer_kind == "labels"
+    opened.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--answer", "score"], "--answer must be label, number or labels"),
+        (["--answer", "labels", "--labels", "a,b", "--min", "1"], "--min apply to --answer number"),
+        (["--answer", "number", "--min", "5", "--max", "1"], "must be below max"),
+        (["--answer", "number", "--step", "-1"], "step must be positive"),
+        (["--answer", "label", "--labels", "a"], "at least 2 labels"),
+    ],
+)
+def test_bad_answer_options_exit_2_naming_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], problem: str
+) -> None:
+    store = f"sqlite:///{tmp_path / 'x.db'}"
+    code, err = run_main(
+        capsys, "project", "create", "x", "--task", "text", *args, "--store", store
+    )
+    assert code == 2 and problem in one_error_line(err)

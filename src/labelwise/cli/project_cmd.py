@@ -1,6 +1,9 @@
 """``labelwise project`` and ``labelwise round``: the team loop from a script or a terminal.
 
-* ``project create NAME --task text|image|tabular --labels a,b,c``: a new, empty project;
+* ``project create NAME --task text|image|tabular --labels a,b,c [--answer label|number|labels]``:
+  a new, empty project; ``--answer number`` (regression: ``--min``, ``--max``, ``--step``,
+  ``--aggregation median|mean``, no labels needed) or ``labels`` (multi-label: annotators pick
+  every label that applies);
 * ``project set NAME --strategy S [--model M] ...``: loop settings, checked first: a strategy its
   model cannot serve is refused (exit 2) with what is missing and which model supplies it;
   ``--model auto`` picks a model that serves the strategy;
@@ -19,7 +22,7 @@ from labelwise.cli import app, print_error
 from labelwise.cli.store_cmd import AS_JSON, STORE
 
 if TYPE_CHECKING:
-    from labelwise.store.schema import TaskType
+    from labelwise.store.schema import AnswerKind, TaskType
 
 project_app = typer.Typer(
     help="Projects of the store: create one, change its loop settings.", no_args_is_help=True
@@ -43,25 +46,69 @@ def create(
         ..., "--task", help="What is labeled: text, image or tabular (numeric columns)."
     ),
     labels: str = typer.Option(
-        ..., "--labels", metavar="A,B,C", help="The label space, comma separated."
+        "",
+        "--labels",
+        metavar="A,B,C",
+        help="The label space, comma separated (not needed with --answer number).",
+    ),
+    answer: str = typer.Option(
+        "label",
+        "--answer",
+        help="What annotators answer: label (one), number (regression) or labels (several).",
+    ),
+    minimum: float | None = typer.Option(None, "--min", help="Smallest number (--answer number)."),
+    maximum: float | None = typer.Option(None, "--max", help="Largest number (--answer number)."),
+    step: float | None = typer.Option(
+        None, "--step", help="Numbers are multiples of this from --min (--answer number)."
+    ),
+    aggregation: str | None = typer.Option(
+        None, "--aggregation", help="median (default) or mean of the numbers (--answer number)."
     ),
     overlap: int = typer.Option(1, "--overlap", help="Annotators per sample."),
     store: str | None = STORE,
 ) -> None:
     """Create an empty project; then import its samples (labelwise import)."""
-    from labelwise.store import create_project, init_store
+    from labelwise.store import StoreError, create_project, init_store
+    from labelwise.store.schema import ANSWER_KINDS
 
     if task not in TASKS:
         print_error(f"--task must be text, image or tabular, got {task!r}")
         raise typer.Exit(2)
+    if answer not in ANSWER_KINDS:
+        print_error(f"--answer must be label, number or labels, got {answer!r}")
+        raise typer.Exit(2)
+    rules = {"min": minimum, "max": maximum, "step": step, "aggregation": aggregation}
+    given = {k: v for k, v in rules.items() if v is not None}
+    if given and answer != "number":
+        print_error(f"--{', --'.join(given)} apply to --answer number only")
+        raise typer.Exit(2)
     label_space = [x.strip() for x in labels.split(",") if x.strip()]
+    settings: dict[str, object] = {"overlap": overlap}
+    if given:
+        settings["answer"] = given
     opened = init_store(store)  # a new store is created, an old one upgraded
     try:
         task_type = cast("TaskType", TASKS[task])
-        info = create_project(opened, name, label_space, task_type, {"overlap": overlap})
+        kind = cast("AnswerKind", answer)
+        info = create_project(opened, name, label_space, task_type, settings, answer_kind=kind)
+    except StoreError as exc:
+        print_error(str(exc))
+        raise typer.Exit(2) from None
     finally:
         opened.close()
-    typer.echo(f"project {info.name!r} created: {task}, labels {', '.join(label_space)}")
+    if answer == "number":
+        checked = info.settings["answer"]
+        bounds = ", ".join(
+            f"{k} {checked[k]:g}" for k in ("min", "max", "step") if checked[k] is not None
+        )
+        typer.echo(
+            f"project {info.name!r} created: {task}, numeric answers"
+            + (f" ({bounds})" if bounds else "")
+            + f", aggregated by {checked['aggregation']}"
+        )
+        return
+    what = "label sets over" if answer == "labels" else "labels"
+    typer.echo(f"project {info.name!r} created: {task}, {what} {', '.join(label_space)}")
 
 
 @project_app.command("set")

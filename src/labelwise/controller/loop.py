@@ -26,6 +26,7 @@ pre-annotation (:meth:`Controller.guess`).
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from collections import deque
@@ -37,7 +38,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.controller.features import FeatureSource, TextFeatures, feature_source_for
-from labelwise.controller.models import build_model
+from labelwise.controller.models import (
+    TASK_MODELS,
+    build_model,
+    build_task_model,
+    task_strategy,
+    task_targets,
+)
 from labelwise.controller.pool import PoolFeatures
 from labelwise.controller.settings import LOOP_KEY, LoopSettings, loop_settings
 from labelwise.controller.stopping import StopDecision, decide_stop, prediction_kappa
@@ -107,7 +114,7 @@ class Guess:
     """The model's current answer for a sample (pre-annotation)."""
 
     label: str
-    probability: float
+    probability: float | None  # None for a number (a regressor's guess has no probability)
     round: int
 
 
@@ -147,6 +154,7 @@ class Controller:
         self.store = store
         self.project = project
         self.classes = list(info.label_space)
+        self.kind = info.answer_kind  # label, number (regression) or labels (multi-label)
         self._features_choice: TextFeatures | None = (
             None  # the setting behind self.features, if any
         )
@@ -176,14 +184,23 @@ class Controller:
         update_settings(self.store, self.project, {LOOP_KEY: new.to_dict()}, actor=actor)
         return new
 
+    def _model_name(self, settings: LoopSettings) -> str:
+        """The service model that runs: the setting's, or the task's for a regression or
+        multi-label project (:data:`~labelwise.controller.models.TASK_MODELS`)."""
+        return TASK_MODELS[self.kind][1] if self.kind in TASK_MODELS else settings.resolved_model
+
     def _engine_for(self, settings: LoopSettings, n_features: int) -> RoundEngine:
         """The engine for the current strategy and model; rebuilt when either changes."""
-        model_name = settings.resolved_model
-        key = (settings.strategy, model_name, n_features)
+        model_name = self._model_name(settings)
+        strategy = task_strategy(self.kind, settings.strategy)
+        key = (strategy, model_name, n_features)
         if self._engine is None or self._engine_key != key:
-            model = build_model(model_name, self.classes, n_features, settings.seed)
+            if self.kind in TASK_MODELS:
+                model = build_task_model(self.kind, settings.seed)
+            else:
+                model = build_model(model_name, self.classes, n_features, settings.seed)
             self._engine = RoundEngine(
-                model, settings.strategy, chunk_size=self.chunk_size, dense_features=True
+                model, strategy, chunk_size=self.chunk_size, dense_features=True
             )
             self._engine_key = key
         return self._engine
@@ -272,7 +289,9 @@ class Controller:
         timings["features"] = time.perf_counter() - t0
         engine = self._engine_for(settings, int(n_features))
         if labeled and X_labeled is not None:
-            engine.fit(X_labeled, np.asarray([label for _, label in labeled], dtype=object))
+            engine.fit(
+                X_labeled, task_targets(self.kind, [label for _, label in labeled], self.classes)
+            )
         depth = self.depth(settings)
         ranking_size = min(len(candidates), 2 * depth)
         result = None
@@ -280,10 +299,11 @@ class Controller:
             result = engine.select(X_pool, ranking_size, rng)
             timings.update(result.timings)
         model = engine.model if engine.fitted else None
+        classifies = model is not None and self.kind == "label"  # accuracy, stop set: classes
 
         t0 = time.perf_counter()
-        eval_accuracy = None if model is None else self._eval_accuracy(model)
-        stop_proba = None if model is None else self._stop_proba(model, pool, settings)
+        eval_accuracy = self._eval_accuracy(model) if classifies else None
+        stop_proba = self._stop_proba(model, pool, settings) if classifies else None
         predictions = None if stop_proba is None else [int(i) for i in stop_proba.argmax(axis=1)]
         max_unc = None
         if stop_proba is not None and len(stop_proba):
@@ -305,7 +325,9 @@ class Controller:
         )
         timings["measure"] = time.perf_counter() - t0
 
-        strategy_name = result.strategy if result is not None else settings.strategy
+        strategy_name = (
+            result.strategy if result is not None else task_strategy(self.kind, settings.strategy)
+        )
         picked_ids = [] if result is None else [candidates[i].id for i in result.indices]
         priorities = self._priorities(result)
         metrics = {
@@ -319,7 +341,7 @@ class Controller:
             "stop": stop.stop,
             "stop_reason": stop.reason,
             "stop_predictions": predictions,
-            "model": settings.resolved_model,
+            "model": self._model_name(settings),
             "cold_start": bool(result is not None and result.cold),
             "candidates": len(candidates),
             "score_histogram": self._histogram(result),
@@ -355,7 +377,7 @@ class Controller:
             kappa=kappas[-1] if kappas else None,
             max_uncertainty=max_unc,
             stop=stop,
-            model=settings.resolved_model,
+            model=self._model_name(settings),
             model_version=model_version,
             cold=bool(result is not None and result.cold),
             picks=tuple(candidates[i].external_id for i in result.indices[:depth])
@@ -480,6 +502,15 @@ class Controller:
         if fitted is None:
             return None
         model, number = fitted
+        if self.kind == "number":
+            return Guess(
+                repr(float(np.asarray(model.predict(self.features([sample])))[0])), None, number
+            )
+        if self.kind == "labels":
+            proba = np.asarray(model.predict_label_proba(self.features([sample])))[0]
+            chosen = [c for c, p in zip(self.classes, proba, strict=True) if p >= 0.5]
+            sure = float(np.mean(np.maximum(proba, 1.0 - proba)))
+            return Guess(json.dumps(chosen, separators=(",", ":")), sure, number)
         proba = np.asarray(model.predict_proba(self.features([sample])))[0]
         best = int(np.argmax(proba))
         return Guess(self.classes[best], float(proba[best]), number)

@@ -13,6 +13,17 @@ them; what differs between the models is the rest:
 
 :func:`resolve_model` is where a (strategy, model) pair is refused, with what is missing and
 which model choice supplies it, when a setting is made.
+
+Regression and multi-label projects (answer kinds ``number`` and ``labels``, see
+:mod:`labelwise.store.answers`) have one service model each (:data:`TASK_MODELS`):
+
+* ``bootstrap_ridge``: ridge regression with 8 bootstrap members (their spread is what
+  ``qbc_variance``, the default, and ``predictive_variance`` read);
+* ``one_vs_rest``: one logistic regression per label (label probabilities; the default
+  strategy is ``multilabel_adaptive``, Li & Guo 2013).
+
+The loop's ``strategy`` setting is used when it serves the project's task
+(:func:`task_strategy`); otherwise the task's default runs.
 """
 
 from __future__ import annotations
@@ -25,7 +36,17 @@ from labelwise.loop.capabilities import what_supplies
 from labelwise.models.base import Model
 from labelwise.strategies import get_strategy
 
-__all__ = ["MODEL_CHOICES", "SERVICE_MODELS", "build_model", "resolve_model", "runnable_strategies"]
+__all__ = [
+    "MODEL_CHOICES",
+    "SERVICE_MODELS",
+    "TASK_MODELS",
+    "build_model",
+    "build_task_model",
+    "resolve_model",
+    "runnable_strategies",
+    "task_strategy",
+    "task_targets",
+]
 
 #: What each service model supplies besides the features' embeddings (checked against the built
 #: models in the tests).
@@ -127,3 +148,54 @@ def build_model(name: str, classes: Sequence[str], n_features: int, seed: int) -
             random_state=seed,
         )
     raise InvalidInputError(f"unknown model {name!r}; choose one of {', '.join(SERVICE_MODELS)}")
+
+
+#: Per answer kind of a non-classification project: (task, service model, default strategy).
+TASK_MODELS: dict[str, tuple[str, str, str]] = {
+    "number": ("regression", "bootstrap_ridge", "qbc_variance"),
+    "labels": ("multilabel", "one_vs_rest", "multilabel_adaptive"),
+}
+
+
+def task_strategy(answer_kind: str, strategy: str) -> str:
+    """The strategy a project of ``answer_kind`` runs: ``strategy`` when it serves the task,
+    else the task's default (:data:`TASK_MODELS`)."""
+    from labelwise.strategies import available_strategies
+
+    if answer_kind not in TASK_MODELS:
+        return strategy
+    task, _, default = TASK_MODELS[answer_kind]
+    return strategy if strategy in available_strategies(task) else default  # type: ignore[arg-type]
+
+
+def build_task_model(answer_kind: str, seed: int) -> Model:
+    """A fresh, unfitted service model of a regression (``number``) or multi-label
+    (``labels``) project."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from labelwise.models import SklearnMultilabel, SklearnRegressor
+
+    if answer_kind == "number":
+        return SklearnRegressor(Ridge(alpha=1.0), n_bootstrap=8, random_state=seed)  # type: ignore[return-value]
+    if answer_kind == "labels":
+        return SklearnMultilabel(LogisticRegression(C=3.0, max_iter=500))  # type: ignore[return-value]
+    raise InvalidInputError(f"no task model for answer kind {answer_kind!r}")
+
+
+def task_targets(answer_kind: str, values: Sequence[str], classes: Sequence[str]) -> Any:
+    """The training targets of stored labels: the labels themselves (classification), floats
+    (regression) or an (N, Q) 0/1 matrix in label-space order (multi-label)."""
+    import json
+
+    import numpy as np
+
+    if answer_kind == "number":
+        return np.asarray([float(v) for v in values], dtype=np.float64)
+    if answer_kind == "labels":
+        column = {label: q for q, label in enumerate(classes)}
+        out = np.zeros((len(values), len(classes)), dtype=np.int64)
+        for i, text in enumerate(values):
+            for label in json.loads(text):
+                out[i, column[label]] = 1
+        return out
+    return np.asarray(list(values), dtype=object)

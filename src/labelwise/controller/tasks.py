@@ -26,6 +26,8 @@ Examples
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from labelwise.controller.loop import stop_state
@@ -111,22 +113,39 @@ def next_task(
     return _none_left(store, project) if lease is None else NextTask(lease)
 
 
+#: An answer as a caller gives it: a label, a number (regression) or labels (multi-label).
+Answer = str | float | Sequence[str]
+
+
+def _text(value: Answer) -> str:
+    """The answer as the store takes it: a label or text as is, a number or a list of labels
+    as JSON (the store checks it against the project and keeps its canonical text)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value if isinstance(value, float | int) else list(value))
+
+
 def answer(
     store: Store,
     task_id: int,
     annotator: str,
-    value: str,
+    value: Answer,
     seconds_spent: float | None = None,
 ) -> Answered:
-    """Store ``annotator``'s answer to the task they hold (the same answer again: no change)."""
-    return Answered(submit_annotation(store, task_id, annotator, value, seconds_spent))
+    """Store ``annotator``'s answer to the task they hold (the same answer again: no change).
+
+    ``value`` is a label, a number (a number project) or a list of labels (a multi-label
+    project); an answer the project does not take raises
+    :class:`~labelwise.store.AnswerError` naming the problem.
+    """
+    return Answered(submit_annotation(store, task_id, annotator, _text(value), seconds_spent))
 
 
 def answer_and_next(
     store: Store,
     task_id: int,
     annotator: str,
-    value: str,
+    value: Answer,
     seconds_spent: float | None = None,
     *,
     info: ProjectInfo | None = None,
@@ -147,6 +166,7 @@ def answer_and_next(
         info = task_view(store, task_id).project_info
         assert info is not None
     project = info.name
+    value = _text(value)
     decision = _stop(store, project, stop)
     if decision.stop:
         record = submit_annotation(store, task_id, annotator, value, seconds_spent)

@@ -1,9 +1,10 @@
 """The annotator's API: next task, answer, lease heartbeat, skip, undo, guess, progress.
 
-Routes translate HTTP only: who may touch which task or project (404), a label outside the
-label space (422). Every rule of leasing and answering (stop, budget, overlap, gold, lease
-length) is the controller's (:mod:`labelwise.controller.tasks`), shared with the CLI and
-library callers.
+Routes translate HTTP only: who may touch which task or project (404), an answer the project
+does not take (422: a label outside the label space, a number out of bounds or off the step, an
+unknown label in a set, an answer of the wrong kind). Every rule of leasing and answering
+(stop, budget, overlap, gold, lease length) is the controller's
+(:mod:`labelwise.controller.tasks`), shared with the CLI and library callers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from labelwise.server.schemas import (
     AnnotationCreate,
     AnnotationPublic,
     AnswerPublic,
+    AnswerRulesPublic,
     GuessPublic,
     LeasePublic,
     MePublic,
@@ -33,8 +35,12 @@ from labelwise.server.schemas import (
 )
 from labelwise.store import (
     AnnotatorInfo,
+    AnswerError,
+    AnswerSpec,
+    ProjectInfo,
     Store,
     TaskLease,
+    encode_answer,
     list_projects,
     renew_lease,
 )
@@ -88,12 +94,24 @@ def me(user: UserDep, store: StoreDep) -> MePublic:
 def projects(user: UserDep, store: StoreDep) -> list[ProjectPublic]:
     """The projects the caller may work on."""
     return [
-        ProjectPublic(
-            name=p.name, task_type=p.task_type, labels=list(p.label_space), overlap=p.overlap
-        )
+        _project_public(p)
         for p in list_projects(store)
         if user.role == "admin" or is_member(p, user.name)
     ]
+
+
+def _project_public(p: ProjectInfo) -> ProjectPublic:
+    rules = p.settings.get("answer") if p.answer_kind == "number" else None
+    return ProjectPublic(
+        name=p.name,
+        task_type=p.task_type,
+        labels=list(p.label_space),
+        overlap=p.overlap,
+        answer_kind=p.answer_kind,  # type: ignore[arg-type]
+        answer=None
+        if rules is None
+        else AnswerRulesPublic(**{k: rules.get(k) for k in ("min", "max", "step")}),
+    )
 
 
 @router.post("/projects/{project}/next", response_model=NextTaskPublic)
@@ -121,15 +139,34 @@ def _next_public(project: str, found: annotating.NextTask) -> NextTaskPublic:
     return NextTaskPublic(task=_task_public(project, found.lease))
 
 
-def _answerable(runtime: Runtime, user: AnnotatorInfo, task_id: int, label: str) -> TaskView:
-    """The caller's task, when ``label`` is one of its project's (404 or 422 otherwise)."""
+def _answerable(
+    runtime: Runtime, user: AnnotatorInfo, task_id: int, body: AnnotationCreate
+) -> tuple[TaskView, str]:
+    """The caller's task and the answer as the store keeps it, when the project takes it (404
+    or 422 naming the problem: a label outside the label space, a number out of bounds or off
+    the step, an unknown label in a set, an answer of the wrong kind)."""
     view = _own_task(runtime.store, user, task_id)
-    if label not in view.label_space:
+    info = view.project_info
+    kind = "label" if info is None else info.answer_kind
+    if body.kind != kind:
+        field = {"label": "'label'", "number": "'value' (a number)", "labels": "'labels' (a list)"}
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"label {label!r} is not one of {', '.join(view.label_space)}",
+            f"project {view.project!r} takes {field[kind]} answers, not {field[body.kind]}",
         )
-    return view
+    if kind == "label":
+        label = str(body.label)
+        if label not in view.label_space:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"label {label!r} is not one of {', '.join(view.label_space)}",
+            )
+        return view, label
+    spec = AnswerSpec.of(kind, view.label_space, None if info is None else info.settings)
+    try:
+        return view, encode_answer(spec, body.answer, view.project)
+    except AnswerError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
 
 def _may_work_on(user: AnnotatorInfo, view: TaskView) -> bool:
@@ -163,8 +200,8 @@ async def annotate(
 def _annotate(
     task_id: int, body: AnnotationCreate, user: AnnotatorInfo, runtime: Runtime, next: bool
 ) -> AnnotationWithNext:
-    view = _answerable(runtime, user, task_id, body.label)
-    done = _answer(runtime, user, view, body, next=next, with_progress=False)
+    view, value = _answerable(runtime, user, task_id, body)
+    done = _answer(runtime, user, view, body, value, next=next, with_progress=False)
     return AnnotationWithNext(
         annotation_id=done.annotation.id,
         task_id=task_id,
@@ -179,6 +216,7 @@ def _answer(
     user: AnnotatorInfo,
     view: TaskView,
     body: AnnotationCreate,
+    value: str,
     *,
     next: bool,
     with_progress: bool,
@@ -191,13 +229,13 @@ def _answer(
             store,
             task_id,
             user.name,
-            body.label,
+            value,
             body.seconds_spent,
             info=view.project_info,
             stop=_stop_of(runtime, view.project),
             with_progress=with_progress,
         )
-    done = annotating.answer(store, task_id, user.name, body.label, body.seconds_spent)
+    done = annotating.answer(store, task_id, user.name, value, body.seconds_spent)
     if not next:
         return done
     gone = annotating.NextTask(None, f"no project {view.project!r} for you")
@@ -224,8 +262,8 @@ async def answer(
 def _answer_next_progress(
     task_id: int, body: AnnotationCreate, user: AnnotatorInfo, runtime: Runtime
 ) -> AnswerPublic:
-    view = _answerable(runtime, user, task_id, body.label)
-    done = _answer(runtime, user, view, body, next=True, with_progress=True)
+    view, value = _answerable(runtime, user, task_id, body)
+    done = _answer(runtime, user, view, body, value, next=True, with_progress=True)
     assert done.next is not None
     shown = None
     if done.progress is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -65,11 +65,21 @@ class MePublic(BaseModel):
     projects: list[str]
 
 
+class AnswerRulesPublic(BaseModel):
+    """A number project's rules for answers (each None when not set)."""
+
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+
+
 class ProjectPublic(BaseModel):
     name: str
     task_type: str
     labels: list[str]
     overlap: int
+    answer_kind: Literal["label", "number", "labels"] = "label"  # what annotators answer
+    answer: AnswerRulesPublic | None = None  # bounds and step of a number project
 
 
 class TaskPublic(BaseModel):
@@ -91,8 +101,39 @@ class NextTaskPublic(BaseModel):
 
 
 class AnnotationCreate(_Body):
-    label: str = Field(min_length=1, max_length=200)
+    """An answer: ``label`` (classification), ``value`` (a number project) or ``labels`` (a
+    multi-label project: the labels that apply, possibly none); exactly one of them."""
+
+    label: str | None = Field(None, min_length=1, max_length=200)
+    value: float | None = Field(None, allow_inf_nan=False)
+    labels: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=1000
+    )
     seconds_spent: float | None = Field(None, ge=0, le=86_400, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> AnnotationCreate:
+        given = [n for n in ("label", "value", "labels") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "send exactly one of 'label', 'value' (a number) or 'labels' (a list), "
+                f"got {', '.join(given) or 'none'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The answer kind this body carries."""
+        return (
+            "label" if self.label is not None else "number" if self.value is not None else "labels"
+        )
+
+    @property
+    def answer(self) -> str | float | list[str]:
+        """The answer, whichever field carries it."""
+        if self.label is not None:
+            return self.label
+        return self.value if self.value is not None else list(self.labels or [])
 
 
 class AnnotationPublic(BaseModel):
@@ -301,7 +342,7 @@ class SampleAnswerPublic(BaseModel):
 
 class SampleGuessPublic(BaseModel):
     label: str
-    probability: float
+    probability: float | None  # None for a number project's guess
     round: int
 
 

@@ -12,6 +12,7 @@ Examples
 
 from labelwise.store.adding import add_samples
 from labelwise.store.aggregation import Aggregator, Vote, majority, reaggregate
+from labelwise.store.answers import AnswerError, AnswerSpec, decode_answer, encode_answer
 from labelwise.store.engine import (
     DEFAULT_URL,
     Store,
@@ -66,6 +67,8 @@ __all__ = [
     "AnnotationRecord",
     "AnnotatorInfo",
     "AnnotatorProgress",
+    "AnswerError",
+    "AnswerSpec",
     "ImportFileError",
     "ImportReport",
     "LeaseError",
@@ -90,6 +93,8 @@ __all__ = [
     "checkout_version",
     "create_dataset_version",
     "create_project",
+    "decode_answer",
+    "encode_answer",
     "enqueue",
     "export_labeled",
     "get_project",

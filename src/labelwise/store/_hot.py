@@ -180,6 +180,7 @@ SUBMITTED_TASK = Prepared(
         Project.settings,
         Sample.split,
         Sample.state,
+        Project.answer_kind,
     )
     .join(Project, Project.id == Task.project_id)
     .join(Sample, Sample.id == Task.sample_id)
@@ -258,6 +259,7 @@ TASK_VIEW = Prepared(
         Project.id,
         Project.task_type,
         Project.settings,
+        Project.answer_kind,
     )
     .join(Project, Project.id == Task.project_id)
     .join(Sample, Sample.id == Task.sample_id)
@@ -266,7 +268,12 @@ TASK_VIEW = Prepared(
 )
 PROJECT_INFO = Prepared(
     select(
-        Project.id, Project.name, Project.task_type, Project.label_space, Project.settings
+        Project.id,
+        Project.name,
+        Project.task_type,
+        Project.label_space,
+        Project.settings,
+        Project.answer_kind,
     ).where(Project.name == bindparam("name"))
 )
 
@@ -341,18 +348,19 @@ def write_label(
     project_id: int,
     sample_id: int,
     value: str,
-    agreement: float,
+    agreement: float | None,
     n: int,
     at: datetime,
+    method: str = "majority",
 ) -> None:
-    """Store a sample's majority label, replacing the one it had."""
+    """Store a sample's aggregated label, replacing the one it had."""
     if driver.first(LABEL_VALUE, sid=sample_id) is None:
         driver.run(
             ADD_LABEL,
             sample_id=sample_id,
             project_id=project_id,
             value=value,
-            method="majority",
+            method=method,
             agreement=agreement,
             n_annotations=n,
             updated_at=at,
@@ -362,7 +370,7 @@ def write_label(
             SET_LABEL,
             sid=sample_id,
             new_value=value,
-            new_method="majority",
+            new_method=method,
             new_agreement=agreement,
             new_n=n,
             new_at=at,

@@ -125,7 +125,7 @@ def reaggregate(
         for sample_id, (value, agreement) in result.items():
             if sample_id not in current:
                 raise StoreError(f"{method} returned a label for sample {sample_id}, not labeled")
-            if value not in space:
+            if not _fits(row.answer_kind, space, row.label_space, row.settings, value):
                 raise StoreError(f"{method} returned {value!r}, outside the label space")
             label = current[sample_id]
             label.value, label.agreement, label.method, label.updated_at = (
@@ -144,3 +144,18 @@ def reaggregate(
             detail={"method": method, "labels": len(result)},
         )
         return len(result)
+
+
+def _fits(
+    kind: str, space: set[str], labels: Sequence[str], settings: Mapping[str, object], value: str
+) -> bool:
+    """Whether ``value`` is an answer in the canonical text of a project of answer ``kind``."""
+    if kind == "label":
+        return value in space
+    from labelwise.store.answers import AnswerError, AnswerSpec, encode_answer
+
+    spec = AnswerSpec.of(kind, labels, settings)
+    try:
+        return encode_answer(spec, value) == value
+    except AnswerError:
+        return False

@@ -3,7 +3,9 @@
 One row per labeled sample: ``id``, ``text``, ``image``, ``split``, ``label``, ``method``,
 ``agreement``, ``n_annotations``, ``annotations`` (each annotator's answer, time and seconds
 spent; for a version, the annotations made up to that version) and ``meta``. CSV holds
-``annotations`` and ``meta`` as JSON text.
+``annotations`` and ``meta`` as JSON text. In a number project ``label`` and each answer are
+numbers, in a multi-label project lists of labels (JSON text in a CSV cell); Parquet keeps the
+stored text (see :mod:`labelwise.store.answers`).
 
 ``annotations`` lists the answers that stand: an answer taken back by an undo is left out (as
 it is from the label). With ``include_retracted=True`` the list is each annotator's whole
@@ -24,6 +26,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from labelwise.store.answers import AnswerSpec, decode_answer
 from labelwise.store.engine import Store
 from labelwise.store.errors import StoreError
 from labelwise.store.projects import project_row
@@ -78,7 +81,7 @@ def export_labeled(
     out = Path(out)
     if not out.parent.is_dir():
         raise StoreError(f"cannot write {out}: folder {out.parent} does not exist")
-    rows = _rows(store, project, version, include_retracted)
+    rows = _rows(store, project, version, include_retracted, native=file_format != "parquet")
     if file_format == "jsonl":
         with out.open("w", encoding="utf-8") as handle:
             for row in rows:
@@ -91,6 +94,7 @@ def export_labeled(
                 writer.writerow(
                     {
                         **row,
+                        "label": _cell(row["label"]),
                         "annotations": json.dumps(row["annotations"], default=str),
                         "meta": None if row["meta"] is None else json.dumps(row["meta"]),
                     }
@@ -132,11 +136,21 @@ def _parquet_schema(pa: Any, include_retracted: bool) -> Any:
     )
 
 
+def _cell(value: object) -> object:
+    """A label in a CSV cell: a set of labels as its JSON text, anything else as is."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
+
+
 def _rows(
-    store: Store, project: str, version: int | None, include_retracted: bool
+    store: Store, project: str, version: int | None, include_retracted: bool, native: bool
 ) -> list[dict[str, Any]]:
     with store.read() as session:
         row = project_row(session, project)
+        spec = AnswerSpec.of(row.answer_kind, row.label_space, row.settings)
+
+        def value_of(text: str | None) -> object:
+            return text if text is None or not native else decode_answer(spec, text)
+
         if version is None:
             source: Any = Label
             query = select(Sample, Label.value, Label.method, Label.agreement, Label.n_annotations)
@@ -178,7 +192,7 @@ def _rows(
                 continue
             vote = {
                 "annotator": name,
-                "label": annotation.value,
+                "label": value_of(annotation.value),
                 "at": annotation.created_at,
                 "seconds_spent": annotation.seconds_spent,
             }
@@ -191,7 +205,7 @@ def _rows(
                 "text": sample.text,
                 "image": sample.uri,
                 "split": sample.split,
-                "label": value,
+                "label": value_of(value),
                 "method": method,
                 "agreement": agreement,
                 "n_annotations": n,

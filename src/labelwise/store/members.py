@@ -48,7 +48,9 @@ def update_settings(
             project_id=row.id,
             detail={"changes": dict(changes)},
         )
-        return ProjectInfo(row.id, row.name, row.task_type, tuple(row.label_space), merged)
+        return ProjectInfo(
+            row.id, row.name, row.task_type, tuple(row.label_space), merged, row.answer_kind
+        )
 
 
 def add_member(store: Store, project: str, annotator: str, *, actor: str = "labelwise") -> None:

@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from labelwise.store import _audit, _tally
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import NotFoundError, StoreError
-from labelwise.store.schema import ROLES, TASK_TYPES, Annotator, Project, Role, TaskType
+from labelwise.store.schema import (
+    ROLES,
+    TASK_TYPES,
+    Annotator,
+    AnswerKind,
+    Project,
+    Role,
+    TaskType,
+)
 
 __all__ = [
     "AnnotatorAccount",
@@ -47,6 +55,7 @@ class ProjectInfo:
     task_type: str
     label_space: tuple[str, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
+    answer_kind: str = "label"  # "label", "number" or "labels": see labelwise.store.answers
 
     @property
     def overlap(self) -> int:
@@ -73,7 +82,14 @@ class AnnotatorAccount:
 
 
 def _info(row: Project) -> ProjectInfo:
-    return ProjectInfo(row.id, row.name, row.task_type, tuple(row.label_space), dict(row.settings))
+    return ProjectInfo(
+        row.id,
+        row.name,
+        row.task_type,
+        tuple(row.label_space),
+        dict(row.settings),
+        row.answer_kind,
+    )
 
 
 def check_label_space(labels: Sequence[str]) -> list[str]:
@@ -124,6 +140,7 @@ def create_project(
     settings: Mapping[str, Any] | None = None,
     *,
     actor: str = "labelwise",
+    answer_kind: AnswerKind = "label",
 ) -> ProjectInfo:
     """Create a project with its label space, in one transaction with its audit row.
 
@@ -136,20 +153,30 @@ def create_project(
     task_type : {"text_classification", "image_classification"}
     settings : mapping, optional
         ``overlap`` (annotators per sample, default 1) and ``budget`` (annotations, default
-        None: unlimited); other keys are kept for the controller.
+        None: unlimited), ``answer`` (for a number project: ``min``, ``max``, ``step`` and
+        ``aggregation``, "median" or "mean"); other keys are kept for the controller.
+    answer_kind : {"label", "number", "labels"}
+        What annotators answer: one label (default), a number (regression: the label space
+        may then be empty) or a set of labels (multi-label).
     """
+    from labelwise.store.answers import check_answer_settings
+
     if not name or not name.strip():
         raise StoreError("a project needs a non-empty name")
     if task_type not in TASK_TYPES:
         raise StoreError(f"task type must be one of {', '.join(TASK_TYPES)}, got {task_type!r}")
-    label_space = check_label_space(labels)
+    answer = check_answer_settings(answer_kind, list(labels), settings)
+    label_space = [] if answer_kind == "number" and not labels else check_label_space(labels)
     merged = check_settings(settings)
+    if answer is not None:
+        merged["answer"] = answer
     with store.write() as session:
         if session.scalars(select(Project.id).where(Project.name == name)).first() is not None:
             raise StoreError(f"a project named {name!r} already exists")
         row = Project(
             name=name,
             task_type=task_type,
+            answer_kind=answer_kind,
             label_space=label_space,
             settings=merged,
             created_at=utcnow(),
@@ -164,7 +191,12 @@ def create_project(
             object_type="project",
             object_id=row.id,
             project_id=row.id,
-            detail={"name": name, "labels": label_space, "task_type": task_type},
+            detail={
+                "name": name,
+                "labels": label_space,
+                "task_type": task_type,
+                "answer_kind": answer_kind,
+            },
         )
         return _info(row)
 

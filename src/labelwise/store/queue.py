@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _hot, _tally
 from labelwise.store._statement import Driver
-from labelwise.store.aggregation import majority
+from labelwise.store.answers import AnswerSpec, aggregate_answers, encode_answer
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
 from labelwise.store.leasing import (
@@ -221,7 +221,10 @@ def submit_annotation(
 
     Submitting the same answer to the same task again returns the stored annotation and
     changes nothing. Refused: an unknown task or annotator, a lease that is not this
-    annotator's or has expired, a label outside the project's label space.
+    annotator's or has expired, an answer the project does not take
+    (:class:`~labelwise.store.answers.AnswerError`: a label outside the label space, a number
+    that is not finite or outside the bounds and step, a set with an unknown label). ``value``
+    is a label, a number's text or a JSON list of labels, by the project's answer kind.
     """
     record, _ = _submit(store, task_id, annotator, value, seconds_spent, None, now)
     return record
@@ -303,16 +306,16 @@ def _submit_in(
     if found is None:
         raise NotFoundError(f"no task {task_id} in the store")
     project_id, sample_id, task_state, holder, expires, name, space, settings = found[:8]
-    split, sample_state = found[8], found[9]
+    split, sample_state, kind = found[8], found[9], found[10]
     who = annotator_id_of(driver, annotator)
     pending = _Pending(project_id, who)
     project = ProjectRef(project_id, budget_of(settings))
+    spec = AnswerSpec.of(kind, space, settings)
     if task_state == "done":
+        if kind != "label":  # compare canonical texts ("2" and "2.0" are one answer)
+            value = encode_answer(spec, value, name)
         return _resubmitted(driver, task_id, annotator, who, value), pending, project
-    if value not in space:
-        raise StoreError(
-            f"label {value!r} is not in project {name!r}'s label space ({', '.join(space)})"
-        )
+    value = encode_answer(spec, value, name)
     if task_state != "leased" or holder != who:
         raise LeaseError(f"task {task_id} is not leased to {annotator!r}: lease a task first")
     assert expires is not None
@@ -339,7 +342,9 @@ def _submit_in(
     label = None
     if split != "gold":  # gold answers are checked against the gold label, never aggregated
         overlap = int((settings or {}).get("overlap", 1))
-        label = _label_if_complete(driver, pending, sample_id, split, sample_state, overlap, now)
+        label = _label_if_complete(
+            driver, pending, sample_id, split, sample_state, overlap, now, spec
+        )
     pending.record(
         annotator,
         "annotate",
@@ -361,13 +366,18 @@ def _label_if_complete(
     state: str,
     overlap: int,
     now: datetime,
+    spec: AnswerSpec,
 ) -> str | None:
-    """Majority label once ``overlap`` answers are in (as :func:`write_majority_label`)."""
+    """The label once ``overlap`` answers are in: the majority (as
+    :func:`write_majority_label`), the median or mean of numbers, the per-label majority of
+    label sets (:func:`labelwise.store.answers.aggregate_answers`)."""
     values = [row[0] for row in driver.all(_hot.VOTES, sid=sample_id)]
     if len(values) < overlap:
         return None
-    value, agreement = majority(values)
-    _hot.write_label(driver, pending.project_id, sample_id, value, agreement, len(values), now)
+    value, agreement, method = aggregate_answers(spec, values)
+    _hot.write_label(
+        driver, pending.project_id, sample_id, value, agreement, len(values), now, method
+    )
     if state != "labeled":
         pending.move(split, state, "labeled")
         _hot.set_sample_state(driver, sample_id, "labeled")

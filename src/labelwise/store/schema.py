@@ -1,7 +1,8 @@
 """The store's tables as SQLAlchemy 2.0 typed models.
 
-One row kind per table: ``project`` (label space, task type, settings), ``sample`` (payload or
-URI, split, state), ``task`` (one annotation slot of a queued sample, and its lease),
+One row kind per table: ``project`` (label space, task type, answer kind, settings),
+``sample`` (payload or URI, split, state), ``task`` (one annotation slot of a queued sample,
+and its lease),
 ``annotation`` (append-only), ``label`` (the aggregated answer), ``round``, ``score``,
 ``dataset_version`` and its members, ``annotator``, ``audit``, ``sample_tally`` (counts per
 split and state, kept in the same transactions as the samples so that status reads 15 rows
@@ -49,6 +50,10 @@ TASK_TYPES: tuple[str, ...] = (
     "tabular_classification",
 )
 ROLES: tuple[str, ...] = ("annotator", "reviewer", "admin")
+#: What an annotator answers: one label of the label space (classification), a number
+#: (regression, bounds and step in the project's settings) or a set of labels (multi-label).
+ANSWER_KINDS: tuple[str, ...] = ("label", "number", "labels")
+AnswerKind = Literal["label", "number", "labels"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -75,11 +80,15 @@ class Base(DeclarativeBase):
 
 class Project(Base):
     __tablename__ = "project"
-    __table_args__ = (CheckConstraint(_one_of("task_type", TASK_TYPES), name="task_type"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("task_type", TASK_TYPES), name="task_type"),
+        CheckConstraint(_one_of("answer_kind", ANSWER_KINDS), name="answer_kind"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     task_type: Mapped[str] = mapped_column(String(40))
+    answer_kind: Mapped[str] = mapped_column(String(10), server_default="label")
     label_space: Mapped[list[str]]
     settings: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(DateTime())

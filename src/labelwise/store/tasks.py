@@ -39,7 +39,7 @@ def task_view(store: Store, task_id: int) -> TaskView:
         raise NotFoundError(f"no task {task_id} in the store")
     sample = SampleRecord(found[4], found[5], found[6], found[7], found[8], found[9])
     space = tuple(found[10])
-    info = ProjectInfo(found[11], found[1], found[12], space, dict(found[13] or {}))
+    info = ProjectInfo(found[11], found[1], found[12], space, dict(found[13] or {}), found[14])
     return TaskView(found[0], found[1], found[2], found[3], sample, space, info)
 
 
@@ -49,4 +49,6 @@ def project_info(store: Store, name: str) -> ProjectInfo:
         found = driver.first(_hot.PROJECT_INFO, name=name)
     if found is None:
         return get_project(store, name)  # raises, naming the projects there are
-    return ProjectInfo(found[0], found[1], found[2], tuple(found[3]), dict(found[4] or {}))
+    return ProjectInfo(
+        found[0], found[1], found[2], tuple(found[3]), dict(found[4] or {}), found[5]
+    )

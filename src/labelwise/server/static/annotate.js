@@ -1,8 +1,12 @@
-// The annotator's page: next task with the model's suggestion, one button per label (keys
-// from keys.js), skip, multi-step undo, progress and the model's age.
+// The annotator's page: next task with the model's suggestion, skip, multi-step undo, progress
+// and the model's age. What is asked depends on the project's answer kind: one button per label
+// (keys from keys.js), a number input (type the number, Enter submits) or one checkbox per label
+// (its key toggles it, Enter submits the set).
 "use strict";
 let labels = [];
 let keys = [];
+let kind = "label"; // "label", "number" or "labels"
+let rules = {}; // a number project's {min, max, step}
 let task = null;
 let shownAt = 0;
 let heartbeat = null;
@@ -30,6 +34,7 @@ async function signIn() {
     for (const p of projects) {
       const option = document.createElement("option");
       option.value = p.name; option.textContent = p.name; option.dataset.labels = JSON.stringify(p.labels);
+      option.dataset.kind = p.answer_kind || "label"; option.dataset.rules = JSON.stringify(p.answer || {});
       lw.$("project").appendChild(option);
     }
     lw.$("signin").classList.add("hidden");
@@ -40,10 +45,95 @@ async function signIn() {
 }
 
 async function chooseProject() {
-  labels = JSON.parse(lw.$("project").selectedOptions[0].dataset.labels);
-  keys = shortcutKeys(labels);
+  const chosen = lw.$("project").selectedOptions[0];
+  labels = JSON.parse(chosen.dataset.labels);
+  kind = chosen.dataset.kind || "label";
+  rules = JSON.parse(chosen.dataset.rules || "{}");
+  keys = kind === "number" ? [] : shortcutKeys(labels);
   const box = lw.$("labels");
   box.innerHTML = "";
+  box.setAttribute("aria-label", kind === "number" ? "answer" : "labels");
+  if (kind === "number") numberInput(box);
+  else if (kind === "labels") labelCheckboxes(box);
+  else labelButtons(box);
+  await refreshModel();
+  await nextTask();
+}
+
+function kbd(text) { const k = document.createElement("kbd"); k.textContent = text; return k; }
+
+// A button that answers on click and keeps the focus where it was (so Enter cannot answer twice).
+function commandButton(text, key, onClick) {
+  const button = document.createElement("button");
+  button.textContent = text;
+  if (key) button.appendChild(kbd(key));
+  button.addEventListener("mousedown", (event) => event.preventDefault());
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+// Number projects: one input (bounds and step from the project); type the number, Enter sends.
+function numberInput(box) {
+  const field = document.createElement("label");
+  field.className = "field";
+  field.textContent = "Answer ";
+  const input = document.createElement("input");
+  input.id = "number"; input.type = "number"; input.inputMode = "decimal"; input.autocomplete = "off";
+  if (rules.min !== null && rules.min !== undefined) input.min = rules.min;
+  if (rules.max !== null && rules.max !== undefined) input.max = rules.max;
+  input.step = rules.step === null || rules.step === undefined ? "any" : rules.step;
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); submitNumber(); }
+  });
+  field.appendChild(input);
+  box.appendChild(field);
+  const range = [];
+  if (input.min !== "") range.push("from " + input.min);
+  if (input.max !== "") range.push("to " + input.max);
+  if (input.step !== "any") range.push("in steps of " + input.step);
+  if (range.length) {
+    const hint = document.createElement("span");
+    hint.className = "muted"; hint.id = "number-rules"; hint.textContent = range.join(" ");
+    box.appendChild(hint);
+  }
+  box.appendChild(commandButton("Submit", "Enter", submitNumber));
+}
+
+function submitNumber() {
+  const text = lw.$("number").value.trim();
+  const value = Number(text);
+  if (text === "" || !Number.isFinite(value)) { lw.say("Type a number, then press Enter.", "info"); return; }
+  answer({ value });
+}
+
+// Multi-label projects: one checkbox per label, toggled by its key; Enter sends the set.
+function labelCheckboxes(box) {
+  labels.forEach((label, i) => {
+    const item = document.createElement("label");
+    item.className = "check"; item.dataset.label = label;
+    const check = document.createElement("input");
+    check.type = "checkbox"; check.dataset.label = label;
+    item.appendChild(check);
+    item.append(" " + label);
+    if (keys[i]) {
+      item.appendChild(kbd(keys[i]));
+      check.setAttribute("aria-keyshortcuts", keys[i]);
+      item.title = "Toggle " + label + " (key " + keys[i] + ")";
+    }
+    item.addEventListener("mousedown", (event) => event.preventDefault()); // keys keep working
+    box.appendChild(item);
+  });
+  box.appendChild(commandButton("Submit", "Enter", submitLabels));
+}
+
+function checkboxes() { return [...lw.$("labels").querySelectorAll("input[type=checkbox]")]; }
+
+function submitLabels() {
+  answer({ labels: checkboxes().filter((c) => c.checked).map((c) => c.dataset.label) });
+}
+
+// Classification: one button per label, answering at once.
+function labelButtons(box) {
   labels.forEach((label, i) => {
     const button = document.createElement("button");
     button.textContent = label;
@@ -55,11 +145,9 @@ async function chooseProject() {
     }
     // a click keeps the focus where it was, so Enter or Space cannot answer twice
     button.addEventListener("mousedown", (event) => event.preventDefault());
-    button.addEventListener("click", () => answer(label));
+    button.addEventListener("click", () => answer({ label }));
     box.appendChild(button);
   });
-  await refreshModel();
-  await nextTask();
 }
 
 async function show(next) {
@@ -70,6 +158,8 @@ async function show(next) {
   sample.innerHTML = "";
   lw.$("suggestion").classList.add("hidden");
   for (const b of lw.$("labels").children) b.classList.remove("suggested");
+  for (const c of checkboxes()) c.checked = false;
+  if (kind === "number") lw.$("number").value = "";
   if (!task) return;
   if (task.image_url) {
     const blob = await lw.api("GET", task.image_url);
@@ -84,6 +174,7 @@ async function show(next) {
     sample.appendChild(div);
   }
   shownAt = performance.now();
+  if (kind === "number") lw.$("number").focus(); // type the number, Enter sends it
   if (showSuggestion) await guess();
 }
 
@@ -103,12 +194,13 @@ async function nextTask() {
   await refreshProgress();
 }
 
-async function answer(label) {
+// body: {label}, {value} (a number project) or {labels} (a multi-label project).
+async function answer(body) {
   if (!task) return;
   try {
     const seconds = (performance.now() - shownAt) / 1000;
     // One request per label: the answer, the next task and the progress come back together.
-    const done = await lw.api("POST", "/api/tasks/" + task.task_id + "/answer", { label, seconds_spent: seconds });
+    const done = await lw.api("POST", "/api/tasks/" + task.task_id + "/answer", { ...body, seconds_spent: seconds });
     const next = done.next;
     await show(next.task);
     lw.say(next.task ? "" : (next.reason || "No task right now."), "info");
@@ -151,8 +243,11 @@ async function guess() {
     const g = await lw.api("GET", "/api/tasks/" + task.task_id + "/guess");
     box.classList.remove("hidden");
     if (g.label === null) { box.textContent = "No model yet: no suggestion."; return; }
-    box.textContent = "Model suggests " + g.label + " (" + Math.round(100 * g.probability) + "% confident, round " + g.round + ")";
-    for (const b of lw.$("labels").children) b.classList.toggle("suggested", b.dataset.label === g.label);
+    if (kind === "number") { box.textContent = "Model suggests " + g.label + " (round " + g.round + ")"; return; }
+    const suggested = kind === "labels" ? JSON.parse(g.label) : [g.label];
+    const named = suggested.length ? suggested.join(", ") : "no label";
+    box.textContent = "Model suggests " + named + " (" + Math.round(100 * g.probability) + "% confident, round " + g.round + ")";
+    for (const b of lw.$("labels").children) b.classList.toggle("suggested", suggested.includes(b.dataset.label));
   } catch (error) { lw.say(error.message); }
 }
 
@@ -199,11 +294,24 @@ function tickModel() {
 
 document.addEventListener("keydown", (event) => {
   if (lw.$("work").classList.contains("hidden")) return;
-  if (event.key === "Escape" && lw.typing(event)) { event.target.blur(); return; }
-  if (lw.typing(event) || event.repeat) return;
+  // a checkbox holds no text: the keys still toggle labels and answer while it has the focus
+  const typing = lw.typing(event) && !(event.target.type === "checkbox" && !event.ctrlKey && !event.metaKey && !event.altKey);
+  if (event.key === "Escape" && typing) { event.target.blur(); return; }
+  if (typing || event.repeat) return;
+  if (event.key === "Enter" && kind !== "label") {
+    event.preventDefault();
+    if (kind === "labels") submitLabels(); else submitNumber();
+    return;
+  }
+  if (kind === "number" && /^[0-9.,-]$/.test(event.key)) { lw.$("number").focus(); return; } // typing goes there
   const key = event.key.toLowerCase();
   const index = keys.indexOf(key);
-  if (index >= 0) { event.preventDefault(); answer(labels[index]); return; }
+  if (index >= 0) {
+    event.preventDefault();
+    if (kind === "labels") { const c = checkboxes()[index]; c.checked = !c.checked; }
+    else answer({ label: labels[index] });
+    return;
+  }
   if (key === "s") skip();
   else if (key === "u") undo();
   else if (key === "g") guess();

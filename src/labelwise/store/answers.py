@@ -1,0 +1,328 @@
+"""What annotators answer, per project: one label, a number or a set of labels.
+
+A project's ``answer_kind`` (a column, see migration 0005) is ``label`` (classification),
+``number`` (regression) or ``labels`` (multi-label). Every answer is kept in the one string
+column of ``annotation`` (append-only, retractable, as before), in a canonical text:
+
+- ``label``: the label itself;
+- ``number``: the shortest decimal text of the float (``"3.5"``); the project's settings hold
+  ``{"answer": {"min": ..., "max": ..., "step": ..., "aggregation": "median" | "mean"}}``
+  (each optional) and answers outside them are refused (:func:`check_numeric_answer`);
+- ``labels``: a JSON array of the chosen labels in label-space order (``'["a","c"]'``; the
+  empty set ``'[]'`` is an answer too).
+
+A sample's label, once ``overlap`` annotators answered, is the majority label, the median (or
+mean) of the numbers, or the per-label majority of the sets (:mod:`labelwise.quality.numeric`
+and :mod:`labelwise.quality.label_sets`). The agreement stored with it is the share of answers
+equal to the label for ``label``, the mean pairwise Jaccard similarity of the sets for
+``labels``, and None for numbers (:func:`answer_agreement` gives the project's Krippendorff
+alpha, interval metric for numbers and MASI or Jaccard for sets).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from labelwise.errors import InvalidInputError
+from labelwise.quality.label_sets import (
+    jaccard_distance,
+    label_set_alpha,
+    per_label_dawid_skene,
+    per_label_majority,
+)
+from labelwise.quality.numeric import aggregate_numbers, check_numeric_answer, numeric_alpha
+from labelwise.store.aggregation import Aggregator, Vote, majority
+from labelwise.store.engine import Store
+from labelwise.store.errors import StoreError
+from labelwise.store.schema import ANSWER_KINDS
+
+__all__ = [
+    "AnswerError",
+    "AnswerSpec",
+    "aggregate_answers",
+    "agreement_of_votes",
+    "check_answer_settings",
+    "decode_answer",
+    "encode_answer",
+    "label_set_dawid_skene",
+    "project_agreement",
+]
+
+#: The longest answer text the ``value`` columns hold.
+MAX_ANSWER_CHARS = 200
+NUMBER_AGGREGATIONS: tuple[str, ...] = ("median", "mean")
+
+
+class AnswerError(StoreError, InvalidInputError):
+    """An answer that the project does not accept; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class AnswerSpec:
+    """What a project accepts as an answer."""
+
+    kind: str = "label"
+    labels: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    aggregation: str = "median"
+
+    @classmethod
+    def of(cls, kind: str, labels: Sequence[str], settings: Mapping[str, Any] | None) -> AnswerSpec:
+        """The spec of a project from its answer kind, label space and settings."""
+        answer = dict((settings or {}).get("answer") or {})
+        return cls(
+            kind=kind,
+            labels=tuple(labels),
+            low=answer.get("min"),
+            high=answer.get("max"),
+            step=answer.get("step"),
+            aggregation=str(answer.get("aggregation", "median")),
+        )
+
+
+def _number_or_none(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise StoreError(f"answer {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_answer_settings(
+    kind: str, labels: Sequence[str], settings: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The checked ``"answer"`` settings of a project of ``kind`` (None for ``label``).
+
+    Raises StoreError for an unknown kind, bounds that are not finite or in the wrong order, a
+    step that is not positive, an unknown aggregation, or (``labels``) a label space whose
+    encoded set would not fit the store's answer column.
+    """
+    if kind not in ANSWER_KINDS:
+        raise StoreError(f"answer kind must be one of {', '.join(ANSWER_KINDS)}, got {kind!r}")
+    given = (settings or {}).get("answer")
+    if given is not None and not isinstance(given, Mapping):
+        raise StoreError(f"the 'answer' setting must be a mapping, got {given!r}")
+    answer = dict(given or {})
+    if kind == "label":
+        if answer:
+            raise StoreError("'answer' settings (bounds, step) apply to number projects only")
+        return None
+    if kind == "labels":
+        unknown = sorted(set(answer) - {"aggregation"})
+        if unknown:
+            raise StoreError(f"a multi-label project takes no answer settings {unknown}")
+        if answer.get("aggregation", "majority") != "majority":
+            raise StoreError("a multi-label project aggregates by per-label 'majority'")
+        if len(encode_labels(labels, labels)) > MAX_ANSWER_CHARS:
+            raise StoreError(
+                f"a multi-label project's labels, written as one answer, must fit in "
+                f"{MAX_ANSWER_CHARS} characters: use fewer or shorter labels"
+            )
+        return {"aggregation": "majority"}
+    unknown = sorted(set(answer) - {"min", "max", "step", "aggregation"})
+    if unknown:
+        raise StoreError(f"unknown answer settings {unknown}: use min, max, step, aggregation")
+    low = _number_or_none("min", answer.get("min"))
+    high = _number_or_none("max", answer.get("max"))
+    step = _number_or_none("step", answer.get("step"))
+    if low is not None and high is not None and not low < high:
+        raise StoreError(f"answer min ({low:g}) must be below max ({high:g})")
+    if step is not None and step <= 0:
+        raise StoreError(f"answer step must be positive, got {step:g}")
+    aggregation = answer.get("aggregation", "median")
+    if aggregation not in NUMBER_AGGREGATIONS:
+        raise StoreError(f"answer aggregation must be 'median' or 'mean', got {aggregation!r}")
+    return {"min": low, "max": high, "step": step, "aggregation": aggregation}
+
+
+def encode_labels(chosen: Sequence[str], labels: Sequence[str]) -> str:
+    """A set of labels as stored: a compact JSON array in label-space order."""
+    wanted = set(chosen)
+    return json.dumps([x for x in labels if x in wanted], separators=(",", ":"), ensure_ascii=False)
+
+
+def _number_text(number: float, spec: AnswerSpec) -> str:
+    if spec.step is not None:  # snap onto the grid, dropping float noise (0.1 * 3)
+        k = round((number - (spec.low or 0.0)) / spec.step)
+        number = float(format((spec.low or 0.0) + k * spec.step, ".12g"))
+    return repr(float(number) + 0.0)  # + 0.0: no "-0.0"
+
+
+def encode_answer(spec: AnswerSpec, value: object, project: str = "") -> str:
+    """``value`` (a label, a number or its text, a list of labels or its JSON text) in the
+    canonical text the store keeps; AnswerError naming the problem when refused."""
+    where = f"project {project!r}'s" if project else "the project's"
+    if spec.kind == "label":
+        if not isinstance(value, str) or value not in spec.labels:
+            raise AnswerError(
+                f"label {value!r} is not in {where} label space ({', '.join(spec.labels)})"
+            )
+        return value
+    if spec.kind == "number":
+        number = _parse_number(value)
+        try:
+            check_numeric_answer(number, spec.low, spec.high, spec.step)
+        except InvalidInputError as error:
+            raise AnswerError(str(error)) from None
+        return _number_text(number, spec)
+    chosen = _parse_labels(value)
+    unknown = [x for x in chosen if x not in spec.labels]
+    if unknown:
+        raise AnswerError(
+            f"labels {unknown} are not in {where} label space ({', '.join(spec.labels)})"
+        )
+    if len(set(chosen)) != len(chosen):
+        raise AnswerError(f"the answer repeats a label: {chosen}")
+    return encode_labels(chosen, spec.labels)
+
+
+def _parse_number(value: object) -> float:
+    if isinstance(value, bool):
+        raise AnswerError(f"the answer must be a number, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise AnswerError(f"the answer must be a number, got {value!r}") from None
+    raise AnswerError(f"the answer must be a number, got {value!r}")
+
+
+def _parse_labels(value: object) -> list[str]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise AnswerError(
+                f"a multi-label answer must be a list of labels, got {value!r}"
+            ) from None
+    if not isinstance(value, list | tuple) or not all(isinstance(x, str) for x in value):
+        raise AnswerError(f"a multi-label answer must be a list of labels, got {value!r}")
+    return list(value)
+
+
+def decode_answer(spec: AnswerSpec, text: str) -> str | float | list[str]:
+    """A stored answer as its value: the label, the float, or the list of labels."""
+    if spec.kind == "number":
+        return float(text)
+    if spec.kind == "labels":
+        return list(json.loads(text))
+    return text
+
+
+def _rows(values: Sequence[str], labels: Sequence[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    column = {label: q for q, label in enumerate(labels)}
+    rows = np.zeros((len(values), len(labels)), dtype=np.int64)
+    for m, text in enumerate(values):
+        for label in json.loads(text):
+            rows[m, column[label]] = 1
+    return rows
+
+
+def aggregate_answers(spec: AnswerSpec, values: Sequence[str]) -> tuple[str, float | None, str]:
+    """One sample's label from its standing answers: ``(value, agreement, method)``."""
+    if not values:
+        raise StoreError("no answers to aggregate")
+    if spec.kind == "label":
+        value, agreement = majority(values)
+        return value, agreement, "majority"
+    items = np.zeros(len(values), dtype=np.intp)
+    if spec.kind == "number":
+        method = spec.aggregation if spec.aggregation in NUMBER_AGGREGATIONS else "median"
+        number = aggregate_numbers(items, [float(v) for v in values], method)  # type: ignore[arg-type]
+        return repr(float(number[0]) + 0.0), None, method
+    rows = _rows(values, spec.labels)
+    chosen = per_label_majority(items, rows)[0]
+    value = encode_labels([x for x, on in zip(spec.labels, chosen, strict=True) if on], spec.labels)
+    pairs = list(combinations(range(len(values)), 2))
+    similarity = (
+        1.0
+        if not pairs
+        else 1.0 - float(np.mean([jaccard_distance(rows[a], rows[b]) for a, b in pairs]))
+    )
+    return value, similarity, "per_label_majority"
+
+
+def agreement_of_votes(spec: AnswerSpec, votes: Sequence[Vote], distance: str = "masi") -> float:
+    """Krippendorff's alpha of a project's votes: interval metric for numbers, MASI (or
+    Jaccard) distance for sets, nominal for labels (as a set of one label each)."""
+    samples = {sid: i for i, sid in enumerate(dict.fromkeys(v.sample_id for v in votes))}
+    if not samples:
+        raise StoreError("no answers yet: agreement needs answers")
+    items = np.array([samples[v.sample_id] for v in votes], dtype=np.intp)
+    try:
+        if spec.kind == "number":
+            people = {a: i for i, a in enumerate(dict.fromkeys(v.annotator_id for v in votes))}
+            who = np.array([people[v.annotator_id] for v in votes], dtype=np.intp)
+            return numeric_alpha(items, who, [float(v.value) for v in votes])
+        texts = [v.value if spec.kind == "labels" else json.dumps([v.value]) for v in votes]
+        return label_set_alpha(items, _rows(texts, spec.labels), distance)  # type: ignore[arg-type]
+    except InvalidInputError as error:
+        raise StoreError(str(error)) from None
+
+
+def label_set_dawid_skene(spec: AnswerSpec) -> Aggregator:
+    """An :data:`Aggregator` for :func:`labelwise.store.reaggregate` on a multi-label
+    project: Dawid-Skene per label; the agreement stored is the mean posterior confidence."""
+
+    def aggregate(votes: Sequence[Vote]) -> dict[int, tuple[str, float | None]]:
+        if not votes:
+            return {}
+        samples = list(dict.fromkeys(v.sample_id for v in votes))
+        index = {sid: i for i, sid in enumerate(samples)}
+        people = {a: i for i, a in enumerate(dict.fromkeys(v.annotator_id for v in votes))}
+        items = np.array([index[v.sample_id] for v in votes], dtype=np.intp)
+        who = np.array([people[v.annotator_id] for v in votes], dtype=np.intp)
+        chosen, posterior = per_label_dawid_skene(
+            items, who, _rows([v.value for v in votes], spec.labels)
+        )
+        confidence = np.abs(posterior - 0.5).mean(axis=1) + 0.5
+        return {
+            sid: (
+                encode_labels(
+                    [x for x, on in zip(spec.labels, chosen[i], strict=True) if on], spec.labels
+                ),
+                float(confidence[i]),
+            )
+            for i, sid in enumerate(samples)
+        }
+
+    return aggregate
+
+
+def project_agreement(store: Store, project: str, distance: str = "masi") -> float:
+    """Krippendorff's alpha of the standing answers on a project's pool and eval samples (gold
+    answers left out), by its answer kind (:func:`agreement_of_votes`); NaN when no two
+    answers on a sample differ. StoreError when no sample has two answers yet."""
+    from sqlalchemy import select
+
+    from labelwise.store.projects import project_row
+    from labelwise.store.schema import Annotation, Sample
+
+    with store.read() as session:
+        row = project_row(session, project)
+        spec = AnswerSpec.of(row.answer_kind, row.label_space, row.settings)
+        votes = [
+            Vote(sample_id, annotator_id, value)
+            for sample_id, annotator_id, value in session.execute(
+                select(Annotation.sample_id, Annotation.annotator_id, Annotation.value)
+                .join(Sample, Sample.id == Annotation.sample_id)
+                .where(
+                    Annotation.project_id == row.id,
+                    Sample.split != "gold",
+                    Annotation.retracted_at.is_(None),
+                )
+                .order_by(Annotation.id)
+            )
+        ]
+    return agreement_of_votes(spec, votes, distance)
