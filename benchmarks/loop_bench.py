@@ -8,8 +8,10 @@ the server in its own process with its background trainer (a round after every 1
 and queue keeper. The all-MiniLM-L6-v2 embeddings of the pool are computed once, cached in
 ``benchmarks/.cache/`` (keyed by the texts' hash) and written into the store before the server
 starts, so the figures are those of the loop, not of embedding. Each annotator sends what the
-web UI (``server/static/annotate.js``) sends per label: the answer, "next task", "progress";
-after a "no task" answer it asks again 2 s later, as the page does. Reported: failed rounds (the
+web UI (``server/static/annotate.js``) sends: one request per label (``POST
+/api/tasks/{id}/answer``, which returns the next task and the progress), the lease heartbeat
+every 30 s while a task is open, the model poll every 10 s; after a "no task" answer it asks
+"next task" and "progress" again 2 s later, as the page does. Reported: failed rounds (the
 retrainers' count, and tracebacks in the server's log), the share of next-task calls that found
 no task, label-to-re-ranked-queue latency (from each answer's ``created_at`` to the end of the
 queueing of the first round whose ``n_labeled`` includes it: that round's ``enqueue`` audit
@@ -70,8 +72,11 @@ from labelwise.store.schema import Annotation, Audit, Sample
 CACHE = Path(__file__).parent / ".cache"
 PROJECT = "reviews"
 LABELS = ["rotten", "fresh"]
-#: The web UI asks again this long after a "no task" answer (annotate.js).
+#: The web UI asks again this long after a "no task" answer (annotate.js), renews the lease of
+#: the task in view this often, and polls the model's state this often.
 RETRY_SECONDS = 2.0
+HEARTBEAT_SECONDS = 30.0
+MODEL_SECONDS = 10.0
 
 
 # --- part 1: the team ---------------------------------------------------------------------------
@@ -128,18 +133,25 @@ def annotator(
     truth: dict[str, str],
     think: tuple[float, float],
 ) -> dict[str, Any]:
-    """One person at the web page: answer, next task, progress; a think time before each answer."""
+    """One person at the web page (``annotate.js``): one request per label (the answer, which
+    brings back the next task and the progress), a think time before each answer, the lease
+    renewed every 30 s while a task is open, the model's state polled every 10 s, and after a
+    "no task" answer "next task" and "progress" again 2 s later."""
     rng = random.Random(k)
     out: dict[str, Any] = {
         "answer": [],
         "next": [],
         "progress": [],
+        "lease": [],
+        "model": [],
+        "next_calls": 0,
         "no_task": 0,
         "reasons": Counter(),
         "errors": 0,
     }
     headers = {"Authorization": f"Bearer token-{k}"}
-    nxt, prog = f"/api/projects/{PROJECT}/next", f"/api/projects/{PROJECT}/progress"
+    project = f"/api/projects/{PROJECT}"
+    clock = {"model": 0.0, "lease": 0.0}
 
     def timed(client: httpx.Client, kind: str, method: str, url: str, **kw: Any) -> Any:
         t0 = time.perf_counter()
@@ -150,14 +162,37 @@ def annotator(
             return None
         return r.json()
 
-    def next_task(client: httpx.Client) -> dict[str, Any] | None:
-        reply = timed(client, "next", "POST", nxt)
-        timed(client, "progress", "GET", prog)
+    def seen(reply: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The task of a next-task reply (``/next`` or an answer's ``next``), counted."""
+        out["next_calls"] += 1
         task = None if reply is None else reply["task"]
         if task is None:
             out["no_task"] += 1
             out["reasons"][None if reply is None else reply.get("reason")] += 1
+        clock["lease"] = time.perf_counter()
         return task
+
+    def next_task(client: httpx.Client) -> dict[str, Any] | None:
+        task = seen(timed(client, "next", "POST", f"{project}/next"))
+        timed(client, "progress", "GET", f"{project}/progress")
+        return task
+
+    def wait(client: httpx.Client, seconds: float, task: dict[str, Any] | None) -> None:
+        """Sleep ``seconds`` as the open page does: polling the model every 10 s and renewing
+        the lease of the task in view every 30 s."""
+        end = time.perf_counter() + seconds
+        while (now := time.perf_counter()) < end:
+            if now - clock["model"] >= MODEL_SECONDS:
+                clock["model"] = now
+                timed(client, "model", "GET", f"{project}/model")
+            elif task is not None and now - clock["lease"] >= HEARTBEAT_SECONDS:
+                clock["lease"] = now
+                timed(client, "lease", "POST", f"/api/tasks/{task['task_id']}/lease")
+            else:
+                due = [clock["model"] + MODEL_SECONDS]
+                if task is not None:
+                    due.append(clock["lease"] + HEARTBEAT_SECONDS)
+                time.sleep(max(0.0, min(end, *due) - now))
 
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         client.get("/api/me")
@@ -165,16 +200,20 @@ def annotator(
         task = next_task(client)
         while time.perf_counter() < until:
             if task is None:
-                time.sleep(RETRY_SECONDS)
+                wait(client, RETRY_SECONDS, None)
                 task = next_task(client)
                 continue
             seconds = rng.uniform(*think)
-            time.sleep(seconds)
+            wait(client, seconds, task)
             if time.perf_counter() >= until:
                 break
             body = {"label": truth[task["external_id"]], "seconds_spent": seconds}
-            timed(client, "answer", "POST", f"/api/tasks/{task['task_id']}/annotation", json=body)
-            task = next_task(client)
+            done = timed(
+                client, "answer", "POST", f"/api/tasks/{task['task_id']}/answer", json=body
+            )
+            task = seen(None if done is None else done["next"])
+            if done is not None and done.get("progress") is None:
+                timed(client, "progress", "GET", f"{project}/progress")
     return out
 
 
@@ -323,6 +362,9 @@ def run_team(args: argparse.Namespace) -> dict[str, Any]:
     answers = np.array([x for r in results for x in r["answer"]]) * 1000
     nexts = np.array([x for r in results for x in r["next"]]) * 1000
     progress = np.array([x for r in results for x in r["progress"]]) * 1000
+    leases = np.array([x for r in results for x in r["lease"]]) * 1000
+    models = np.array([x for r in results for x in r["model"]]) * 1000
+    next_calls = sum(r["next_calls"] for r in results)
     no_task = sum(r["no_task"] for r in results)
     reasons: Counter[Any] = sum((r["reasons"] for r in results), Counter())
     failed_metrics = sum(1 for r in rounds if r.metrics.get("error"))
@@ -343,9 +385,10 @@ def run_team(args: argparse.Namespace) -> dict[str, Any]:
         "retrainer_last_error": trainer["last_error"],
         "server_log_tracebacks": log_text.count("Traceback"),
         "http_errors": sum(r["errors"] for r in results),
-        "next_calls": int(nexts.size),
+        "next_calls": next_calls,
+        "next_calls_plain": int(nexts.size),
         "next_no_task": no_task,
-        "next_no_task_share": round(no_task / max(1, nexts.size), 4),
+        "next_no_task_share": round(no_task / max(1, next_calls), 4),
         "no_task_reasons": {str(k): v for k, v in reasons.items()},
         "latency_label_to_requeue_s": _percentiles(latencies),
         "labels_not_yet_in_a_round": pending,
@@ -353,6 +396,9 @@ def run_team(args: argparse.Namespace) -> dict[str, Any]:
         "answer_ms": _percentiles(answers),
         "next_ms": _percentiles(nexts),
         "progress_ms": _percentiles(progress),
+        "lease_ms": _percentiles(leases),
+        "lease_calls": int(leases.size),
+        "model_ms": _percentiles(models),
         "server_cpu_s": round(server_cpu, 1),
         "load_average": [round(x, 2) for x in load],
         "store": url,

@@ -125,7 +125,7 @@ def test_a_multilabel_project_takes_its_label_space(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        (["--answer", "score"], "--answer must be label, number or labels"),
+        (["--answer", "score"], "--answer must be label, number, labels or spans"),
         (["--answer", "labels", "--labels", "a,b", "--min", "1"], "--min apply to --answer number"),
         (["--answer", "number", "--min", "5", "--max", "1"], "must be below max"),
         (["--answer", "number", "--step", "-1"], "step must be positive"),

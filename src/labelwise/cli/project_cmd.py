@@ -1,9 +1,10 @@
 """``labelwise project`` and ``labelwise round``: the team loop from a script or a terminal.
 
-* ``project create NAME --task text|image|tabular --labels a,b,c [--answer label|number|labels]``:
-  a new, empty project; ``--answer number`` (regression: ``--min``, ``--max``, ``--step``,
-  ``--aggregation median|mean``, no labels needed) or ``labels`` (multi-label: annotators pick
-  every label that applies);
+* ``project create NAME --task text|image|tabular --labels a,b,c
+  [--answer label|number|labels|spans]``: a new, empty project; ``--answer number``
+  (regression: ``--min``, ``--max``, ``--step``, ``--aggregation median|mean``, no labels
+  needed), ``labels`` (multi-label: annotators pick every label that applies) or ``spans``
+  (named entities: ``--task text``, the labels are the entity types, e.g. PER,ORG,LOC);
 * ``project set NAME --strategy S [--model M] ...``: loop settings, checked first: a strategy its
   model cannot serve is refused (exit 2) with what is missing and which model supplies it;
   ``--model auto`` picks a model that serves the strategy;
@@ -54,7 +55,8 @@ def create(
     answer: str = typer.Option(
         "label",
         "--answer",
-        help="What annotators answer: label (one), number (regression) or labels (several).",
+        help="What annotators answer: label (one), number (regression), labels (several) or "
+        "spans (named entities in a text).",
     ),
     minimum: float | None = typer.Option(None, "--min", help="Smallest number (--answer number)."),
     maximum: float | None = typer.Option(None, "--max", help="Largest number (--answer number)."),
@@ -75,7 +77,10 @@ def create(
         print_error(f"--task must be text, image or tabular, got {task!r}")
         raise typer.Exit(2)
     if answer not in ANSWER_KINDS:
-        print_error(f"--answer must be label, number or labels, got {answer!r}")
+        print_error(f"--answer must be label, number, labels or spans, got {answer!r}")
+        raise typer.Exit(2)
+    if answer == "spans" and task != "text":
+        print_error(f"--answer spans tags entities in texts: use --task text, not {task!r}")
         raise typer.Exit(2)
     rules = {"min": minimum, "max": maximum, "step": step, "aggregation": aggregation}
     given = {k: v for k, v in rules.items() if v is not None}
@@ -107,7 +112,7 @@ def create(
             + f", aggregated by {checked['aggregation']}"
         )
         return
-    what = "label sets over" if answer == "labels" else "labels"
+    what = {"labels": "label sets over", "spans": "entity spans of"}.get(answer, "labels")
     typer.echo(f"project {info.name!r} created: {task}, {what} {', '.join(label_space)}")
 
 
@@ -153,7 +158,8 @@ def set_loop(
     opened = open_store(store)
     try:
         try:
-            new = loop_settings(get_project(opened, name).settings, **changes)
+            info = get_project(opened, name)
+            new = loop_settings(info.settings, answer_kind=info.answer_kind, **changes)
         except InvalidInputError as exc:
             print_error(str(exc))
             raise typer.Exit(2) from None
@@ -161,10 +167,14 @@ def set_loop(
     finally:
         opened.close()
     if as_json:
-        typer.echo(json.dumps({**new.to_dict(), "resolved_model": new.resolved_model}, indent=2))
+        typer.echo(
+            json.dumps(
+                {**new.to_dict(), "resolved_model": new.model_for(info.answer_kind)}, indent=2
+            )
+        )
         return
     typer.echo(
-        f"project {name!r}: strategy {new.strategy}, model {new.resolved_model}"
+        f"project {name!r}: strategy {new.strategy}, model {new.model_for(info.answer_kind)}"
         + (" (auto)" if new.model == "auto" else "")
         + f", batch {new.batch_size}, retrain every {new.retrain_every} labels"
     )

@@ -42,6 +42,8 @@ from labelwise.controller.models import (
     TASK_MODELS,
     build_model,
     build_task_model,
+    span_sequences,
+    span_targets,
     task_strategy,
     task_targets,
 )
@@ -63,6 +65,7 @@ from labelwise.store import (
     status,
 )
 from labelwise.store.members import update_settings
+from labelwise.store.samples import SampleSnapshot, sample_snapshot
 
 __all__ = ["Controller", "Guess", "RoundReport", "stop_state"]
 
@@ -116,6 +119,9 @@ class Guess:
     label: str
     probability: float | None  # None for a number (a regressor's guess has no probability)
     round: int
+    #: A spans project's suggestions, ``(start, end, label, score)`` in code points, in text
+    #: order (``label`` is then their answer text, ``probability`` the lowest score).
+    spans: tuple[tuple[int, int, str, float], ...] | None = None
 
 
 def stop_state(store: Store, project: str) -> StopDecision:
@@ -180,7 +186,8 @@ class Controller:
 
     def configure(self, *, actor: str = "labelwise", **changes: Any) -> LoopSettings:
         """Change loop settings (checked first; nothing is stored when one is bad)."""
-        new = loop_settings(get_project(self.store, self.project).settings, **changes)
+        info = get_project(self.store, self.project)
+        new = loop_settings(info.settings, answer_kind=info.answer_kind, **changes)
         update_settings(self.store, self.project, {LOOP_KEY: new.to_dict()}, actor=actor)
         return new
 
@@ -278,20 +285,27 @@ class Controller:
         rng = np.random.default_rng(settings.seed + len(rounds))
         reweight_by_gold(self.store, self.project, settings.gold_threshold, actor=actor)
         labeled = labeled_set(self.store, self.project)
-        pool = list_samples(self.store, self.project, split="pool")
-        candidates = [s for s in pool if s.state in _CANDIDATE_STATES]
+        pool = sample_snapshot(self.store, self.project, split="pool")  # ids and states only
+        candidates = pool.where_state(*_CANDIDATE_STATES)
         timings["snapshot"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        X_labeled = self.features([sample for sample, _ in labeled]) if labeled else None
-        X_pool = PoolFeatures(self.features, candidates)
-        n_features = X_labeled.shape[1] if X_labeled is not None else X_pool.shape[1]
+        X_labeled: Any
+        X_pool: Any
+        if self.kind == "spans":  # token lists and BIO tags (tokens keep their offsets)
+            tokens, X_labeled = span_sequences([sample.text for sample, _ in labeled])
+            y_labeled: Any = span_targets(tokens, [label for _, label in labeled])
+            X_pool = span_sequences([r.text for r in candidates.records(range(len(candidates)))])[1]
+            n_features = 0
+        else:
+            X_labeled = self.features([sample for sample, _ in labeled]) if labeled else None
+            y_labeled = task_targets(self.kind, [label for _, label in labeled], self.classes)
+            X_pool = PoolFeatures(self.features, candidates)
+            n_features = X_labeled.shape[1] if X_labeled is not None else X_pool.shape[1]
         timings["features"] = time.perf_counter() - t0
         engine = self._engine_for(settings, int(n_features))
         if labeled and X_labeled is not None:
-            engine.fit(
-                X_labeled, task_targets(self.kind, [label for _, label in labeled], self.classes)
-            )
+            engine.fit(X_labeled, y_labeled)
         depth = self.depth(settings)
         ranking_size = min(len(candidates), 2 * depth)
         result = None
@@ -303,6 +317,7 @@ class Controller:
 
         t0 = time.perf_counter()
         eval_accuracy = self._eval_accuracy(model) if classifies else None
+        task_eval = self._eval_task(model) if model is not None and not classifies else {}
         stop_proba = self._stop_proba(model, pool, settings) if classifies else None
         predictions = None if stop_proba is None else [int(i) for i in stop_proba.argmax(axis=1)]
         max_unc = None
@@ -328,12 +343,13 @@ class Controller:
         strategy_name = (
             result.strategy if result is not None else task_strategy(self.kind, settings.strategy)
         )
-        picked_ids = [] if result is None else [candidates[i].id for i in result.indices]
+        picked_ids = [] if result is None else candidates.ids[result.indices].tolist()
         priorities = self._priorities(result)
         metrics = {
             "n_labeled": len(labeled),
             "annotations": st.annotations,
             "eval_accuracy": eval_accuracy,
+            **task_eval,
             "kappa": kappas[-1] if kappas else None,
             "kappas": kappas,
             "new_labels": new_labels,
@@ -367,7 +383,7 @@ class Controller:
         timings["record_and_queue"] = time.perf_counter() - t0
         self._stop = stop
         if model is not None:
-            self._fitted = (copy.deepcopy(model), recorded.number)  # served while refitting
+            self._fitted = (_served_copy(model), recorded.number)  # served while refitting
         return RoundReport(
             number=recorded.number,
             strategy=strategy_name,
@@ -413,7 +429,7 @@ class Controller:
         self,
         picked_ids: list[int],
         priorities: list[float],
-        candidates: list[SampleRecord],
+        candidates: SampleSnapshot,
         result: Any,
         depth: int,
         round_number: int,
@@ -425,16 +441,17 @@ class Controller:
         chosen = {i for i, _ in head}
         floor = min(priorities) - 1.0 if priorities else 0.0
         waiting: list[tuple[int, float]] = []
-        queued = [k for k, s in enumerate(candidates) if s.state == "queued"]
+        queued = np.flatnonzero(candidates.states == "queued").tolist()
         if result.pool_scores is not None:
             pool_scores = _finite(result.pool_scores)
-            waiting = [(candidates[k].id, float(pool_scores[k])) for k in queued]
+            waiting = [(int(candidates.ids[k]), float(pool_scores[k])) for k in queued]
         else:
-            waiting = [(candidates[k].id, floor) for k in queued]
+            waiting = [(int(candidates.ids[k]), floor) for k in queued]
         pairs = head + [(i, p) for i, p in waiting if i not in chosen]
         # beyond the ranking, a random sample of the other candidates, served last
         ranked = chosen | {i for i, _ in tail}
-        others = [s.id for s in candidates if s.id not in ranked and s.state == "unlabeled"]
+        unlabeled = candidates.ids[candidates.states == "unlabeled"]
+        others = unlabeled[~np.isin(unlabeled, np.fromiter(ranked, dtype=np.int64))].tolist()
         rng = np.random.default_rng(round_number)
         extra = [others[int(k)] for k in rng.permutation(len(others))[: 2 * depth]]
         tail += [(i, floor - 1.0) for i in extra]
@@ -461,6 +478,46 @@ class Controller:
         truth = np.asarray([label for _, label in evaluated], dtype=object)
         return float(np.mean(predicted == truth))
 
+    def _eval_task(self, model: Any) -> dict[str, Any]:
+        """A regression or multi-label project's eval metric: R2 of the numbers (``eval_r2``)
+        or micro-F1 of the label sets (``eval_micro_f1``); None without eval labels. The stop
+        set is left out for these kinds: its test compares predicted classes between rounds."""
+        metric = {"number": "r2", "spans": "span_f1"}.get(self.kind, "micro_f1")
+        found: dict[str, Any] = {
+            "eval_metric": metric,
+            f"eval_{metric}": None,
+            "stop_set_skipped": f"the stop-set test compares predicted classes; a "
+            f"{self.kind!r} project has none (stop by budget or target, or by hand)",
+        }
+        evaluated = labeled_set(self.store, self.project, split="eval")
+        if not evaluated:
+            return found
+        samples = [sample for sample, _ in evaluated]
+        if self.kind == "spans":
+            from labelwise.spans.agreement import span_f1
+            from labelwise.store.answers import decode_spans
+
+            predicted_spans = [[s.span for s in doc] for doc in self._suggest(model, samples)]
+            truth_spans = [decode_spans(label) for _, label in evaluated]
+            found["eval_span_f1"] = span_f1(predicted_spans, truth_spans).f1
+            return found
+        truth = task_targets(self.kind, [label for _, label in evaluated], self.classes)
+        predicted = np.concatenate(
+            [
+                np.asarray(model.predict(self.features(samples[start : start + self.chunk_size])))
+                for start in range(0, len(samples), self.chunk_size)
+            ]
+        )
+        if self.kind == "number":
+            from labelwise.simulate.regression import regression_metrics
+
+            found["eval_r2"] = regression_metrics(truth, predicted)["r2"]
+        else:
+            from labelwise.simulate.multilabel import multilabel_metrics
+
+            found["eval_micro_f1"] = multilabel_metrics(truth, predicted)["micro_f1"]
+        return found
+
     def _proba(self, model: Any, samples: Sequence[SampleRecord]) -> NDArray[np.float64]:
         out = np.empty((len(samples), len(self.classes)), dtype=np.float64)
         for start in range(0, len(samples), self.chunk_size):
@@ -469,13 +526,13 @@ class Controller:
         return out
 
     def _stop_proba(
-        self, model: Any, pool: list[SampleRecord], settings: LoopSettings
+        self, model: Any, pool: SampleSnapshot, settings: LoopSettings
     ) -> NDArray[np.float64]:
         """Probabilities on the stop set: a fixed random subset of the pool (Bloodgood &
         Vijay-Shanker 2009), drawn once per controller from the project's seed."""
         if not self._stop_set:
             picks = np.random.default_rng(settings.seed).permutation(len(pool))
-            self._stop_set = [pool[i] for i in sorted(picks[: settings.stop_set_size])]
+            self._stop_set = pool.records(np.sort(picks[: settings.stop_set_size]))
         return self._proba(model, self._stop_set)
 
     @staticmethod
@@ -502,6 +559,12 @@ class Controller:
         if fitted is None:
             return None
         model, number = fitted
+        if self.kind == "spans":
+            suggestions = self._suggest(model, [sample])[0]
+            spans = tuple((s.span.start, s.span.end, s.span.label, s.score) for s in suggestions)
+            value = json.dumps([list(s[:3]) for s in spans], separators=(",", ":"))
+            sure = min((s.score for s in suggestions), default=None)
+            return Guess(value, sure, number, spans)
         if self.kind == "number":
             return Guess(
                 repr(float(np.asarray(model.predict(self.features([sample])))[0])), None, number
@@ -515,10 +578,36 @@ class Controller:
         best = int(np.argmax(proba))
         return Guess(self.classes[best], float(proba[best]), number)
 
+    @staticmethod
+    def _suggest(model: Any, samples: Sequence[SampleRecord]) -> list[list[Any]]:
+        """The tagger's spans with scores for each sample's text (:func:`suggest_spans`)."""
+        from labelwise.spans import Document, suggest_spans
+
+        tokens, _ = span_sequences([sample.text for sample in samples])
+        documents = [
+            Document(sample.text or "", tuple(toks))
+            for sample, toks in zip(samples, tokens, strict=True)
+        ]
+        return suggest_spans(model, documents)
+
     @property
     def model_round(self) -> int | None:
         """The round whose model :meth:`guess` uses, None before the first fit."""
         return None if self._fitted is None else self._fitted[1]
+
+
+def _served_copy(model: Any) -> Any:
+    """A copy of the fitted model, served while the next round refits the engine's. A CRF's
+    compiled tagger cannot be deep-copied: the copy opens a tagger of its own from the
+    model's bytes."""
+    if hasattr(model, "model_bytes_") and hasattr(model, "tagger_"):
+        import pycrfsuite
+
+        clone = copy.copy(model)
+        clone.tagger_ = pycrfsuite.Tagger()
+        clone.tagger_.open_inmemory(model.model_bytes_)
+        return clone
+    return copy.deepcopy(model)
 
 
 def _finite(values: NDArray[Any]) -> NDArray[np.float64]:

@@ -22,6 +22,12 @@ Regression and multi-label projects (answer kinds ``number`` and ``labels``, see
 * ``one_vs_rest``: one logistic regression per label (label probabilities; the default
   strategy is ``multilabel_adaptive``, Li & Guo 2013).
 
+NER projects (answer kind ``spans``) train a linear-chain CRF
+(:class:`labelwise.spans.CRFTagger`, ``crf``) on the labeled texts' tokens and BIO tags
+(:func:`span_sequences`, :func:`span_targets`); their default strategy is ``mnlp``
+(maximum normalized log-probability, Shen et al. 2017), one of
+:func:`labelwise.spans.available_sequence_strategies`.
+
 The loop's ``strategy`` setting is used when it serves the project's task
 (:func:`task_strategy`); otherwise the task's default runs.
 """
@@ -34,6 +40,7 @@ from typing import Any
 from labelwise.errors import InvalidInputError
 from labelwise.loop.capabilities import what_supplies
 from labelwise.models.base import Model
+from labelwise.spans.document import Token
 from labelwise.strategies import get_strategy
 
 __all__ = [
@@ -44,6 +51,8 @@ __all__ = [
     "build_task_model",
     "resolve_model",
     "runnable_strategies",
+    "span_sequences",
+    "span_targets",
     "task_strategy",
     "task_targets",
 ]
@@ -154,6 +163,7 @@ def build_model(name: str, classes: Sequence[str], n_features: int, seed: int) -
 TASK_MODELS: dict[str, tuple[str, str, str]] = {
     "number": ("regression", "bootstrap_ridge", "qbc_variance"),
     "labels": ("multilabel", "one_vs_rest", "multilabel_adaptive"),
+    "spans": ("sequence", "crf", "mnlp"),
 }
 
 
@@ -165,16 +175,24 @@ def task_strategy(answer_kind: str, strategy: str) -> str:
     if answer_kind not in TASK_MODELS:
         return strategy
     task, _, default = TASK_MODELS[answer_kind]
+    if task == "sequence":
+        from labelwise.spans import available_sequence_strategies
+
+        return strategy if strategy in available_sequence_strategies() else default
     return strategy if strategy in available_strategies(task) else default  # type: ignore[arg-type]
 
 
 def build_task_model(answer_kind: str, seed: int) -> Model:
-    """A fresh, unfitted service model of a regression (``number``) or multi-label
-    (``labels``) project."""
+    """A fresh, unfitted service model of a regression (``number``), multi-label (``labels``)
+    or NER (``spans``: a :class:`~labelwise.spans.CRFTagger`) project."""
     from sklearn.linear_model import LogisticRegression, Ridge
 
     from labelwise.models import SklearnMultilabel, SklearnRegressor
 
+    if answer_kind == "spans":
+        from labelwise.spans.crf import CRFTagger
+
+        return CRFTagger(max_iterations=50)  # type: ignore[return-value]
     if answer_kind == "number":
         return SklearnRegressor(Ridge(alpha=1.0), n_bootstrap=8, random_state=seed)  # type: ignore[return-value]
     if answer_kind == "labels":
@@ -199,3 +217,24 @@ def task_targets(answer_kind: str, values: Sequence[str], classes: Sequence[str]
                 out[i, column[label]] = 1
         return out
     return np.asarray(list(values), dtype=object)
+
+
+def span_sequences(texts: Sequence[str | None]) -> tuple[list[list[Token]], list[list[str]]]:
+    """The tokens (with their character offsets) and the token texts of each text: what a
+    tagger of a ``spans`` project reads (:func:`labelwise.spans.tokenize`, regex)."""
+    from labelwise.spans.tokens import tokenize
+
+    tokens = [tokenize(text or "") for text in texts]
+    return tokens, [[t.text for t in toks] for toks in tokens]
+
+
+def span_targets(tokens: Sequence[Sequence[Token]], values: Sequence[str]) -> list[list[str]]:
+    """BIO tags of stored span answers over the texts' tokens; a span off token boundaries
+    is widened to the tokens it touches (an annotator's selection may cut a token)."""
+    from labelwise.spans.tags import spans_to_tags
+    from labelwise.store.answers import decode_spans
+
+    return [
+        spans_to_tags(toks, decode_spans(value), alignment="expand")
+        for toks, value in zip(tokens, values, strict=True)
+    ]

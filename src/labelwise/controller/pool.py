@@ -5,6 +5,8 @@ million samples never needs its features in memory at once: :class:`PoolFeatures
 slice from the project's :class:`~labelwise.controller.features.FeatureSource` (stored rows read
 back, missing ones computed once and stored).
 
+The samples are a :class:`~labelwise.store.samples.SampleSnapshot` (ids and states as arrays, the
+round's: full records are read only for rows the source must compute) or a list of records.
 A slice of a snapshot sorted by id (the order :func:`labelwise.store.list_samples` returns) is
 read by one range scan of the stored features' primary key, ``sample_id BETWEEN first AND last``,
 instead of a list of ids: an expanded ``IN (...)`` of thousands of ids and a Python step per row
@@ -27,6 +29,7 @@ from sqlalchemy import bindparam, select
 from labelwise.controller.features import FeatureSource, StoredFeatures
 from labelwise.store import SampleRecord
 from labelwise.store.projects import project_row
+from labelwise.store.samples import SampleSnapshot
 from labelwise.store.schema import SampleFeature
 
 __all__ = ["PoolFeatures"]
@@ -54,10 +57,17 @@ class PoolFeatures:
     dtype = np.dtype(np.float32)
     ndim = 2
 
-    def __init__(self, source: FeatureSource, samples: Sequence[SampleRecord]) -> None:
+    def __init__(
+        self, source: FeatureSource, samples: SampleSnapshot | Sequence[SampleRecord]
+    ) -> None:
         self.source = source
-        self.samples = list(samples)
-        self.ids = np.fromiter((s.id for s in self.samples), dtype=np.int64, count=len(samples))
+        self.samples: SampleSnapshot | list[SampleRecord]
+        if isinstance(samples, SampleSnapshot):  # records read only where the source needs them
+            self.samples = samples
+            self.ids = samples.ids
+        else:
+            self.samples = list(samples)
+            self.ids = np.fromiter((s.id for s in self.samples), dtype=np.int64, count=len(samples))
         self._dim: int | None = None
         self._sorted = bool(np.all(self.ids[1:] > self.ids[:-1]))
         self._project_id: int | None = None
@@ -81,11 +91,16 @@ class PoolFeatures:
             positions = np.asarray(key)
             if positions.dtype == bool:
                 positions = np.flatnonzero(positions)
-            chosen = [self.samples[int(i)] for i in positions.ravel()]
+            chosen = self._records(positions.ravel())
         rows = self.source(chosen)
         if self._dim is None and len(chosen):
             self._dim = int(rows.shape[1])
         return rows
+
+    def _records(self, positions: NDArray[np.integer[Any]]) -> list[SampleRecord]:
+        if isinstance(self.samples, SampleSnapshot):
+            return self.samples.records(positions)
+        return [self.samples[int(i)] for i in positions]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
         rows = self[:] if self.samples else np.empty((0, self.shape[1]), dtype=np.float32)
@@ -111,15 +126,22 @@ class PoolFeatures:
                 "lo": int(wanted[0]),
                 "hi": int(wanted[-1]),
             }
-            found = session.connection().execute(_RANGE, params).fetchall()
+            result = session.connection().execute(_RANGE, params)
+            # the driver's plain tuples (an int and bytes, nothing to process): building a Row
+            # per stored row costs a fifth of the pass
+            found = result.cursor.fetchall()
+            result.close()
         if len(found) < wanted.size:
             return None
         got = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
         where = np.searchsorted(got, wanted)
         if not np.array_equal(got[np.minimum(where, got.size - 1)], wanted):
             return None
-        raw = bytearray().join([r[1] for r in found])  # writeable, as the source's rows are
-        dim = len(raw) // (_FLOAT32.itemsize * len(found))
-        rows = np.frombuffer(raw, dtype=_FLOAT32).reshape(len(found), dim)
+        blobs = [r[1] for r in found]
+        if got.size != wanted.size:  # rows of the range the slice does not hold: left out
+            blobs = [blobs[i] for i in where.tolist()]
+        # one copy, into a writeable buffer (as the source's rows are), viewed as the rows
+        raw = bytearray().join(blobs)
+        dim = len(raw) // (_FLOAT32.itemsize * len(blobs))
         self._dim = dim
-        return rows if got.size == wanted.size else rows[where]
+        return np.frombuffer(raw, dtype=_FLOAT32).reshape(len(blobs), dim)

@@ -12,17 +12,31 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, get_args
 
 from labelwise.controller.features import TextFeatures
-from labelwise.controller.models import resolve_model
+from labelwise.controller.models import MODEL_CHOICES, TASK_MODELS, resolve_model
 from labelwise.errors import InvalidInputError
-from labelwise.strategies import available_strategies
+from labelwise.strategies import available_strategies, get_strategy, strategy_tasks
 
-__all__ = ["LOOP_KEY", "TEXT_FEATURES", "LoopSettings", "loop_settings"]
+__all__ = [
+    "ANSWER_TASKS",
+    "LOOP_KEY",
+    "TEXT_FEATURES",
+    "LoopSettings",
+    "check_strategy_for",
+    "loop_settings",
+]
 
 #: The values of the ``features`` setting.
 TEXT_FEATURES: tuple[str, ...] = get_args(TextFeatures)
 
 #: The key of the loop settings inside a project's settings.
 LOOP_KEY = "loop"
+
+#: The strategy task a project of each answer kind runs (:func:`check_strategy_for`).
+ANSWER_TASKS: dict[str, str] = {
+    "label": "classification",
+    "number": "regression",
+    "labels": "multilabel",
+}
 
 
 @dataclass(frozen=True)
@@ -31,9 +45,12 @@ class LoopSettings:
 
     Parameters
     ----------
-    strategy : registry name of the acquisition strategy (``"margin"``, ``"entropy"``...).
-    model : the service model (:mod:`labelwise.controller.models`): ``"auto"`` picks one that
-        serves the strategy; a model that cannot serve it is refused here.
+    strategy : registry name of the acquisition strategy (``"margin"``, ``"entropy"``...). Any
+        registered strategy passes here; whether it serves the project's answer kind is
+        checked where a change comes in (:func:`loop_settings` with ``answer_kind``).
+    model : the service model (:mod:`labelwise.controller.models`) of a classification
+        project: ``"auto"`` picks one that serves the strategy; a model that cannot serve it is
+        refused here. Regression and multi-label projects run their task's model.
     batch_size : samples the queue holds ahead of the annotators after each round, at least.
     features : text features: ``"auto"`` (all-MiniLM-L6-v2 sentence embeddings where the text
         extra is installed, else hashed words), ``"minilm"`` or ``"hashed"``; image and tabular
@@ -73,10 +90,14 @@ class LoopSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.strategy not in available_strategies():
-            known = ", ".join(available_strategies())
+        if self.strategy not in available_strategies(task=None):
+            known = ", ".join(available_strategies(task=None))
             raise InvalidInputError(f"unknown strategy {self.strategy!r}; known: {known}")
-        resolve_model(self.strategy, self.model)  # refuses a pair that cannot run, saying why
+        if self.strategy in available_strategies("classification"):
+            resolve_model(self.strategy, self.model)  # refuses a pair that cannot run, saying why
+        elif self.model not in MODEL_CHOICES:
+            choices = ", ".join(MODEL_CHOICES)
+            raise InvalidInputError(f"unknown model {self.model!r}; choose one of {choices}")
         if self.features not in TEXT_FEATURES:
             choices = ", ".join(TEXT_FEATURES)
             raise InvalidInputError(f"features must be one of {choices}, got {self.features!r}")
@@ -101,8 +122,17 @@ class LoopSettings:
 
     @property
     def resolved_model(self) -> str:
-        """The service model that runs: ``model``, or ``auto``'s pick for the strategy."""
-        return resolve_model(self.strategy, self.model)
+        """The service model that runs: ``model``, or ``auto``'s pick for the strategy; for a
+        strategy that serves no classification, its task's model (:data:`TASK_MODELS`)."""
+        if self.strategy in available_strategies("classification"):
+            return resolve_model(self.strategy, self.model)
+        tasks = strategy_tasks(get_strategy(self.strategy))
+        kind = "number" if "regression" in tasks else "labels"
+        return TASK_MODELS[kind][1]
+
+    def model_for(self, answer_kind: str) -> str:
+        """The service model a project of ``answer_kind`` runs with these settings."""
+        return TASK_MODELS[answer_kind][1] if answer_kind in TASK_MODELS else self.resolved_model
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in the project's settings."""
@@ -116,9 +146,56 @@ def _check_unit(name: str, value: object, *, upper_open: bool = False) -> None:
         raise InvalidInputError(f"{name} must be a number in {bound}, got {value!r}")
 
 
-def loop_settings(project_settings: Mapping[str, Any], **changes: Any) -> LoopSettings:
-    """The loop settings stored in a project's settings, with ``changes`` applied and checked."""
+def check_strategy_for(strategy: str, answer_kind: str) -> None:
+    """Refuse ``strategy`` for a project of ``answer_kind`` unless it serves the kind's task.
+
+    Parameters
+    ----------
+    strategy : a strategy's registry name
+    answer_kind : ``"label"`` (classification), ``"number"`` (regression) or ``"labels"``
+        (multi-label)
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown answer kind, or a strategy that does not serve the task; the message
+        lists the strategies that do.
+    """
+    if answer_kind not in ANSWER_TASKS:
+        kinds = ", ".join(ANSWER_TASKS)
+        raise InvalidInputError(f"answer kind must be one of {kinds}, got {answer_kind!r}")
+    if strategy not in available_strategies(task=None):
+        known = ", ".join(available_strategies(task=None))
+        raise InvalidInputError(f"unknown strategy {strategy!r}; known: {known}")
+    task = ANSWER_TASKS[answer_kind]
+    fitting = available_strategies(task)  # type: ignore[arg-type]
+    if strategy not in fitting:
+        raise InvalidInputError(
+            f"strategy {strategy!r} does not serve a {answer_kind!r} project ({task}); "
+            f"choose one of {', '.join(fitting)}"
+        )
+
+
+def loop_settings(
+    project_settings: Mapping[str, Any], answer_kind: str | None = None, **changes: Any
+) -> LoopSettings:
+    """The loop settings stored in a project's settings, with ``changes`` applied and checked.
+
+    Parameters
+    ----------
+    project_settings : the project's settings (the loop's under :data:`LOOP_KEY`)
+    answer_kind : the project's answer kind; when one of :data:`ANSWER_TASKS`, a ``strategy``
+        among ``changes`` that differs from the stored one must serve its task
+        (:func:`check_strategy_for`); other kinds (spans) have loops of their own. The
+        stored strategy (sent back unchanged by a settings form) is not re-checked:
+        a regression or multi-label project runs its task's default in place of one that
+        does not serve it (:func:`~labelwise.controller.models.task_strategy`).
+    **changes : loop settings to change
+    """
     stored = dict(project_settings.get(LOOP_KEY) or {})
+    current = stored.get("strategy", LoopSettings.strategy)
+    if answer_kind in ANSWER_TASKS and changes.get("strategy", current) != current:
+        check_strategy_for(str(changes["strategy"]), answer_kind)
     known = {f.name for f in fields(LoopSettings)}
     unknown = sorted(set(stored) - known) + sorted(set(changes) - known)
     if unknown:

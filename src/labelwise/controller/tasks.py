@@ -114,12 +114,14 @@ def next_task(
 
 
 #: An answer as a caller gives it: a label, a number (regression) or labels (multi-label).
-Answer = str | float | Sequence[str]
+#: A label, a number, a list of labels, or a spans project's ``[start, end, label]`` list.
+Answer = str | float | Sequence[str] | Sequence[Sequence[int | str]]
 
 
 def _text(value: Answer) -> str:
-    """The answer as the store takes it: a label or text as is, a number or a list of labels
-    as JSON (the store checks it against the project and keeps its canonical text)."""
+    """The answer as the store takes it: a label or text as is, a number or a list (of
+    labels or of spans) as JSON (the store checks it against the project and keeps its
+    canonical text)."""
     if isinstance(value, str):
         return value
     return json.dumps(value if isinstance(value, float | int) else list(value))

@@ -8,11 +8,12 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path as FilePath
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, UploadFile, status
 from fastapi.responses import Response
 
+from labelwise.controller.models import task_strategy
 from labelwise.controller.report import project_report
 from labelwise.server.charts import class_balance_png, learning_curve_png
 from labelwise.server.deps import AdminDep, RuntimeDep, StoreDep
@@ -21,18 +22,20 @@ from labelwise.server.schemas import (
     ERROR_RESPONSES,
     AnnotatorCreate,
     AnnotatorInvited,
+    AnswerRulesPublic,
     CriterionPublic,
     DashboardPublic,
     OverviewPublic,
-    ProjectCreate,
     ProjectPublic,
     ProjectSettingsChange,
     ProjectSettingsView,
     RoundPublic,
     StrategyPublic,
 )
+from labelwise.server.schemas_kinds import AgreementPublic, ProjectCreateAnyKind
 from labelwise.store import (
     ImportFileError,
+    StoreError,
     add_annotator,
     create_project,
     get_project,
@@ -40,6 +43,7 @@ from labelwise.store import (
     list_rounds,
 )
 from labelwise.store import status as store_status
+from labelwise.store.answers import check_answer_settings, project_agreement
 from labelwise.store.browse import annotated_class_balance
 from labelwise.store.members import add_member, update_settings
 
@@ -52,19 +56,92 @@ _PROJECT_KEYS = ("overlap", "budget", "show_suggestion")
 
 def _public(name: str, store: StoreDep) -> ProjectPublic:
     info = get_project(store, name)
+    rules = info.settings.get("answer") if info.answer_kind == "number" else None
     return ProjectPublic(
         name=info.name,
         task_type=info.task_type,
         labels=list(info.label_space),
         overlap=info.overlap,
+        answer_kind=info.answer_kind,  # type: ignore[arg-type]
+        answer=None if rules is None else AnswerRulesPublic(**rules),
     )
 
 
+def _unprocessable(problem: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+
+
 @router.post("/projects", response_model=ProjectPublic, status_code=status.HTTP_201_CREATED)
-def new_project(body: ProjectCreate, admin: AdminDep, store: StoreDep) -> ProjectPublic:
-    """Create an empty project with its label space."""
-    create_project(store, body.name, body.labels, body.task_type, actor=admin.name)
+def new_project(body: ProjectCreateAnyKind, admin: AdminDep, store: StoreDep) -> ProjectPublic:
+    """Create an empty project: its label space, or a number project's bounds and step."""
+    rules = {"min": body.min, "max": body.max, "step": body.step, "aggregation": body.aggregation}
+    given = {k: v for k, v in rules.items() if v is not None}
+    if body.answer_kind == "number":
+        if body.labels:
+            raise _unprocessable("a number project takes no labels: leave the labels empty")
+    elif given:
+        raise _unprocessable(
+            f"{', '.join(given)} apply to number projects only (answer_kind 'number')"
+        )
+    elif len(body.labels) < 2:
+        raise _unprocessable("the label space needs at least 2 labels (e.g. 'neg, pos')")
+    settings = {"answer": given} if given else None
+    try:  # the rules first: a bad bound is the request's problem, not a conflict
+        check_answer_settings(body.answer_kind, body.labels, settings)
+    except StoreError as exc:
+        raise _unprocessable(str(exc)) from None
+    create_project(
+        store,
+        body.name,
+        body.labels,
+        body.task_type,
+        settings,
+        answer_kind=body.answer_kind,
+        actor=admin.name,
+    )
     return _public(body.name, store)
+
+
+#: What the agreement says, one line per answer kind, and its distance.
+_AGREEMENT_WORDS = {
+    "label": ("nominal", "the same label"),
+    "number": ("interval", "close numbers (the squared difference counts)"),
+    "labels": ("MASI", "overlapping label sets (MASI distance)"),
+}
+AGREEMENT_UNDEFINED = (
+    "undefined until two annotators have answered the same samples and the answers vary "
+    "(set overlap to 2 or more)"
+)
+
+
+@router.get("/projects/{project}/agreement", response_model=AgreementPublic)
+def agreement(project: ProjectName, admin: AdminDep, store: StoreDep) -> AgreementPublic:
+    """Krippendorff's alpha over the project's standing answers, by its answer kind."""
+    info = get_project(store, project)
+    if info.answer_kind not in _AGREEMENT_WORDS:  # spans: agreement by span F1, not here
+        return AgreementPublic(
+            answer_kind=info.answer_kind,
+            alpha=None,
+            metric="none",
+            explanation=f"This page has no alpha for {info.answer_kind!r} projects.",
+            undefined_because=f"not computed for {info.answer_kind!r} projects",
+        )
+    distance, agree = _AGREEMENT_WORDS[info.answer_kind]
+    alpha: float | None
+    try:
+        alpha = project_agreement(store, project)
+    except StoreError:
+        alpha = None
+    if alpha is not None and alpha != alpha:  # NaN: no variation to measure against
+        alpha = None
+    return AgreementPublic(
+        answer_kind=info.answer_kind,
+        alpha=alpha,
+        metric=f"Krippendorff's alpha ({distance})",
+        explanation=f"1 means annotators give {agree} on the samples they share, 0 no better "
+        "than chance, below 0 systematic disagreement.",
+        undefined_because=AGREEMENT_UNDEFINED if alpha is None else None,
+    )
 
 
 @router.post("/projects/{project}/import", response_model=dict[str, int | str | bool])
@@ -145,10 +222,13 @@ def import_problem(exc: ImportFileError, filename: str) -> str:
 def _settings_public(project: str, runtime: RuntimeDep) -> ProjectSettingsView:
     info = get_project(runtime.store, project)
     loop = runtime.loop(project).controller.settings()
+    # the strategy that runs: a regression or multi-label project's default stands in for a
+    # stored one that does not serve its task
+    running = task_strategy(info.answer_kind, loop.strategy)
     return ProjectSettingsView(
         overlap=info.overlap,
         budget=info.settings.get("budget"),
-        loop=loop.to_dict(),
+        loop=loop.to_dict() | {"strategy": running},
         show_suggestion=bool(info.settings.get("show_suggestion", True)),
     )
 
@@ -180,12 +260,22 @@ def change_settings(
 
 
 @router.get("/strategies", response_model=list[StrategyPublic])
-def strategies(admin: AdminDep) -> list[StrategyPublic]:
-    """Every registered strategy with its needs and the model that serves it (``auto``)."""
-    from labelwise.controller.models import resolve_model
+def strategies(
+    admin: AdminDep, answer_kind: Literal["label", "number", "labels"] = "label"
+) -> list[StrategyPublic]:
+    """The strategies a project of ``answer_kind`` can run, with their needs and the model that
+    serves them (``auto``'s pick; a regression or multi-label project's one model)."""
+    from labelwise.controller.models import TASK_MODELS, resolve_model
+    from labelwise.controller.settings import ANSWER_TASKS
     from labelwise.errors import InvalidInputError
     from labelwise.strategies import available_strategies, get_strategy
 
+    if answer_kind in TASK_MODELS:
+        model = TASK_MODELS[answer_kind][1]
+        return [
+            StrategyPublic(name=name, needs=sorted(get_strategy(name).needs), model=model)
+            for name in available_strategies(ANSWER_TASKS[answer_kind])  # type: ignore[arg-type]
+        ]
     found = []
     for name in available_strategies():
         needs: list[str] = sorted(get_strategy(name).needs)

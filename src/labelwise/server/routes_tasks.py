@@ -31,6 +31,7 @@ from labelwise.server.schemas import (
     NextTaskPublic,
     ProgressPublic,
     ProjectPublic,
+    SpanSuggestionPublic,
     TaskPublic,
 )
 from labelwise.store import (
@@ -149,7 +150,12 @@ def _answerable(
     info = view.project_info
     kind = "label" if info is None else info.answer_kind
     if body.kind != kind:
-        field = {"label": "'label'", "number": "'value' (a number)", "labels": "'labels' (a list)"}
+        field = {
+            "label": "'label'",
+            "number": "'value' (a number)",
+            "labels": "'labels' (a list)",
+            "spans": "'spans' (a list of [start, end, label])",
+        }
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"project {view.project!r} takes {field[kind]} answers, not {field[body.kind]}",
@@ -164,7 +170,8 @@ def _answerable(
         return view, label
     spec = AnswerSpec.of(kind, view.label_space, None if info is None else info.settings)
     try:
-        return view, encode_answer(spec, body.answer, view.project)
+        text = view.sample.text if kind == "spans" else None  # spans: checked against it
+        return view, encode_answer(spec, body.answer, view.project, text)
     except AnswerError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
@@ -323,7 +330,14 @@ def guess(task_id: TaskId, user: UserDep, runtime: RuntimeDep) -> GuessPublic:
     found = runtime.loop(view.project).controller.guess(view.sample)
     if found is None:
         return GuessPublic(label=None, probability=None, round=None)
-    return GuessPublic(label=found.label, probability=found.probability, round=found.round)
+    spans = (
+        None
+        if found.spans is None
+        else [SpanSuggestionPublic(start=a, end=b, label=c, score=p) for a, b, c, p in found.spans]
+    )
+    return GuessPublic(
+        label=found.label, probability=found.probability, round=found.round, spans=spans
+    )
 
 
 @router.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -36,6 +36,7 @@ __all__ = [
     "SampleGuessPublic",
     "SamplePagePublic",
     "SamplePublic",
+    "SpanSuggestionPublic",
     "TaskPublic",
 ]
 
@@ -78,7 +79,7 @@ class ProjectPublic(BaseModel):
     task_type: str
     labels: list[str]
     overlap: int
-    answer_kind: Literal["label", "number", "labels"] = "label"  # what annotators answer
+    answer_kind: Literal["label", "number", "labels", "spans"] = "label"  # what annotators answer
     answer: AnswerRulesPublic | None = None  # bounds and step of a number project
 
 
@@ -100,6 +101,19 @@ class NextTaskPublic(BaseModel):
     reason: str | None = None
 
 
+#: One span of an answer: ``[start, end, label]``, ``text[start:end]`` in Python code points.
+SpanAnswer = tuple[StrictInt, StrictInt, Annotated[str, Field(min_length=1, max_length=200)]]
+
+
+class SpanSuggestionPublic(BaseModel):
+    """A span the model suggests (code-point offsets) and its score in [0, 1]."""
+
+    start: int
+    end: int
+    label: str
+    score: float
+
+
 class AnnotationCreate(_Body):
     """An answer: ``label`` (classification), ``value`` (a number project) or ``labels`` (a
     multi-label project: the labels that apply, possibly none); exactly one of them."""
@@ -109,30 +123,37 @@ class AnnotationCreate(_Body):
     labels: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
         None, max_length=1000
     )
+    #: A spans project's answer: ``[start, end, label]`` in code points (possibly none).
+    spans: list[SpanAnswer] | None = Field(None, max_length=10_000)
     seconds_spent: float | None = Field(None, ge=0, le=86_400, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_answer(self) -> AnnotationCreate:
-        given = [n for n in ("label", "value", "labels") if getattr(self, n) is not None]
+        given = [n for n in ("label", "value", "labels", "spans") if getattr(self, n) is not None]
         if len(given) != 1:
             raise ValueError(
-                "send exactly one of 'label', 'value' (a number) or 'labels' (a list), "
-                f"got {', '.join(given) or 'none'}"
+                "send exactly one of 'label', 'value' (a number), 'labels' (a list) or 'spans' "
+                f"(a list of [start, end, label]), got {', '.join(given) or 'none'}"
             )
         return self
 
     @property
     def kind(self) -> str:
         """The answer kind this body carries."""
+        if self.spans is not None:
+            return "spans"
         return (
             "label" if self.label is not None else "number" if self.value is not None else "labels"
         )
 
     @property
-    def answer(self) -> str | float | list[str]:
+    def answer(self) -> str | float | list[str] | list[list[int | str]]:
         """The answer, whichever field carries it."""
         if self.label is not None:
             return self.label
+        if self.spans is not None:
+            spans: list[list[int | str]] = [[a, b, label] for a, b, label in self.spans]
+            return spans
         return self.value if self.value is not None else list(self.labels or [])
 
 
@@ -151,11 +172,13 @@ class LeasePublic(BaseModel):
 
 
 class GuessPublic(BaseModel):
-    """The model's current answer for a task (pre-annotation); label None before any model."""
+    """The model's current answer for a task (pre-annotation); label None before any model.
+    A spans project's guess lists its spans with their scores in ``spans``."""
 
     label: str | None
     probability: float | None
     round: int | None
+    spans: list[SpanSuggestionPublic] | None = None
 
 
 class ProgressPublic(BaseModel):

@@ -63,7 +63,7 @@ def write_results(result: SimulationResult, out: str | Path) -> dict[str, Path]:
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         pass
     summary = summary_of(result)
-    paths["summary"].write_text(json.dumps(_json_safe(summary), indent=2) + "\n")
+    paths["summary"].write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     paths["report"].write_text(render_report(summary))
     if not rounds.empty:
         full = summary["full_data_accuracy"]["mean"]
@@ -77,16 +77,17 @@ def write_results(result: SimulationResult, out: str | Path) -> dict[str, Path]:
     return paths
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN becomes null, numpy scalars plain numbers, int keys strings."""
+def json_safe(value: Any) -> Any:
+    """``value`` as strict JSON takes it: NaN and infinities become null, numpy scalars plain
+    numbers, dict keys strings (every report of ``simulate`` writes its summary through it)."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if hasattr(value, "item"):
-        return _json_safe(value.item())
+        return json_safe(value.item())
     return value
 
 

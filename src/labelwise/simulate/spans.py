@@ -19,6 +19,7 @@ import numpy as np
 
 from labelwise.errors import InvalidInputError
 from labelwise.loop import RoundEngine
+from labelwise.simulate.report import json_safe
 from labelwise.spans.agreement import span_f1
 from labelwise.spans.document import Document
 from labelwise.spans.inputs import SequenceModel
@@ -270,19 +271,7 @@ def write_span_results(
         writer.writeheader()
         writer.writerows(rows)
     summary = summarize_spans(curves, dataset, source, model)
-    paths["summary"].write_text(json.dumps(_jsonable(summary), indent=2, allow_nan=False) + "\n")
+    paths["summary"].write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
     paths["report"].write_text(span_report_markdown(summary))
     plot_span_curves(curves, f"{dataset} (spans, {model})", paths["plot"])
     return paths
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -23,6 +23,7 @@ from labelwise.simulate.curves import (
     mean_and_spread,
     mean_curve,
 )
+from labelwise.simulate.report import json_safe
 from labelwise.simulate.task_run import TaskResult, primary_metric
 
 __all__ = ["plot_task_curves", "report_markdown", "summarize_task", "write_task_results"]
@@ -184,20 +185,7 @@ def write_task_results(result: TaskResult, out_dir: str | Path) -> dict[str, Pat
         "plot": out / "curves.png",
     }
     result.rounds.to_csv(paths["rounds"], index=False)
-    paths["summary"].write_text(json.dumps(_jsonable(summary), indent=2, allow_nan=False) + "\n")
+    paths["summary"].write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
     paths["report"].write_text(report_markdown(summary))
     plot_task_curves(result, paths["plot"])
     return paths
-
-
-def _jsonable(value: Any) -> Any:
-    """NaN becomes null, numpy scalars plain numbers, dict keys strings."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ from labelwise.store import _bulk, _tally
 from labelwise.store.errors import ImportFileError
 from labelwise.store.readers import FileFormat, RawRow, read_rows
 from labelwise.store.schema import SPLITS
+
+if TYPE_CHECKING:
+    from labelwise.store.answers import AnswerSpec
 
 __all__ = ["RESERVED", "RowChecker", "load_rows"]
 
@@ -61,11 +64,22 @@ def _blank(value: Any) -> bool:
 
 
 class RowChecker:
-    """Turns raw rows into checked rows; raises on the first bad one."""
+    """Turns raw rows into checked rows; raises on the first bad one.
+
+    ``answers`` is the spec of a number or label-set project: its labels are then checked and
+    written as answers are (:mod:`labelwise.store._import_answers`), not against the label
+    space. Such a project's rows take this path only (the columnar one knows label spaces).
+    """
 
     def __init__(
-        self, path: Path, file_format: FileFormat, task_type: str | None, encoding: str = "utf-8"
+        self,
+        path: Path,
+        file_format: FileFormat,
+        task_type: str | None,
+        encoding: str = "utf-8",
+        answers: AnswerSpec | None = None,
     ) -> None:
+        self.answers = answers
         self.path = path
         self.file_format = file_format
         self.encoding = encoding
@@ -97,11 +111,14 @@ class RowChecker:
         split = "pool" if _blank(fields.get("split")) else str(fields["split"]).strip()
         if split not in SPLITS:
             raise self.fail(raw, f"split {split!r} is not one of {', '.join(SPLITS)}")
-        label = None if _blank(fields.get("label")) else str(fields["label"]).strip()
-        if label is not None and label_space is not None and label not in label_space:
-            raise self.fail(
-                raw, f"label {label!r} is not in the label space ({', '.join(label_space)})"
-            )
+        if self.answers is not None:
+            label = self.check_answer(raw, fields.get("label"))
+        else:
+            label = None if _blank(fields.get("label")) else str(fields["label"]).strip()
+            if label is not None and label_space is not None and label not in label_space:
+                raise self.fail(
+                    raw, f"label {label!r} is not in the label space ({', '.join(label_space)})"
+                )
         meta = {k: v for k, v in fields.items() if k not in RESERVED} or None
         if self.task_type == "tabular_classification" and meta is None:
             raise self.fail(raw, f"sample {external_id!r} has no columns (a tabular project)")
@@ -110,6 +127,19 @@ class RowChecker:
             usedforsecurity=False,
         ).hexdigest()
         return _Row(external_id, text, uri, split, label, meta, digest)
+
+    def check_answer(self, raw: RawRow, value: Any) -> str | None:
+        """The stored text of a number or label-set project's label ``value``; None if blank."""
+        from labelwise.store._import_answers import import_answer
+        from labelwise.store.answers import AnswerError
+
+        assert self.answers is not None
+        if _blank(value):
+            return None
+        try:
+            return import_answer(self.answers, value)
+        except AnswerError as error:
+            raise self.fail(raw, f"label {value!r}: {error}") from None
 
     def check_image(self, raw: RawRow, image: str) -> str:
         """The URI kept for ``image``: remote as given, local resolved once it opens."""

@@ -1,7 +1,8 @@
-"""What annotators answer, per project: one label, a number or a set of labels.
+"""What annotators answer, per project: one label, a number, a set of labels or NER spans.
 
-A project's ``answer_kind`` (a column, see migration 0005) is ``label`` (classification),
-``number`` (regression) or ``labels`` (multi-label). Every answer is kept in the one string
+A project's ``answer_kind`` (a column, see migrations 0005 and 0006) is ``label``
+(classification), ``number`` (regression), ``labels`` (multi-label) or ``spans`` (named
+entities). Every answer is kept in the one string
 column of ``annotation`` (append-only, retractable, as before), in a canonical text:
 
 - ``label``: the label itself;
@@ -9,14 +10,20 @@ column of ``annotation`` (append-only, retractable, as before), in a canonical t
   ``{"answer": {"min": ..., "max": ..., "step": ..., "aggregation": "median" | "mean"}}``
   (each optional) and answers outside them are refused (:func:`check_numeric_answer`);
 - ``labels``: a JSON array of the chosen labels in label-space order (``'["a","c"]'``; the
-  empty set ``'[]'`` is an answer too).
+  empty set ``'[]'`` is an answer too);
+- ``spans``: a JSON array of ``[start, end, label]`` triples, sorted, in Python character
+  (code point) offsets into the sample's text (``'[[0,5,"PER"],[12,18,"LOC"]]'``; ``'[]'``
+  says the text has no entity). Spans must be in bounds, non-empty, non-overlapping and
+  labeled from the label space (:func:`encode_spans`).
 
 A sample's label, once ``overlap`` annotators answered, is the majority label, the median (or
 mean) of the numbers, or the per-label majority of the sets (:mod:`labelwise.quality.numeric`
 and :mod:`labelwise.quality.label_sets`). The agreement stored with it is the share of answers
 equal to the label for ``label``, the mean pairwise Jaccard similarity of the sets for
 ``labels``, and None for numbers (:func:`answer_agreement` gives the project's Krippendorff
-alpha, interval metric for numbers and MASI or Jaccard for sets).
+alpha, interval metric for numbers and MASI or Jaccard for sets). Spans aggregate by strict
+majority of the annotators (:func:`labelwise.spans.agreement.aggregate_spans`), with the mean
+pairwise exact span F1 as their agreement.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from labelwise.quality.label_sets import (
     per_label_majority,
 )
 from labelwise.quality.numeric import aggregate_numbers, check_numeric_answer, numeric_alpha
+from labelwise.spans.agreement import aggregate_spans, pairwise_span_f1
+from labelwise.spans.document import Span, SpanError, check_spans
 from labelwise.store.aggregation import Aggregator, Vote, majority
 from labelwise.store.engine import Store
 from labelwise.store.errors import StoreError
@@ -50,14 +59,19 @@ __all__ = [
     "agreement_of_votes",
     "check_answer_settings",
     "decode_answer",
+    "decode_spans",
     "encode_answer",
+    "encode_spans",
     "label_set_dawid_skene",
     "project_agreement",
 ]
 
-#: The longest answer text the ``value`` columns hold.
+#: The longest multi-label answer text (a label set must stay short; span answers, in the
+#: ``Text`` value columns since migration 0006, are bounded by the sample's text instead).
 MAX_ANSWER_CHARS = 200
 NUMBER_AGGREGATIONS: tuple[str, ...] = ("median", "mean")
+#: No text to check span ends against: only ``start >= 0`` and ``end > start`` are checked.
+_NO_END = 2**62
 
 
 class AnswerError(StoreError, InvalidInputError):
@@ -116,6 +130,15 @@ def check_answer_settings(
         if answer:
             raise StoreError("'answer' settings (bounds, step) apply to number projects only")
         return None
+    if kind == "spans":
+        unknown = sorted(set(answer) - {"aggregation"})
+        if unknown:
+            raise StoreError(f"a spans project takes no answer settings {unknown}")
+        if answer.get("aggregation", "majority") != "majority":
+            raise StoreError("a spans project aggregates by span 'majority'")
+        if not labels:
+            raise StoreError("a spans project needs entity labels (for example PER,ORG,LOC)")
+        return {"aggregation": "majority"}
     if kind == "labels":
         unknown = sorted(set(answer) - {"aggregation"})
         if unknown:
@@ -157,10 +180,16 @@ def _number_text(number: float, spec: AnswerSpec) -> str:
     return repr(float(number) + 0.0)  # + 0.0: no "-0.0"
 
 
-def encode_answer(spec: AnswerSpec, value: object, project: str = "") -> str:
-    """``value`` (a label, a number or its text, a list of labels or its JSON text) in the
-    canonical text the store keeps; AnswerError naming the problem when refused."""
+def encode_answer(
+    spec: AnswerSpec, value: object, project: str = "", text: str | None = None
+) -> str:
+    """``value`` (a label, a number or its text, a list of labels, a list of spans, or the
+    JSON text of either list) in the canonical text the store keeps; AnswerError naming the
+    problem when refused. ``text`` is the sample's text, against which span answers are
+    bounds-checked (without it only ``start >= 0`` is)."""
     where = f"project {project!r}'s" if project else "the project's"
+    if spec.kind == "spans":
+        return encode_spans(value, spec.labels, text, where)
     if spec.kind == "label":
         if not isinstance(value, str) or value not in spec.labels:
             raise AnswerError(
@@ -211,8 +240,86 @@ def _parse_labels(value: object) -> list[str]:
     return list(value)
 
 
-def decode_answer(spec: AnswerSpec, text: str) -> str | float | list[str]:
-    """A stored answer as its value: the label, the float, or the list of labels."""
+def _parse_spans(value: object) -> list[object]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise AnswerError(
+                f"a spans answer must be a JSON list of [start, end, label], got {value!r}"
+            ) from None
+    if not isinstance(value, list | tuple):
+        raise AnswerError(f"a spans answer must be a list of [start, end, label], got {value!r}")
+    return list(value)
+
+
+def _span_of(i: int, item: object) -> Span:
+    if isinstance(item, Mapping):  # {"start":, "end":, "label":} as JSONL span files write
+        item = [item.get("start"), item.get("end"), item.get("label")]
+    if isinstance(item, Span):
+        return item
+    if not isinstance(item, list | tuple) or len(item) != 3:
+        raise AnswerError(f"span {i} must be [start, end, label], got {item!r}")
+    start, end, label = item
+    for name, offset in (("start", start), ("end", end)):
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise AnswerError(f"span {i}: {name} must be an integer offset, got {offset!r}")
+    if not isinstance(label, str):
+        raise AnswerError(f"span {i}: the label must be a string, got {label!r}")
+    return Span(int(start), int(end), label)
+
+
+def encode_spans(
+    value: object, labels: Sequence[str], text: str | None = None, where: str = "the project's"
+) -> str:
+    """Spans as stored: a compact JSON array of ``[start, end, label]``, sorted.
+
+    Parameters
+    ----------
+    value : a list (or its JSON text) of ``[start, end, label]`` triples, ``{"start", "end",
+        "label"}`` mappings or :class:`~labelwise.spans.Span` objects, in code-point offsets.
+    labels : the project's entity labels.
+    text : the sample's text; spans must lie within it (without it, only ``start >= 0``).
+
+    Raises
+    ------
+    AnswerError
+        Naming the span that is malformed, empty, out of bounds, labeled outside ``labels``,
+        or overlapping another.
+    """
+    spans = [_span_of(i, item) for i, item in enumerate(_parse_spans(value))]
+    space = set(labels)
+    for span in spans:
+        if span.label not in space:
+            raise AnswerError(
+                f"span {span.start}:{span.end} has label {span.label!r}, not in {where} label "
+                f"space ({', '.join(labels)})"
+            )
+    try:
+        ordered = check_spans(spans, len(text) if text is not None else _NO_END)
+    except SpanError as error:
+        raise AnswerError(str(error)) from None
+    return json.dumps(
+        [[s.start, s.end, s.label] for s in ordered], separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def decode_spans(text: str) -> list[Span]:
+    """A stored spans answer as :class:`~labelwise.spans.Span` objects, sorted."""
+    return [Span(int(a), int(b), str(label)) for a, b, label in json.loads(text)]
+
+
+def decode_answer(
+    spec: AnswerSpec, text: str
+) -> str | float | list[str] | list[dict[str, int | str]]:
+    """A stored answer as its value: the label, the float, the list of labels, or the spans
+    as JSONL span files write them (``[{"start": 0, "end": 5, "label": "PER"}, ...]``: what
+    :func:`labelwise.store.export_labeled` writes in a spans project's ``label``)."""
+    if spec.kind == "spans":
+        spans: list[dict[str, int | str]] = [
+            {"start": s.start, "end": s.end, "label": s.label} for s in decode_spans(text)
+        ]
+        return spans
     if spec.kind == "number":
         return float(text)
     if spec.kind == "labels":
@@ -236,6 +343,8 @@ def aggregate_answers(spec: AnswerSpec, values: Sequence[str]) -> tuple[str, flo
     if spec.kind == "label":
         value, agreement = majority(values)
         return value, agreement, "majority"
+    if spec.kind == "spans":
+        return _aggregate_spans(values)
     items = np.zeros(len(values), dtype=np.intp)
     if spec.kind == "number":
         method = spec.aggregation if spec.aggregation in NUMBER_AGGREGATIONS else "median"
@@ -253,12 +362,23 @@ def aggregate_answers(spec: AnswerSpec, values: Sequence[str]) -> tuple[str, flo
     return value, similarity, "per_label_majority"
 
 
+def _aggregate_spans(values: Sequence[str]) -> tuple[str, float | None, str]:
+    """Strict-majority spans of one sample's answers; agreement: mean pairwise exact F1."""
+    answers = [decode_spans(v) for v in values]
+    kept = [span for span, _ in aggregate_spans(answers)]
+    value = json.dumps([[s.start, s.end, s.label] for s in kept], separators=(",", ":"))
+    agreement = 1.0 if len(answers) < 2 else pairwise_span_f1([[a] for a in answers])
+    return value, agreement, "span_majority"
+
+
 def agreement_of_votes(spec: AnswerSpec, votes: Sequence[Vote], distance: str = "masi") -> float:
     """Krippendorff's alpha of a project's votes: interval metric for numbers, MASI (or
     Jaccard) distance for sets, nominal for labels (as a set of one label each)."""
     samples = {sid: i for i, sid in enumerate(dict.fromkeys(v.sample_id for v in votes))}
     if not samples:
         raise StoreError("no answers yet: agreement needs answers")
+    if spec.kind == "spans":
+        return _span_agreement(votes)
     items = np.array([samples[v.sample_id] for v in votes], dtype=np.intp)
     try:
         if spec.kind == "number":
@@ -269,6 +389,20 @@ def agreement_of_votes(spec: AnswerSpec, votes: Sequence[Vote], distance: str = 
         return label_set_alpha(items, _rows(texts, spec.labels), distance)  # type: ignore[arg-type]
     except InvalidInputError as error:
         raise StoreError(str(error)) from None
+
+
+def _span_agreement(votes: Sequence[Vote]) -> float:
+    """Mean pairwise exact span F1 over the samples that two or more annotators answered
+    (not a Krippendorff alpha: spans have no fixed units to agree on); NaN when none has."""
+    by_sample: dict[int, list[list[Span]]] = {}
+    for vote in votes:
+        by_sample.setdefault(vote.sample_id, []).append(decode_spans(vote.value))
+    shared = [
+        pairwise_span_f1([[a] for a in answers])
+        for answers in by_sample.values()
+        if len(answers) >= 2
+    ]
+    return float(np.mean(shared)) if shared else math.nan
 
 
 def label_set_dawid_skene(spec: AnswerSpec) -> Aggregator:

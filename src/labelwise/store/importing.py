@@ -3,7 +3,11 @@
 Rows have ``id``, then ``text`` or ``image`` (a path, relative to the file's folder, or a URI),
 an optional ``label`` and ``split`` (``pool``, the default, ``eval`` or ``gold``); every other
 column is kept as the sample's metadata. A label on a pool or eval row is an existing label;
-on a gold row it is the gold answer that annotators are checked against.
+on a gold row it is the gold answer that annotators are checked against. In a regression
+(``number``) or multi-label (``labels``) project the label is an answer of that kind, checked
+as annotators' answers are: a number within the project's bounds and on its step, or a label
+set written ``a|c`` or as a JSON list (``["a","c"]``, ``[]`` for none); see
+:mod:`labelwise.store._import_answers`. Such files take the row path.
 
 The whole file is one transaction: a bad row (duplicate id, missing column, label outside the
 label space, unreadable image) raises :class:`ImportFileError` naming the file, the line (and
@@ -35,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _bulk, _tally
 from labelwise.store._rows import RowChecker, load_rows
+from labelwise.store.answers import AnswerSpec
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import ImportFileError
 from labelwise.store.projects import check_label_space, check_settings, project_row
@@ -132,6 +137,7 @@ def _import(
     encoding: str = "utf-8",
 ) -> ImportReport:
     """:func:`import_samples` in one transaction, by the columnar path or the row path."""
+    answers: AnswerSpec | None = None  # a number or label-set project's answer rules
     with store.write() as session:
         existing = session.scalars(select(Project).where(Project.name == project)).first()
         if existing is not None:
@@ -142,6 +148,12 @@ def _import(
                     str(path), None, f"--labels differ from the label space of project {project!r}"
                 )
             task_type: str | None = row.task_type
+            if row.answer_kind in ("number", "labels"):
+                if columnar:  # rolled back: the row path checks numbers and label sets
+                    from labelwise.store._table_readers import NeedsRowReader
+
+                    raise NeedsRowReader(f"a {row.answer_kind!r} project's labels")
+                answers = AnswerSpec.of(row.answer_kind, row.label_space, row.settings)
         else:
             space = None if labels is None else check_label_space(labels)
             task_type = None
@@ -155,7 +167,7 @@ def _import(
             session.add(row)
             session.flush()
             _tally.create(session, row.id)
-        checker = RowChecker(path, file_format, task_type, encoding)
+        checker = RowChecker(path, file_format, task_type, encoding, answers)
         report = _load(session, row.id, checker, space, columnar)
         if existing is None:
             row.task_type = checker.task_type or "text_classification"

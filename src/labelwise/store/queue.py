@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _hot, _tally
-from labelwise.store._statement import Driver
+from labelwise.store._statement import Driver, Prepared
 from labelwise.store.answers import AnswerSpec, aggregate_answers, encode_answer
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
@@ -284,6 +284,10 @@ def _submit(
     return record, lease
 
 
+#: The text span answers are checked against (spans projects only).
+_SAMPLE_TEXT = Prepared(select(Sample.text).where(Sample.id == bindparam("sid")))
+
+
 class _Pending(_hot.Pending):
     """The writes deferred by a submission, and who submitted."""
 
@@ -311,11 +315,12 @@ def _submit_in(
     pending = _Pending(project_id, who)
     project = ProjectRef(project_id, budget_of(settings))
     spec = AnswerSpec.of(kind, space, settings)
+    text = driver.scalar(_SAMPLE_TEXT, sid=sample_id) if kind == "spans" else None
     if task_state == "done":
         if kind != "label":  # compare canonical texts ("2" and "2.0" are one answer)
-            value = encode_answer(spec, value, name)
+            value = encode_answer(spec, value, name, text)
         return _resubmitted(driver, task_id, annotator, who, value), pending, project
-    value = encode_answer(spec, value, name)
+    value = encode_answer(spec, value, name, text)
     if task_state != "leased" or holder != who:
         raise LeaseError(f"task {task_id} is not leased to {annotator!r}: lease a task first")
     assert expires is not None

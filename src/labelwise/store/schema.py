@@ -52,8 +52,8 @@ TASK_TYPES: tuple[str, ...] = (
 ROLES: tuple[str, ...] = ("annotator", "reviewer", "admin")
 #: What an annotator answers: one label of the label space (classification), a number
 #: (regression, bounds and step in the project's settings) or a set of labels (multi-label).
-ANSWER_KINDS: tuple[str, ...] = ("label", "number", "labels")
-AnswerKind = Literal["label", "number", "labels"]
+ANSWER_KINDS: tuple[str, ...] = ("label", "number", "labels", "spans")
+AnswerKind = Literal["label", "number", "labels", "spans"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -209,7 +209,7 @@ class Annotation(Base):
     sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
     annotator_id: Mapped[int] = mapped_column(ForeignKey("annotator.id"))
-    value: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)  # Text since 0006: span answers
     seconds_spent: Mapped[float | None] = mapped_column(Float())
     created_at: Mapped[datetime] = mapped_column(DateTime())
     retracted_at: Mapped[datetime | None] = mapped_column(DateTime())
@@ -224,7 +224,7 @@ class Label(Base):
 
     sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
-    value: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)  # Text since 0006: span answers
     method: Mapped[str] = mapped_column(String(40))
     agreement: Mapped[float | None] = mapped_column(Float())
     n_annotations: Mapped[int] = mapped_column(Integer())
@@ -259,7 +259,7 @@ class DatasetVersionMember(Base):
 
     version_id: Mapped[int] = mapped_column(ForeignKey("dataset_version.id"), primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)  # Text since 0006: span answers
     method: Mapped[str] = mapped_column(String(40))
     agreement: Mapped[float | None] = mapped_column(Float())
     n_annotations: Mapped[int] = mapped_column(Integer())

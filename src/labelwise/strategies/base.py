@@ -371,15 +371,17 @@ def scoring_strategy(
     input_name: InputName,
     score_fn: Callable[..., NDArray[np.float64]],
     base: type[ScoringStrategy] = ScoringStrategy,
+    doc: str | None = None,
 ) -> type[ScoringStrategy]:
-    """Define and register the strategy ``name``: top-k of ``score_fn`` over ``input_name``."""
+    """Define and register the strategy ``name``: top-k of ``score_fn`` over ``input_name``
+    (``doc``: the class's docstring; default: which function it ranks by)."""
     namespace = {
         "name": name,
         "input_name": input_name,
         "score_fn": staticmethod(score_fn),
         "__module__": score_fn.__module__,
         "__qualname__": cls_name,
-        "__doc__": f"Top-k by :func:`{score_fn.__module__}.{score_fn.__name__}`.",
+        "__doc__": doc or f"Top-k by :func:`{score_fn.__module__}.{score_fn.__name__}`.",
     }
     return register_strategy(type(cls_name, (base,), namespace))
 

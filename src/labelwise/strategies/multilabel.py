@@ -9,6 +9,7 @@ predicted where ``p_q >= 0.5``. Every score is higher = label sooner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -17,10 +18,10 @@ from numpy.typing import ArrayLike, NDArray
 from labelwise.errors import InvalidInputError
 from labelwise.strategies.base import (
     PoolInputs,
-    ScoringStrategy,
     Selection,
     Strategy,
     register_strategy,
+    scoring_strategy,
 )
 from labelwise.strategies.target_validation import check_label_proba, check_label_sets
 from labelwise.strategies.topk import top_k_masked
@@ -181,52 +182,42 @@ def _check_widths(p: NDArray[np.floating], sets: NDArray[np.floating]) -> None:
         )
 
 
-def _mean_margin(label_proba: ArrayLike) -> FloatArray:
-    return binary_relevance_uncertainty(label_proba, "mean")
+def _aggregated(how: Aggregate) -> Callable[[ArrayLike], FloatArray]:
+    def score(label_proba: ArrayLike) -> FloatArray:
+        return binary_relevance_uncertainty(label_proba, how)
+
+    score.__name__ = f"binary_relevance_{how}"
+    return score
 
 
-def _min_margin(label_proba: ArrayLike) -> FloatArray:
-    return binary_relevance_uncertainty(label_proba, "min")
-
-
-def _max_margin_aggregate(label_proba: ArrayLike) -> FloatArray:
-    return binary_relevance_uncertainty(label_proba, "max")
-
-
-@register_strategy
-class MeanMargin(ScoringStrategy):
-    """Binary relevance, mean of the labels' margins (:func:`binary_relevance_uncertainty`)."""
-
-    name: ClassVar[str] = "multilabel_mean_margin"
-    input_name = "label_proba"
-    score_fn = staticmethod(_mean_margin)
-
-
-@register_strategy
-class MinMargin(ScoringStrategy):
-    """Binary relevance, the smallest label margin decides (Brinker 2006's BinMin)."""
-
-    name: ClassVar[str] = "multilabel_min_margin"
-    input_name = "label_proba"
-    score_fn = staticmethod(_min_margin)
-
-
-@register_strategy
-class MaxMargin(ScoringStrategy):
-    """Binary relevance, the largest label margin decides (every label in doubt)."""
-
-    name: ClassVar[str] = "multilabel_max_margin"
-    input_name = "label_proba"
-    score_fn = staticmethod(_max_margin_aggregate)
-
-
-@register_strategy
-class MaximalConfidence(ScoringStrategy):
-    """MMC (Yang et al. 2009): top-k by :func:`mmc`."""
-
-    name: ClassVar[str] = "mmc"
-    input_name = "label_proba"
-    score_fn = staticmethod(mmc)
+MeanMargin = scoring_strategy(
+    "MeanMargin",
+    "multilabel_mean_margin",
+    "label_proba",
+    _aggregated("mean"),
+    doc="Binary relevance, mean of the labels' margins (:func:`binary_relevance_uncertainty`).",
+)
+MinMargin = scoring_strategy(
+    "MinMargin",
+    "multilabel_min_margin",
+    "label_proba",
+    _aggregated("min"),
+    doc="Binary relevance, the smallest label margin decides (Brinker 2006's BinMin).",
+)
+MaxMargin = scoring_strategy(
+    "MaxMargin",
+    "multilabel_max_margin",
+    "label_proba",
+    _aggregated("max"),
+    doc="Binary relevance, the largest label margin decides (every label in doubt).",
+)
+MaximalConfidence = scoring_strategy(
+    "MaximalConfidence",
+    "mmc",
+    "label_proba",
+    mmc,
+    doc="MMC (Yang et al. 2009): top-k by :func:`mmc`.",
+)
 
 
 class _LabeledSetStrategy(Strategy):

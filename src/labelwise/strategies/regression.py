@@ -17,10 +17,10 @@ from numpy.typing import ArrayLike, NDArray
 from labelwise.errors import InvalidInputError
 from labelwise.strategies.base import (
     PoolInputs,
-    ScoringStrategy,
     Selection,
     Strategy,
     register_strategy,
+    scoring_strategy,
 )
 from labelwise.strategies.coreset import k_center_greedy
 from labelwise.strategies.target_validation import (
@@ -272,32 +272,18 @@ def _distance_to(
     return np.asarray(np.sqrt(np.einsum("ij,ij->i", diff, diff, dtype=np.float64)) * dy)
 
 
-@register_strategy
-class PredictiveVariance(ScoringStrategy):
-    """Top-k by :func:`predictive_variance` of MC-Dropout / ensemble / bootstrap samples."""
-
-    name: ClassVar[str] = "predictive_variance"
-    input_name = "pred_samples"
-    score_fn = staticmethod(predictive_variance)
-
-
-@register_strategy
-class CommitteeVariance(ScoringStrategy):
-    """Query-by-committee for regression: top-k by :func:`committee_variance`
-    (Burbidge, Rowland & King 2007)."""
-
-    name: ClassVar[str] = "qbc_variance"
-    input_name = "pred_committee"
-    score_fn = staticmethod(committee_variance)
-
-
-@register_strategy
-class GaussianProcessStd(ScoringStrategy):
-    """Top-k by the Gaussian process's posterior standard deviation (:func:`gp_std`)."""
-
-    name: ClassVar[str] = "gp_std"
-    input_name = "pred_std"
-    score_fn = staticmethod(gp_std)
+PredictiveVariance = scoring_strategy(
+    "PredictiveVariance", "predictive_variance", "pred_samples", predictive_variance
+)
+CommitteeVariance = scoring_strategy(
+    "CommitteeVariance",
+    "qbc_variance",
+    "pred_committee",
+    committee_variance,
+    doc="Query-by-committee for regression: top-k by :func:`committee_variance` (Burbidge, "
+    "Rowland & King 2007).",
+)
+GaussianProcessStd = scoring_strategy("GaussianProcessStd", "gp_std", "pred_std", gp_std)
 
 
 @register_strategy

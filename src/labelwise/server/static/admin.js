@@ -26,7 +26,10 @@ async function loadProjects(select) {
   const projects = await lw.api("GET", "/api/projects");
   const picker = lw.$("project");
   picker.innerHTML = "";
-  for (const p of projects) { const o = document.createElement("option"); o.value = o.textContent = p.name; picker.appendChild(o); }
+  for (const p of projects) {
+    const o = document.createElement("option"); o.value = o.textContent = p.name; picker.appendChild(o);
+    kinds[p.name] = p.answer_kind || "label";
+  }
   if (select) picker.value = select;
   if (projects.length) await refresh();
   else lw.say("No project yet: import a file below.", "info");
@@ -34,10 +37,13 @@ async function loadProjects(select) {
 
 // Only strategies a service model can run are offered; each says what it needs and which
 // model "auto" trains for it.
-async function listStrategies() {
-  const strategies = await lw.api("GET", "/api/admin/strategies");
+// A regression or multi-label project is offered its task's strategies (one model each).
+const kinds = {};  // project name -> answer kind
+async function listStrategies(kind) {
+  const strategies = await lw.api("GET", "/api/admin/strategies?answer_kind=" + encodeURIComponent(kind));
   const select = lw.$("strategy");
   select.innerHTML = "";
+  select.dataset.kind = kind;
   for (const s of strategies.filter((s) => s.model !== null)) {
     const o = document.createElement("option");
     o.value = s.name;
@@ -84,15 +90,27 @@ function showDashboard(d) {
   if (d.retrain_error) { const p = document.createElement("p"); p.className = "error"; p.textContent = "Last retraining error: " + d.retrain_error; box.appendChild(p); }
 }
 
+// Krippendorff's alpha over the whole project, by its answer kind (interval metric for numbers,
+// MASI distance for label sets), with one line saying what it means.
+function showAgreement(a) {
+  lw.$("ov-agreement").textContent = a.alpha === null ? "undefined" : a.alpha.toFixed(3);
+  lw.$("ov-agreement-metric").textContent = a.metric;
+  lw.$("ov-agreement-note").textContent = "Agreement: " + a.metric + ". " + a.explanation
+    + (a.undefined_because ? " It is " + a.undefined_because + "." : "");
+}
+
 async function refresh() {
-  const [settings, overview, dashboard] = await Promise.all([
+  const [settings, overview, dashboard, agreement] = await Promise.all([
     lw.api("GET", base() + "/settings"), lw.api("GET", base() + "/overview"), lw.api("GET", base() + "/dashboard"),
+    lw.api("GET", base() + "/agreement"),
   ]);
-  if (!lw.$("strategy").options.length) await listStrategies();
+  const kind = kinds[lw.$("project").value] || "label";
+  if (lw.$("strategy").dataset.kind !== kind) await listStrategies(kind);
   const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget, show_suggestion: String(settings.show_suggestion) };
   for (const input of lw.$("settings-form").querySelectorAll("input, select")) input.value = values[input.name] ?? "";
   showOverview(overview);
   showDashboard(dashboard);
+  showAgreement(agreement);
   lw.$("curve").src = URL.createObjectURL(await lw.api("GET", base() + "/learning-curve.png"));
   lw.$("balance").src = URL.createObjectURL(await lw.api("GET", base() + "/class-balance.png"));
 }
@@ -112,6 +130,31 @@ lw.$("settings-form").addEventListener("submit", (event) => attempt(async () => 
   await lw.api("PATCH", base() + "/settings", body);
   lw.say("Settings saved.", "ok");
   await refresh();
+}));
+function showCreateFields() {
+  const kind = lw.$("create-kind").value;
+  lw.$("create-number").classList.toggle("hidden", kind !== "number");
+  lw.$("create-labels-field").classList.toggle("hidden", kind === "number");
+}
+lw.$("create-kind").addEventListener("change", showCreateFields);
+lw.$("create-form").addEventListener("submit", (event) => attempt(async () => {
+  event.preventDefault();
+  const kind = lw.$("create-kind").value;
+  const name = lw.$("create-name").value.trim();
+  const body = { name, task_type: lw.$("create-task").value, answer_kind: kind, labels: [] };
+  if (kind === "number") {
+    for (const key of ["min", "max", "step"]) {
+      const typed = lw.$("create-" + key).value;
+      if (typed !== "") body[key] = Number(typed);
+    }
+    body.aggregation = lw.$("create-aggregation").value;
+  } else {
+    body.labels = lw.$("create-labels").value.split(",").map((x) => x.trim()).filter((x) => x);
+  }
+  await lw.api("POST", "/api/admin/projects", body);
+  lw.say("Created " + name + ": import its samples below.", "ok");
+  lw.$("import-name").value = name;
+  await loadProjects(name);
 }));
 lw.$("import-form").addEventListener("submit", (event) => attempt(async () => {
   event.preventDefault();

@@ -1,11 +1,12 @@
 // The annotator's page: next task with the model's suggestion, skip, multi-step undo, progress
 // and the model's age. What is asked depends on the project's answer kind: one button per label
-// (keys from keys.js), a number input (type the number, Enter submits) or one checkbox per label
-// (its key toggles it, Enter submits the set).
+// (keys from keys.js), a number input (type the number, Enter submits), one checkbox per label
+// (its key toggles it, Enter submits the set) or, for NER spans, the text to select in and tag
+// (spans.js: a label's key tags the selection, the model's spans come pre-filled, Enter submits).
 "use strict";
 let labels = [];
 let keys = [];
-let kind = "label"; // "label", "number" or "labels"
+let kind = "label"; // "label", "number", "labels" or "spans"
 let rules = {}; // a number project's {min, max, step}
 let task = null;
 let shownAt = 0;
@@ -55,6 +56,7 @@ async function chooseProject() {
   box.setAttribute("aria-label", kind === "number" ? "answer" : "labels");
   if (kind === "number") numberInput(box);
   else if (kind === "labels") labelCheckboxes(box);
+  else if (kind === "spans") spanLabels(box);
   else labelButtons(box);
   await refreshModel();
   await nextTask();
@@ -132,6 +134,21 @@ function submitLabels() {
   answer({ labels: checkboxes().filter((c) => c.checked).map((c) => c.dataset.label) });
 }
 
+// NER spans: one button per entity label (tags the selection, as its key does), and Submit.
+function spanLabels(box) {
+  lwSpans.setLabels(labels);
+  labels.forEach((label, i) => {
+    const button = commandButton(label, keys[i], () => lwSpans.tag(i));
+    button.dataset.label = label;
+    button.className = "span-label span-" + (i % 6);
+    button.title = "Tag the selection as " + label + (keys[i] ? " (key " + keys[i] + ")" : "");
+    box.appendChild(button);
+  });
+  box.appendChild(commandButton("Submit", "Enter", submitSpans));
+}
+
+function submitSpans() { answer({ spans: lwSpans.answer() }); }
+
 // Classification: one button per label, answering at once.
 function labelButtons(box) {
   labels.forEach((label, i) => {
@@ -172,6 +189,7 @@ async function show(next) {
     const div = document.createElement("div");
     div.className = "text"; div.textContent = task.text;
     sample.appendChild(div);
+    if (kind === "spans") lwSpans.show(div, task.text);
   }
   shownAt = performance.now();
   if (kind === "number") lw.$("number").focus(); // type the number, Enter sends it
@@ -194,7 +212,7 @@ async function nextTask() {
   await refreshProgress();
 }
 
-// body: {label}, {value} (a number project) or {labels} (a multi-label project).
+// body: {label}, {value} (a number project), {labels} (a multi-label project) or {spans}.
 async function answer(body) {
   if (!task) return;
   try {
@@ -244,6 +262,11 @@ async function guess() {
     box.classList.remove("hidden");
     if (g.label === null) { box.textContent = "No model yet: no suggestion."; return; }
     if (kind === "number") { box.textContent = "Model suggests " + g.label + " (round " + g.round + ")"; return; }
+    if (kind === "spans") {
+      lwSpans.suggest(g.spans || []);
+      box.textContent = "Model suggests " + (g.spans || []).length + " span(s), shown in the text (round " + g.round + "): click one to remove it";
+      return;
+    }
     const suggested = kind === "labels" ? JSON.parse(g.label) : [g.label];
     const named = suggested.length ? suggested.join(", ") : "no label";
     box.textContent = "Model suggests " + named + " (" + Math.round(100 * g.probability) + "% confident, round " + g.round + ")";
@@ -300,9 +323,10 @@ document.addEventListener("keydown", (event) => {
   if (typing || event.repeat) return;
   if (event.key === "Enter" && kind !== "label") {
     event.preventDefault();
-    if (kind === "labels") submitLabels(); else submitNumber();
+    if (kind === "labels") submitLabels(); else if (kind === "spans") submitSpans(); else submitNumber();
     return;
   }
+  if (kind === "spans" && lwSpans.key(event, keys)) return;
   if (kind === "number" && /^[0-9.,-]$/.test(event.key)) { lw.$("number").focus(); return; } // typing goes there
   const key = event.key.toLowerCase();
   const index = keys.indexOf(key);
