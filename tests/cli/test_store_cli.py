@@ -114,3 +114,56 @@ def test_an_unknown_export_format_is_a_usage_error_naming_the_formats(
     assert code == 2  # click's usage errors, as for an unknown option
     plain = " ".join(stderr.replace("│", " ").split())
     assert "'xml' is not one of 'jsonl', 'csv', 'parquet'" in plain
+
+
+def test_export_writes_a_spans_project_as_conll_and_spacy_json(url: str, tmp_path: Path) -> None:
+    from labelwise.spans import Span
+    from labelwise.spans.formats import from_spacy_json, read_conll
+    from labelwise.store import (
+        add_annotator,
+        add_samples,
+        create_project,
+        enqueue,
+        lease_next_task,
+        submit_annotation,
+    )
+
+    text = "Zoë Müller flew to 北京 😀"
+    store = init_store(url)
+    create_project(store, "ner", ["PER", "LOC"], answer_kind="spans")
+    ids = add_samples(store, "ner", [{"id": "s", "text": text}])
+    add_annotator(store, "a")
+    enqueue(store, "ner", ids, scores=[1.0])
+    lease = lease_next_task(store, "ner", "a")
+    assert lease is not None
+    submit_annotation(store, lease.task_id, "a", [[0, 10, "PER"], [19, 21, "LOC"]])
+    store.close()
+    conll, spacy_json = tmp_path / "ner.conll", tmp_path / "ner.json"
+    assert "wrote 1" in run_ok("export", "--format", "conll", "--out", str(conll), "--store", url)
+    run_ok("export", "--format", "spacy-json", "--out", str(spacy_json), "--store", url)
+    [read] = read_conll(conll.read_text(encoding="utf-8"))
+    assert [(read.text[s.start : s.end], s.label) for s in read.spans] == [
+        ("Zoë Müller", "PER"),
+        ("北京", "LOC"),
+    ]
+    [document] = from_spacy_json(json.loads(spacy_json.read_text(encoding="utf-8")))
+    assert (document.text, list(document.spans)) == (
+        text,
+        [Span(0, 10, "PER"), Span(19, 21, "LOC")],
+    )
+
+
+def test_span_formats_on_a_label_project_are_one_error_naming_the_answer_kind(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text(CSV)
+    run_ok("init", "--store", url)
+    run_ok("import", str(data), "--store", url)
+    out = tmp_path / "x.conll"
+    code, stderr = run_main(
+        capsys, "export", "--format", "conll", "--out", str(out), "--store", url
+    )
+    assert code == 1
+    assert "has answer kind 'label'" in one_error_line(stderr)
+    assert not out.exists()

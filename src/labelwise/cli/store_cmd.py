@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 #: The store's export formats (``labelwise.store.EXPORT_FORMATS``), spelled here so that the
 #: help needs no SQLAlchemy; tests/cli checks the two agree.
-ExportFormat = Literal["jsonl", "csv", "parquet"]
+ExportFormat = Literal["jsonl", "csv", "parquet", "conll", "spacy-json", "docbin"]
 
 STORE = typer.Option(
     None,
@@ -126,7 +126,11 @@ def _default_name(path: Path, names: list[str]) -> str:
 @app.command("export")
 def export(
     out: Path = typer.Option(..., "--out", help="The file to write."),
-    file_format: ExportFormat = typer.Option("jsonl", "--format", help="The file's format."),
+    file_format: ExportFormat = typer.Option(
+        "jsonl",
+        "--format",
+        help="The file's format; conll, spacy-json and docbin (needs spaCy) for spans projects.",
+    ),
     version: int | None = typer.Option(
         None, "--version", help="A dataset version number (default: the labeled set as it is now)."
     ),

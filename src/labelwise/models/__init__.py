@@ -29,6 +29,8 @@ from labelwise.models.sklearn import SklearnModel
 #: Names served lazily from modules that import torch.
 _TORCH_NAMES = {
     "TorchModel": "labelwise.models.torch_model",
+    "TorchRegressor": "labelwise.models.torch_tasks",
+    "TorchMultilabel": "labelwise.models.torch_tasks",
     "DeepEnsemble": "labelwise.models.ensemble_torch",
     "mc_dropout": "labelwise.models.mc_dropout_torch",
     "mlp": "labelwise.models.torch_nets",
@@ -53,6 +55,8 @@ __all__ = [
     "SupportsSampling",
     "TemperatureScaling",
     "TorchModel",
+    "TorchMultilabel",
+    "TorchRegressor",
     "apply_temperature",
     "compute_inputs",
     "embed_or_features",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -86,7 +86,16 @@ class TorchModel:
         default: the last ``nn.Linear`` registered.
     inference_batch_size : int
         Rows per forward pass at prediction time.
+
+    Notes
+    -----
+    Other task types reuse the training loop through two hooks: :meth:`_encode_targets` (the
+    answers as a target tensor, and the outputs the module must give) and :meth:`_loss`
+    (:mod:`labelwise.models.torch_tasks`).
     """
+
+    #: The output-shape rule an error quotes, formatted with the outputs needed ``n``.
+    _output_rule: ClassVar[str] = "classes has {n} labels: it must output one logit per class"
 
     def __init__(
         self,
@@ -133,14 +142,12 @@ class TorchModel:
     # ----------------------------------------------------------------------------- training
     def fit(self, X: Any, y: ArrayLike) -> TorchModel:
         """Train on ``(X, y)`` (continuing from the current weights with ``warm_start``)."""
-        classes = check_classes(self.classes)
-        labels = check_labels(y, n_rows(X))
-        targets = torch.as_tensor(encode_labels(labels, classes), dtype=torch.long)
+        targets, n_outputs = self._encode_targets(y, n_rows(X))
         if not (self.warm_start and hasattr(self, "module_")):
             self.rng_ = check_rng(self.random_state)
             self.module_ = self._initial_module()
         inputs = self._as_tensor(X)
-        self._check_output_size(inputs[:2], classes.size)
+        self._check_output_size(inputs[:2], n_outputs)
         shuffle, dropout = self._generators(self.rng_)
         optimizer = torch.optim.Adam(self._param_groups(), lr=self.lr)
         self.module_.train()
@@ -152,15 +159,28 @@ class TorchModel:
                 for rows in _batches(order, self.batch_size):
                     xb, yb = inputs[rows].to(self.device), targets[rows].to(self.device)
                     optimizer.zero_grad()
-                    loss = F.cross_entropy(self.module_(xb), yb)
+                    loss = self._loss(self.module_(xb), yb)
                     loss.backward()
                     optimizer.step()
                     total += float(loss.detach()) * len(rows)
                 losses.append(total / len(targets))
         self.module_.eval()
         self.loss_curve_ = losses
-        self.classes_ = classes
         return self
+
+    def _encode_targets(self, y: ArrayLike, n: int) -> tuple[torch.Tensor, int]:
+        """The training targets for ``fit`` and the outputs per row the module must give.
+
+        Here: class indices into ``classes`` (stored as ``classes_``), one logit per class.
+        """
+        classes = check_classes(self.classes)
+        labels = check_labels(y, n)
+        self.classes_ = classes
+        return torch.as_tensor(encode_labels(labels, classes), dtype=torch.long), classes.size
+
+    def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The mean training loss of a batch: cross-entropy of the logits."""
+        return F.cross_entropy(outputs, targets)
 
     def epochs_for(self, n_items: int) -> int:
         """Passes a fit over ``n_items`` makes: ``epochs``, or more to take ``min_steps`` steps."""
@@ -216,14 +236,14 @@ class TorchModel:
             raise InvalidInputError("X contains NaN or infinite values")
         return tensor
 
-    def _check_output_size(self, sample: torch.Tensor, n_classes: int) -> None:
+    def _check_output_size(self, sample: torch.Tensor, n_outputs: int) -> None:
         self.module_.eval()
         with torch.no_grad():
             out = self.module_(sample.to(self.device))
-        if out.dim() != 2 or out.shape[1] != n_classes:
+        if out.dim() != 2 or out.shape[1] != n_outputs:
             raise InvalidInputError(
-                f"the module outputs shape {tuple(out.shape)} but classes has {n_classes} labels: "
-                "it must output one logit per class"
+                f"the module outputs shape {tuple(out.shape)} but "
+                + self._output_rule.format(n=n_outputs)
             )
 
     # ---------------------------------------------------------------------------- inference
@@ -270,7 +290,6 @@ class TorchModel:
         logits, _ = self._forward(X)
         return torch.softmax(logits.double(), dim=1).numpy()
 
-    @torch.no_grad()
     def sample_proba(
         self, X: Any, n_samples: int, rng: np.random.Generator | int | None = None
     ) -> NDArray[np.float64]:
@@ -282,6 +301,14 @@ class TorchModel:
         the rest runs K times (:func:`split_at_first_dropout`): the same samples as K full
         passes, at a fraction of the cost for a convolutional trunk.
         """
+        outputs = self._sample_outputs(X, n_samples, rng)
+        return torch.softmax(outputs.double(), dim=2).numpy()
+
+    @torch.no_grad()
+    def _sample_outputs(
+        self, X: Any, n_samples: int, rng: np.random.Generator | int | None
+    ) -> torch.Tensor:
+        """The raw outputs (K, N, C) of K MC Dropout passes (see :meth:`sample_proba`)."""
         require_fitted(self, "module_")
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InvalidInputError(f"n_samples must be a positive int, got {n_samples!r}")
@@ -293,7 +320,7 @@ class TorchModel:
             for x in self._chunks(X):
                 h = head(x)  # deterministic: no dropout before the tail, all else in eval mode
                 parts.append(torch.stack([tail(h) for _ in range(n_samples)]).cpu())
-        return torch.softmax(torch.cat(parts, dim=1).double(), dim=2).numpy()
+        return torch.cat(parts, dim=1)
 
     def embed(self, X: Any) -> NDArray[np.float64]:
         """Penultimate activations: the input of the embedding layer, shape (N, d), eval mode."""

@@ -1,4 +1,5 @@
-"""``export``: the labeled set, or any dataset version, as JSONL, CSV or Parquet.
+"""``export``: the labeled set, or any dataset version, as JSONL, CSV or Parquet (and a spans
+project's as CoNLL, spaCy JSON or DocBin: :mod:`labelwise.store.export_spans`).
 
 One row per labeled sample: ``id``, ``text``, ``image``, ``split``, ``label``, ``method``,
 ``agreement``, ``n_annotations``, ``annotations`` (each annotator's answer, time and seconds
@@ -41,8 +42,9 @@ from labelwise.store.versions import version_row
 
 __all__ = ["EXPORT_FORMATS", "ExportFormat", "export_labeled"]
 
-ExportFormat = Literal["jsonl", "csv", "parquet"]
-EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet")
+ExportFormat = Literal["jsonl", "csv", "parquet", "conll", "spacy-json", "docbin"]
+#: The last three are for spans projects only (:mod:`labelwise.store.export_spans`).
+EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "conll", "spacy-json", "docbin")
 COLUMNS = (
     "id",
     "text",
@@ -70,6 +72,8 @@ def export_labeled(
 
     ``include_retracted`` adds the answers taken back by an undo to each sample's
     ``annotations``, marked with ``retracted_at`` and ``retracted_by`` (see the module's notes).
+    ``conll``, ``spacy-json`` and ``docbin`` write a spans project's samples and aggregated
+    spans (:func:`labelwise.store.export_spans.export_spans`); they hold no annotations.
 
     Returns
     -------
@@ -78,6 +82,15 @@ def export_labeled(
     """
     if file_format not in EXPORT_FORMATS:
         raise StoreError(f"export format must be one of {', '.join(EXPORT_FORMATS)}")
+    if file_format in ("conll", "spacy-json", "docbin"):
+        from labelwise.store.export_spans import export_spans
+
+        if include_retracted:
+            raise StoreError(
+                f"--include-retracted needs the answers, which {file_format} does not hold; "
+                "export as jsonl, csv or parquet"
+            )
+        return export_spans(store, project, out, file_format, version=version)
     out = Path(out)
     if not out.parent.is_dir():
         raise StoreError(f"cannot write {out}: folder {out.parent} does not exist")
