@@ -71,10 +71,10 @@ def test_plain_strategies_are_not_tracked() -> None:
     assert engine._picked is None
 
 
-def test_sparse_rows_are_recognised_without_densifying_them() -> None:
+def test_sparse_rows_are_recognised_by_their_stored_entries() -> None:
     import scipy.sparse as sp
 
-    # a million columns: densifying the labeled set would take 8 MB a row
+    # a million columns (densified, 8 MB a row): keys come from the stored entries
     X = sp.random(30, 10**6, density=2e-5, format="csr", random_state=1) + sp.eye(
         30, 10**6, format="csr"
     )

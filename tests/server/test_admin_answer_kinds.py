@@ -16,7 +16,7 @@ from labelwise.controller import tasks as annotating
 from labelwise.server import ServerSettings, create_app
 from labelwise.store import Store, add_annotator, add_samples, enqueue, init_store
 from labelwise.store import get_project as get_project_info
-from labelwise.store.answers import project_agreement
+from labelwise.store.answer_aggregation import project_agreement
 from labelwise.store.members import add_member
 from labelwise.strategies import available_strategies
 from tests.server.conftest import bearer

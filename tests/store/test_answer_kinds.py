@@ -30,12 +30,12 @@ from labelwise.store import (
     submit_annotation,
 )
 from labelwise.store.aggregation import Vote
-from labelwise.store.answers import (
+from labelwise.store.answer_aggregation import (
     aggregate_answers,
     agreement_of_votes,
-    encode_answer,
     label_set_dawid_skene,
 )
+from labelwise.store.answers import encode_answer
 from labelwise.store.corrections import undo_last
 from labelwise.store.schema import Annotation, Label
 from labelwise.store.tasks import project_info, task_view
@@ -313,7 +313,7 @@ def _alpha_reference(units: list[list[Any]], delta: Callable[[Any, Any], float])
 @pytest.mark.parametrize("kind", ["number", "labels"])
 def test_project_agreement_matches_the_definition(store: Store, kind: str) -> None:
     from labelwise.quality.label_sets import masi_distance
-    from labelwise.store.answers import project_agreement
+    from labelwise.store.answer_aggregation import project_agreement
 
     ids = _project(store, kind, overlap=2)
     enqueue(store, "p", list(ids.values()), [4.0, 3.0, 2.0, 1.0])

@@ -27,8 +27,8 @@ from labelwise.store import (
     lease_next_task,
     submit_annotation,
 )
+from labelwise.store.answer_aggregation import aggregate_answers
 from labelwise.store.answers import (
-    aggregate_answers,
     decode_answer,
     decode_spans,
     encode_answer,

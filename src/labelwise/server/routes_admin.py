@@ -43,7 +43,8 @@ from labelwise.store import (
     list_rounds,
 )
 from labelwise.store import status as store_status
-from labelwise.store.answers import check_answer_settings, project_agreement
+from labelwise.store.answer_aggregation import project_agreement
+from labelwise.store.answers import check_answer_settings
 from labelwise.store.browse import annotated_class_balance
 from labelwise.store.members import add_member, update_settings
 

@@ -120,7 +120,7 @@ def simulate_spans(
             picked = set(result.indices.tolist())
             labeled += [unlabeled[j] for j in sorted(picked)]
             unlabeled = [i for j, i in enumerate(unlabeled) if j not in picked]
-        model.fit([words[i] for i in labeled], [tags[i] for i in labeled])
+        engine.fit([words[i] for i in labeled], [tags[i] for i in labeled])  # the last batch too
         sizes.append(len(labeled))
         scores.append(test_span_f1(model, test))
         curves.append(SpanCurve(strategy, int(seed), tuple(sizes), tuple(scores)))

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _hot, _tally
 from labelwise.store._statement import Driver, Prepared
-from labelwise.store.answers import AnswerSpec, aggregate_answers, encode_answer
+from labelwise.store.answer_aggregation import aggregate_answers
+from labelwise.store.answers import AnswerSpec, encode_answer
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
 from labelwise.store.leasing import (
@@ -375,7 +376,7 @@ def _label_if_complete(
 ) -> str | None:
     """The label once ``overlap`` answers are in: the majority (as
     :func:`write_majority_label`), the median or mean of numbers, the per-label majority of
-    label sets (:func:`labelwise.store.answers.aggregate_answers`)."""
+    label sets (:func:`labelwise.store.answer_aggregation.aggregate_answers`)."""
     values = [row[0] for row in driver.all(_hot.VOTES, sid=sample_id)]
     if len(values) < overlap:
         return None
