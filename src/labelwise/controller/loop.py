@@ -30,7 +30,6 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labelwise.controller.features import FeatureSource, TextFeatures, feature_source_for
+from labelwise.controller.measure import RoundMeasurer, round_kappas, suggest_for
 from labelwise.controller.models import (
     TASK_MODELS,
     build_model,
@@ -49,7 +49,7 @@ from labelwise.controller.models import (
 )
 from labelwise.controller.pool import PoolFeatures
 from labelwise.controller.settings import LOOP_KEY, LoopSettings, loop_settings
-from labelwise.controller.stopping import StopDecision, decide_stop, prediction_kappa
+from labelwise.controller.stopping import StopDecision, decide_stop
 from labelwise.controller.weighting import reweight_by_gold
 from labelwise.loop import RoundEngine
 from labelwise.store import (
@@ -176,7 +176,7 @@ class Controller:
         self._queue_lock = threading.Lock()
         self._reserve: deque[tuple[int, float]] = deque()  # the last ranking's unqueued tail
         self._reserve_round: int | None = None
-        self._stop_set: list[SampleRecord] | None = None
+        self._measurer = RoundMeasurer(store, project, self.kind, self.classes, chunk_size)
         self._stop: StopDecision | None = None
 
     # settings ---------------------------------------------------------------------------
@@ -313,19 +313,15 @@ class Controller:
             result = engine.select(X_pool, ranking_size, rng)
             timings.update(result.timings)
         model = engine.model if engine.fitted else None
-        classifies = model is not None and self.kind == "label"  # accuracy, stop set: classes
 
         t0 = time.perf_counter()
-        eval_accuracy = self._eval_accuracy(model) if classifies else None
-        task_eval = self._eval_task(model) if model is not None and not classifies else {}
-        stop_proba = self._stop_proba(model, pool, settings) if classifies else None
-        predictions = None if stop_proba is None else [int(i) for i in stop_proba.argmax(axis=1)]
-        max_unc = None
-        if stop_proba is not None and len(stop_proba):
-            max_unc = float(1 - stop_proba.max(axis=1).min())
+        measured = self._measurer.measure(model, self.features, pool, settings)
+        eval_accuracy = measured.eval_accuracy
+        predictions = measured.stop_predictions
+        max_unc = measured.max_uncertainty
         previous = rounds[-1].metrics if rounds else {}
         new_labels = len(labeled) > int(previous.get("n_labeled", 0) or 0)
-        kappas = self._kappas(previous, predictions, new_labels)
+        kappas = round_kappas(previous, predictions, new_labels)
         st = status(self.store, self.project)
         stop = decide_stop(
             budget=st.budget,
@@ -349,7 +345,7 @@ class Controller:
             "n_labeled": len(labeled),
             "annotations": st.annotations,
             "eval_accuracy": eval_accuracy,
-            **task_eval,
+            **measured.task_eval,
             "kappa": kappas[-1] if kappas else None,
             "kappas": kappas,
             "new_labels": new_labels,
@@ -469,89 +465,6 @@ class Controller:
             self._reserve_round = round_number
         return created
 
-    def _eval_accuracy(self, model: Any) -> float | None:
-        evaluated = labeled_set(self.store, self.project, split="eval")
-        if not evaluated:
-            return None
-        proba = self._proba(model, [sample for sample, _ in evaluated])
-        predicted = np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
-        truth = np.asarray([label for _, label in evaluated], dtype=object)
-        return float(np.mean(predicted == truth))
-
-    def _eval_task(self, model: Any) -> dict[str, Any]:
-        """A regression or multi-label project's eval metric: R2 of the numbers (``eval_r2``)
-        or micro-F1 of the label sets (``eval_micro_f1``); None without eval labels. The stop
-        set is left out for these kinds: its test compares predicted classes between rounds."""
-        metric = {"number": "r2", "spans": "span_f1"}.get(self.kind, "micro_f1")
-        found: dict[str, Any] = {
-            "eval_metric": metric,
-            f"eval_{metric}": None,
-            "stop_set_skipped": f"the stop-set test compares predicted classes; a "
-            f"{self.kind!r} project has none (stop by budget or target, or by hand)",
-        }
-        evaluated = labeled_set(self.store, self.project, split="eval")
-        if not evaluated:
-            return found
-        samples = [sample for sample, _ in evaluated]
-        if self.kind == "spans":
-            from labelwise.spans.agreement import span_f1
-            from labelwise.store.answers import decode_spans
-
-            predicted_spans = [[s.span for s in doc] for doc in self._suggest(model, samples)]
-            truth_spans = [decode_spans(label) for _, label in evaluated]
-            found["eval_span_f1"] = span_f1(predicted_spans, truth_spans).f1
-            return found
-        truth = task_targets(self.kind, [label for _, label in evaluated], self.classes)
-        predicted = np.concatenate(
-            [
-                np.asarray(model.predict(self.features(samples[start : start + self.chunk_size])))
-                for start in range(0, len(samples), self.chunk_size)
-            ]
-        )
-        if self.kind == "number":
-            from labelwise.simulate.regression import regression_metrics
-
-            found["eval_r2"] = regression_metrics(truth, predicted)["r2"]
-        else:
-            from labelwise.simulate.multilabel import multilabel_metrics
-
-            found["eval_micro_f1"] = multilabel_metrics(truth, predicted)["micro_f1"]
-        return found
-
-    def _proba(self, model: Any, samples: Sequence[SampleRecord]) -> NDArray[np.float64]:
-        out = np.empty((len(samples), len(self.classes)), dtype=np.float64)
-        for start in range(0, len(samples), self.chunk_size):
-            chunk = samples[start : start + self.chunk_size]
-            out[start : start + len(chunk)] = model.predict_proba(self.features(chunk))
-        return out
-
-    def _stop_proba(
-        self, model: Any, pool: SampleSnapshot, settings: LoopSettings
-    ) -> NDArray[np.float64]:
-        """Probabilities on the stop set: a fixed random subset of the pool (Bloodgood &
-        Vijay-Shanker 2009), drawn once per controller from the project's seed."""
-        if not self._stop_set:
-            picks = np.random.default_rng(settings.seed).permutation(len(pool))
-            self._stop_set = pool.records(np.sort(picks[: settings.stop_set_size]))
-        return self._proba(model, self._stop_set)
-
-    @staticmethod
-    def _kappas(
-        previous: dict[str, Any] | Any, predictions: list[int] | None, new_labels: bool
-    ) -> list[float]:
-        """Between-round kappas so far, this round's last; a round without new labels adds
-        none (a rerun on the same labels says nothing about stabilising predictions)."""
-        kappas = [float(k) for k in previous.get("kappas") or []]
-        before = previous.get("stop_predictions")
-        if (
-            new_labels
-            and predictions is not None
-            and before is not None
-            and len(before) == len(predictions)
-        ):
-            kappas.append(prediction_kappa(before, predictions))
-        return kappas
-
     # reading the model ------------------------------------------------------------------
     def guess(self, sample: SampleRecord) -> Guess | None:
         """The latest model's most probable label for ``sample``; None before any model."""
@@ -560,7 +473,7 @@ class Controller:
             return None
         model, number = fitted
         if self.kind == "spans":
-            suggestions = self._suggest(model, [sample])[0]
+            suggestions = suggest_for(model, [sample])[0]
             spans = tuple((s.span.start, s.span.end, s.span.label, s.score) for s in suggestions)
             value = json.dumps([list(s[:3]) for s in spans], separators=(",", ":"))
             sure = min((s.score for s in suggestions), default=None)
@@ -577,18 +490,6 @@ class Controller:
         proba = np.asarray(model.predict_proba(self.features([sample])))[0]
         best = int(np.argmax(proba))
         return Guess(self.classes[best], float(proba[best]), number)
-
-    @staticmethod
-    def _suggest(model: Any, samples: Sequence[SampleRecord]) -> list[list[Any]]:
-        """The tagger's spans with scores for each sample's text (:func:`suggest_spans`)."""
-        from labelwise.spans import Document, suggest_spans
-
-        tokens, _ = span_sequences([sample.text for sample in samples])
-        documents = [
-            Document(sample.text or "", tuple(toks))
-            for sample, toks in zip(samples, tokens, strict=True)
-        ]
-        return suggest_spans(model, documents)
 
     @property
     def model_round(self) -> int | None:

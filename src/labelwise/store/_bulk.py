@@ -21,12 +21,26 @@ from functools import partial
 from itertools import islice, repeat
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import (
+    DateTime,
+    Table,
+    Text,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from labelwise.store._statement import Driver, Prepared
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import StoreError
-from labelwise.store.schema import SAMPLE_STATES, SPLITS, Label
+from labelwise.store.schema import SAMPLE_STATES, SPLITS, Label, Sample
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,6 +49,7 @@ __all__ = [
     "SAMPLE_CHECKS",
     "SAMPLE_COLUMNS",
     "bulk_session",
+    "copy_sql",
     "insert_labels",
     "insert_sample_rows",
     "known_hashes",
@@ -71,6 +86,43 @@ _LABEL_COLUMNS = (
     "n_annotations",
     "updated_at",
 )
+_SAMPLE: Table = Sample.__table__  # type: ignore[assignment]
+_LABEL: Table = Label.__table__  # type: ignore[assignment]
+_KNOWN = Prepared(
+    select(Sample.external_id, Sample.content_hash).where(Sample.project_id == bindparam("pid"))
+)
+_UNLABELED = Prepared(
+    select(Sample.id, Sample.external_id).where(
+        Sample.project_id == bindparam("pid"),
+        Sample.state == "labeled",
+        ~exists().where(Label.sample_id == Sample.id),
+    )
+)
+_INSERT_SAMPLES = Prepared(insert(_SAMPLE), columns=SAMPLE_COLUMNS)
+_INSERT_LABELS = Prepared(insert(_LABEL), columns=_LABEL_COLUMNS)
+# PostgreSQL: the import's (external id, value) pairs as rows, then one INSERT ... SELECT.
+_GIVEN = select(
+    func.unnest(bindparam("ids", type_=ARRAY(Text))).label("external_id"),
+    func.unnest(bindparam("values", type_=ARRAY(Text))).label("value"),
+).subquery("given")
+_IMPORT_LABELS = insert(_LABEL).from_select(
+    list(_LABEL_COLUMNS),
+    select(
+        Sample.id,
+        Sample.project_id,
+        _GIVEN.c.value,
+        literal("import"),
+        null(),
+        literal(0),
+        bindparam("now", type_=DateTime()),
+    )
+    .join_from(
+        _GIVEN,
+        Sample,
+        (Sample.project_id == bindparam("pid")) & (Sample.external_id == _GIVEN.c.external_id),
+    )
+    .where(Sample.state == "labeled", ~exists().where(Label.sample_id == Sample.id)),
+)
 
 
 def _driver(session: Session) -> tuple[str, Any]:
@@ -101,22 +153,28 @@ def bulk_session(session: Session) -> Iterator[None]:
 
 def known_hashes(session: Session, project_id: int) -> tuple[list[str], list[str]]:
     """External ids and content hashes of the samples ``project_id`` already holds."""
-    dialect, dbapi = _driver(session)
-    mark = "%s" if dialect == "postgresql" else "?"
-    cursor = dbapi.cursor()
-    try:
-        cursor.execute(
-            f"SELECT external_id, content_hash FROM sample WHERE project_id = {mark}",
-            (project_id,),
-        )
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    with _driver_of(session) as driver:
+        rows = driver.all(_KNOWN, pid=project_id)
     return [row[0] for row in rows], [row[1] for row in rows]
 
 
-def _marks(columns: tuple[str, ...]) -> str:
-    return ", ".join("?" * len(columns))
+@contextmanager
+def _driver_of(session: Session) -> Iterator[Driver]:
+    """A cursor of the session's connection as a :class:`Driver` (in the session's
+    transaction), closed when the block ends."""
+    cursor = _driver(session)[1].cursor()
+    try:
+        yield Driver(cursor, session.get_bind().dialect)
+    finally:
+        cursor.close()
+
+
+def _sql(session: Session, statement: Prepared) -> str:
+    """``statement``'s SQL for the session's dialect; its parameters are positional (qmark)
+    in the order of its columns, which is the order of the tuples given here."""
+    compiled = statement.compiled(session.get_bind().dialect)
+    assert compiled.positional and list(compiled.names) == statement.columns, compiled.names
+    return compiled.sql
 
 
 def _insert_in_batches(dbapi: Any, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -138,15 +196,20 @@ def _batches(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[
 def insert_sample_rows(session: Session, rows: Iterable[tuple[Any, ...]]) -> None:
     """Insert sample tuples in :data:`SAMPLE_COLUMNS` order (``meta`` already JSON text)."""
     dialect, dbapi = _driver(session)
-    columns = ", ".join(SAMPLE_COLUMNS)
     if dialect == "postgresql":
-        with dbapi.cursor() as cursor, cursor.copy(f"COPY sample ({columns}) FROM STDIN") as copy:
+        with dbapi.cursor() as cursor, cursor.copy(copy_sql(_SAMPLE, SAMPLE_COLUMNS)) as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    _insert_in_batches(
-        dbapi, f"INSERT INTO sample ({columns}) VALUES ({_marks(SAMPLE_COLUMNS)})", rows
-    )
+    _insert_in_batches(dbapi, _sql(session, _INSERT_SAMPLES), rows)
+
+
+def copy_sql(table: Table, columns: tuple[str, ...], options: str = "") -> str:
+    """PostgreSQL's ``COPY table (columns) FROM STDIN`` (COPY has no Core construct), with the
+    names checked against the table's own."""
+    missing = [name for name in columns if name not in table.c]
+    assert not missing, f"{table.name} has no columns {missing}"
+    return f"COPY {table.name} ({', '.join(columns)}) FROM STDIN{options}"
 
 
 @contextmanager
@@ -162,11 +225,11 @@ def sample_table_writer(session: Session, project_id: int) -> Iterator[Callable[
     """
     dialect, dbapi = _driver(session)
     if dialect != "postgresql":
-        yield partial(_insert_sqlite_table, dbapi, project_id)
+        yield partial(_insert_sqlite_table, dbapi, _sql(session, _INSERT_SAMPLES), project_id)
         return
     from psycopg.copy import QueuedLibpqWriter
 
-    statement = f"COPY sample ({', '.join(SAMPLE_COLUMNS)}) FROM STDIN (FORMAT csv)"
+    statement = copy_sql(_SAMPLE, SAMPLE_COLUMNS, " (FORMAT csv)")
     with dbapi.cursor() as cursor:
         writer = QueuedLibpqWriter(cursor)
         with cursor.copy(statement, writer=writer) as copy:
@@ -188,15 +251,12 @@ def _copy_table(copy: Any, project_id: int, table: pa.Table) -> None:
     copy.write(buffer.getvalue())
 
 
-def _insert_sqlite_table(dbapi: Any, project_id: int, table: pa.Table) -> None:
-    """Insert ``table`` into SQLite's ``sample`` with one ``executemany``."""
+def _insert_sqlite_table(dbapi: Any, statement: str, project_id: int, table: pa.Table) -> None:
+    """Insert ``table`` into SQLite's ``sample`` with one ``executemany`` of ``statement``."""
     if table.num_rows == 0:
         return
     _check_sample_constraints(table)
     columns = [table.column(name).to_pylist() for name in SAMPLE_COLUMNS[1:]]
-    statement = (
-        f"INSERT INTO sample ({', '.join(SAMPLE_COLUMNS)}) VALUES ({_marks(SAMPLE_COLUMNS)})"
-    )
     cursor = dbapi.cursor()
     try:
         # Checked above for the whole table at once; SQLite's per-row CHECKs cost half the time.
@@ -241,49 +301,24 @@ def insert_labels(session: Session, project_id: int, labels: dict[str, str]) -> 
     """
     if not labels:
         return 0
-    dialect, dbapi = _driver(session)
-    columns = ", ".join(_LABEL_COLUMNS)
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # One statement: the server matches the ids through the (project_id, external_id)
         # index, instead of sending every labeled sample's id here and back again.
-        with dbapi.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO label ({columns})"
-                " SELECT sample.id, sample.project_id, given.value, 'import', NULL, 0, %s"
-                " FROM unnest(%s::text[], %s::text[]) AS given (external_id, value)"
-                " JOIN sample ON sample.project_id = %s"
-                " AND sample.external_id = given.external_id"
-                " WHERE sample.state = 'labeled'"
-                " AND NOT EXISTS (SELECT FROM label WHERE label.sample_id = sample.id)",
-                (utcnow(), list(labels), list(labels.values()), project_id),
-            )
-            return int(cursor.rowcount)
-    cursor = dbapi.cursor()
-    try:
-        cursor.execute(
-            "SELECT sample.id, sample.external_id FROM sample"
-            " LEFT OUTER JOIN label ON label.sample_id = sample.id"
-            " WHERE sample.project_id = ? AND sample.state = 'labeled'"
-            " AND label.sample_id IS NULL",
-            (project_id,),
-        )
-        new = cursor.fetchall()
-    finally:
-        cursor.close()
+        params = {"ids": list(labels), "values": list(labels.values())}
+        done = session.execute(_IMPORT_LABELS, {**params, "pid": project_id, "now": utcnow()})
+        return int(done.rowcount)  # type: ignore[attr-defined]
+    with _driver_of(session) as driver:
+        new = driver.all(_UNLABELED, pid=project_id)
+    dialect = session.get_bind().dialect
+    processor = _LABEL.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
     now = utcnow()
-    dialect_obj = session.get_bind().dialect
-    processor = Label.__table__.c.updated_at.type.dialect_impl(dialect_obj).bind_processor(
-        dialect_obj
-    )
     stamp = now if processor is None else processor(now)
     rows = [
         (sample_id, project_id, labels[external_id], "import", None, 0, stamp)
         for sample_id, external_id in new
         if external_id in labels
     ]
-    _insert_in_batches(
-        dbapi, f"INSERT INTO label ({columns}) VALUES ({_marks(_LABEL_COLUMNS)})", rows
-    )
+    _insert_in_batches(_driver(session)[1], _sql(session, _INSERT_LABELS), rows)
     return len(rows)
 
 
@@ -307,10 +342,10 @@ def tidy_after_import(store: Store, inserted: int) -> None:
         with store.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
             # The rows the last ANALYZE counted (before this import), or -1: never analyzed.
             counted = connection.exec_driver_sql(
-                "SELECT reltuples FROM pg_class WHERE oid = 'sample'::regclass"
+                f"SELECT reltuples FROM pg_class WHERE oid = '{_SAMPLE.name}'::regclass"
             ).scalar_one()
             if counted >= 0 and inserted < 0.1 * counted:
                 return
-            connection.exec_driver_sql("VACUUM (ANALYZE) sample, label")
+            connection.exec_driver_sql(f"VACUUM (ANALYZE) {_SAMPLE.name}, {_LABEL.name}")
     except DBAPIError as exc:
         logger.warning("the import is stored, but VACUUM (ANALYZE) after it failed: %s", exc)

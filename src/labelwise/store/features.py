@@ -24,9 +24,24 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sqlalchemy import BigInteger, any_, bindparam, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
+from labelwise.store._bulk import copy_sql
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import NotFoundError, StoreError
 from labelwise.store.projects import project_row
@@ -237,28 +252,15 @@ def _copy_upsert(
 
     (``executemany`` of the upsert sends a statement per row: four times slower.)
     """
-    session.execute(
-        text(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS _sample_feature_in "
-            "(sample_id bigint, vector bytea) ON COMMIT DROP"
-        )
-    )
-    session.execute(text("TRUNCATE _sample_feature_in"))
+    session.execute(CreateTable(_FEATURES_IN, if_not_exists=True))
+    session.execute(delete(_FEATURES_IN))  # a second chunk in the same transaction
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(
-        "COPY _sample_feature_in (sample_id, vector) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
+    columns = tuple(_FEATURES_IN.c.keys())
+    with cursor.copy(copy_sql(_FEATURES_IN, columns, " (FORMAT BINARY)")) as copy:
         copy.set_types(["int8", "bytea"])
         for i, v in zip(ids.tolist(), vectors, strict=True):
             copy.write_row((i, v.tobytes()))
-    session.execute(
-        text(
-            "INSERT INTO sample_feature (project_id, kind, sample_id, vector) "
-            "SELECT :project_id, :kind, sample_id, vector FROM _sample_feature_in "
-            "ON CONFLICT (project_id, kind, sample_id) DO UPDATE SET vector = excluded.vector"
-        ),
-        {"project_id": project_id, "kind": kind},
-    )
+    session.execute(_UPSERT_COPIED, {"project_id": project_id, "kind": kind})
 
 
 def _check_samples(session: Session, project: str, project_id: int, ids: NDArray[np.int64]) -> None:
@@ -274,14 +276,39 @@ def _check_samples(session: Session, project: str, project_id: int, ids: NDArray
 
 def _upsert(session: Session) -> Any:
     """``INSERT ... ON CONFLICT (project_id, kind, sample_id) DO UPDATE SET vector``."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = session.get_bind().dialect.name
     statement = (postgresql if dialect == "postgresql" else sqlite).insert(SampleFeature)
+    return _on_conflict_set_vector(statement)
+
+
+def _on_conflict_set_vector(statement: Any) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["project_id", "kind", "sample_id"],
         set_={"vector": statement.excluded.vector},
     )
+
+
+_FEATURES: Table = SampleFeature.__table__  # type: ignore[assignment]
+#: PostgreSQL's staging table of :func:`_copy_upsert`, private to the transaction.
+_FEATURES_IN = Table(
+    "_sample_feature_in",
+    MetaData(),
+    Column("sample_id", BigInteger()),
+    Column("vector", LargeBinary()),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+_UPSERT_COPIED = _on_conflict_set_vector(
+    postgresql.insert(_FEATURES).from_select(
+        ["project_id", "kind", "sample_id", "vector"],
+        select(
+            bindparam("project_id", type_=BigInteger()),
+            bindparam("kind", type_=String()),
+            _FEATURES_IN.c.sample_id,
+            _FEATURES_IN.c.vector,
+        ),
+    )
+)
 
 
 def load_features(

@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, select
 
 from labelwise.store.engine import Store
 from labelwise.store.projects import project_row
@@ -44,10 +44,15 @@ _BY_CLASS = (
     .where(Label.project_id == bindparam("pid"))
     .group_by(Label.value)
 )
-_BY_CLASS_SQLITE = text(
-    "SELECT space.value, (SELECT count(*) FROM label"
-    " WHERE label.project_id = :pid AND label.value = space.value)"
-    " FROM json_each(:space) AS space"
+# SQLite counts a class at a time through the (project_id, value) index, the label space
+# given as a JSON array.
+_SPACE = func.json_each(bindparam("space")).table_valued("value").alias("space")
+_BY_CLASS_SQLITE = select(
+    _SPACE.c.value,
+    select(func.count())
+    .select_from(Label)
+    .where(Label.project_id == bindparam("pid"), Label.value == _SPACE.c.value)
+    .scalar_subquery(),
 )
 _BY_ANNOTATOR = (
     select(Annotator.name, func.count())
