@@ -11,7 +11,7 @@ DEMO_DIR ?= labelwise-demo
 PYTEST_ARGS ?= -m "not slow" -n 2
 
 
-.PHONY: all venv demo demo-venv simulate-demo test lint typecheck bench bench-store bench-server bench-scale clean
+.PHONY: all venv demo demo-venv simulate-demo test lint typecheck bench bench-store bench-server bench-server-pg bench-crash bench-scale clean
 
 all: venv
 
@@ -70,10 +70,23 @@ bench-store: venv
 		$(BIN)/python -m benchmarks.store_bench --url $(PG_BENCH_URL); \
 	else echo "PostgreSQL does not answer on 127.0.0.1:5432: its store figures are skipped"; fi
 
-# The annotation service (issue 5): 16 simulated annotators on loopback, 100k pool, SQLite.
+# The annotation service (issues 5, 16): 16 simulated annotators sending the annotation page's
+# requests on loopback, 100k pool, SQLite; then the API client of issue 5 (combined).
 bench-server: venv
+	$(BIN)/python -m benchmarks.server_bench --mode ui --seconds 20
 	$(BIN)/python -m benchmarks.server_bench --mode combined --seconds 20
-	$(BIN)/python -m benchmarks.server_bench --mode plain --seconds 20
+
+# The same on PostgreSQL (issue 16): `labelwise serve` on SQLite, then `labelwise serve
+# --workers 1` and `--workers 2` with `labelwise worker` on PostgreSQL; the ratio 2 / 1 last.
+bench-server-pg: venv
+	$(BIN)/python -m benchmarks.server_bench --workers 1 --seconds 20
+	$(BIN)/python -m benchmarks.server_bench --store $(PG_BENCH_URL) --workers 1,2 --seconds 20
+
+# Crash run (issue 16, not CI): 100 SIGKILLs of API processes and the trainer on PostgreSQL while
+# 4 annotators label; checks what was acknowledged, integrity, leases, rounds. KILLS=3 for a taste.
+KILLS ?= 100
+bench-crash: venv
+	$(BIN)/python -m benchmarks.crash_bench --store $(PG_BENCH_URL) --kills $(KILLS)
 
 # Scale (issue 9) at 1M items; the 10M run of benchmarks/README.md takes ITEMS=10000000 SHARDS=100.
 ITEMS ?= 1000000
@@ -107,3 +120,10 @@ e2e-labelstudio: venv
 		$(if $(wildcard $(LABEL_STUDIO)),--label-studio $(LABEL_STUDIO)) \
 		--annotations $(LS_ANNOTATIONS) --refresh-tasks $(LS_REFRESH_TASKS) \
 		--out benchmarks/results/labelstudio_e2e.json
+
+# Screenshots of each page for the README (docs/screenshots/*.png): the demo served on a free
+# port, a team's work played through the API, Debian's chromium headless (apt-get install -y
+# chromium; Playwright with executable_path, never a downloaded browser).
+.PHONY: screenshots
+screenshots: venv
+	$(BIN)/python docs/screenshots.py --out docs/screenshots

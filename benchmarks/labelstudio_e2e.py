@@ -27,7 +27,11 @@ Steps, each reported in ``--out`` (JSON) and on stdout:
    ``/setup`` naming another host (403), a forged webhook for an unknown project (404) or with a
    label outside the label space (422), and the backend's labels unchanged by them;
 6. with ``--refresh-tasks N`` (N > 0): a second project of N tasks and the time from a retrain to
-   N fresh predictions in Label Studio.
+   N fresh predictions in Label Studio;
+7. (first, unless ``--ner-tasks 0``) a NER project, ``<Labels>`` over ``<Text>``, of WNUT-16
+   tweets annotated with their gold spans: the predictions Label Studio stores after each
+   retrain checked region by region, and their span F1 on the tasks not yet annotated
+   (:mod:`benchmarks.labelstudio_ner`). ``--only-ner`` runs this step alone.
 
     .venv/bin/python -m benchmarks.labelstudio_e2e --label-studio /tmp/ls-venv/bin/label-studio
     .venv/bin/python -m benchmarks.labelstudio_e2e --label-studio-url http://127.0.0.1:8080 \\
@@ -46,7 +50,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,8 +63,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.label_studio_process import TOKEN, free_port, label_studio, wait_http
+
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
 BACKEND_USER, BACKEND_PASS = "label-studio", "backend-secret-0123"
 CONFIG = (
     '<View>\n  <Text name="text" value="$text"/>\n'
@@ -71,28 +75,6 @@ CONFIG = (
 LABELS = ("Negative", "Positive")  # corpus label 0 = rotten, 1 = fresh
 #: Lines of Label Studio's log that mean a call to the backend failed.
 FAILED_CALL = re.compile(r"Read timed out|ReadTimeout|Connection refused|ConnectionError")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, seconds: float, process: subprocess.Popen[bytes] | None = None) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the process serving {url} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer in {seconds} s")
 
 
 # -- the timing proxy between Label Studio and the backend ---------------------------------------
@@ -162,43 +144,12 @@ class TimingProxy:
 
 # -- Label Studio and the backend as processes ----------------------------------------------------
 @contextmanager
-def label_studio(binary: str, folder: Path) -> Iterator[tuple[str, Path]]:
-    """Start Label Studio on a free port with SQLite under ``folder``; yields (url, log)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    data = folder / "label-studio"
-    data.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "LABEL_STUDIO_USERNAME": "admin@example.com",
-        "LABEL_STUDIO_PASSWORD": "adminpass123",
-        "LABEL_STUDIO_USER_TOKEN": TOKEN,
-        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
-        "COLLECT_ANALYTICS": "false",
-        "SENTRY_DSN": "",
-        "FRONTEND_SENTRY_DSN": "",
-        "ML_BLOCK_LOCAL_IP": "false",
-        "SSRF_PROTECTION_ENABLED": "false",
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data),
-        "LABEL_STUDIO_HOST": url,
-    }
-    log_path = folder / "label-studio.log"
-    args = [binary, "start", "--no-browser", "--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [*args, "--data-dir", str(data)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            started = time.perf_counter()
-            wait_http(f"{url}/health", 400, process)
-            print(f"Label Studio up at {url} in {time.perf_counter() - started:.0f} s")
-            yield url, log_path
-        finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+def timed_label_studio(binary: str, folder: Path) -> Iterator[tuple[str, Path]]:
+    """:func:`benchmarks.label_studio_process.label_studio`, saying how long it took to start."""
+    started = time.perf_counter()
+    with label_studio(binary, folder) as (url, log_path):
+        print(f"Label Studio up at {url} in {time.perf_counter() - started:.0f} s")
+        yield url, log_path
 
 
 class Backend:
@@ -647,41 +598,50 @@ def run(args: argparse.Namespace, ls_url: str, token: str, ls_log: Path | None) 
     try:
         started_at = time.time()
         log_offset = ls_log.stat().st_size if ls_log is not None and ls_log.exists() else 0
-        pid, ids = create_project(api, "labelwise e2e", texts)
-        truth = {ids[t]: label for t, label in zip(texts, labels, strict=True)}
-        report["connect_s"] = round(connect(api, pid, proxy.url), 2)
-        report["cold_push_s"] = round(
-            wait_until(
-                lambda: backend.health(pid).get("pushed_version") == "labelwise-0",
-                120,
-                "the cold push",
-            ),
-            2,
-        )
-        print(f"project {pid}: {len(ids)} tasks, connected; annotating {args.annotations}")
-        loop = annotation_loop(api, backend, pid, truth, args.annotations)
-        report["annotation"] = {
-            "n": len(loop["annotation_save_s"]),
-            "save_p50_ms": round(1000 * float(np.median(loop["annotation_save_s"])), 1),
-            "save_p99_ms": round(1000 * float(np.percentile(loop["annotation_save_s"], 99)), 1),
-        }
-        report["ranking_checks"] = loop["checks"]
-        report["webhook_has_backend_credentials"] = all(
-            "Authorization" in h for h in webhook_headers(api, pid, proxy.url)
-        )
-        report["timings_while_up"] = summarize(proxy, ls_log, started_at, log_offset)
-        print("downtime: killing the backend")
-        report["downtime"] = downtime(api, backend, pid, truth, args.down_annotations)
-        print(f"  {report['downtime']}")
-        report["attacks"] = attacks(backend, pid, ls_url)
-        print(f"attacks: {report['attacks']}")
-        if args.refresh_tasks:
-            extra = [texts_all[k] for k in chosen[args.tasks : args.tasks + args.refresh_tasks]]
-            extra_labels = [
-                LABELS[int(y_all[k])] for k in chosen[args.tasks : args.tasks + args.refresh_tasks]
-            ]
-            report["refresh_at_scale"] = refresh_at_scale(api, backend, proxy, extra, extra_labels)
-            print(f"refresh at scale: {report['refresh_at_scale']}")
+        if args.ner_tasks:
+            from benchmarks.labelstudio_ner import ner_step
+
+            print(f"NER project: {args.ner_tasks} WNUT-16 tweets, {args.ner_annotations} answers")
+            report["ner"] = ner_step(api, backend, proxy.url, args.ner_tasks, args.ner_annotations)
+        if not args.only_ner:
+            pid, ids = create_project(api, "labelwise e2e", texts)
+            truth = {ids[t]: label for t, label in zip(texts, labels, strict=True)}
+            report["connect_s"] = round(connect(api, pid, proxy.url), 2)
+            report["cold_push_s"] = round(
+                wait_until(
+                    lambda: backend.health(pid).get("pushed_version") == "labelwise-0",
+                    120,
+                    "the cold push",
+                ),
+                2,
+            )
+            print(f"project {pid}: {len(ids)} tasks, connected; annotating {args.annotations}")
+            loop = annotation_loop(api, backend, pid, truth, args.annotations)
+            report["annotation"] = {
+                "n": len(loop["annotation_save_s"]),
+                "save_p50_ms": round(1000 * float(np.median(loop["annotation_save_s"])), 1),
+                "save_p99_ms": round(1000 * float(np.percentile(loop["annotation_save_s"], 99)), 1),
+            }
+            report["ranking_checks"] = loop["checks"]
+            report["webhook_has_backend_credentials"] = all(
+                "Authorization" in h for h in webhook_headers(api, pid, proxy.url)
+            )
+            report["timings_while_up"] = summarize(proxy, ls_log, started_at, log_offset)
+            print("downtime: killing the backend")
+            report["downtime"] = downtime(api, backend, pid, truth, args.down_annotations)
+            print(f"  {report['downtime']}")
+            report["attacks"] = attacks(backend, pid, ls_url)
+            print(f"attacks: {report['attacks']}")
+            if args.refresh_tasks:
+                extra = [texts_all[k] for k in chosen[args.tasks : args.tasks + args.refresh_tasks]]
+                extra_labels = [
+                    LABELS[int(y_all[k])]
+                    for k in chosen[args.tasks : args.tasks + args.refresh_tasks]
+                ]
+                report["refresh_at_scale"] = refresh_at_scale(
+                    api, backend, proxy, extra, extra_labels
+                )
+                print(f"refresh at scale: {report['refresh_at_scale']}")
         report["timings_all"] = summarize(proxy, ls_log, started_at, log_offset)
     finally:
         proxy.close()
@@ -703,6 +663,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--annotations", type=int, default=40)
     parser.add_argument("--down-annotations", type=int, default=3)
     parser.add_argument("--refresh-tasks", type=int, default=0)
+    parser.add_argument("--ner-tasks", type=int, default=60, help="NER project tasks (0: none)")
+    parser.add_argument("--ner-annotations", type=int, default=20)
+    parser.add_argument("--only-ner", action="store_true", help="skip the text project's steps")
     parser.add_argument("--strategy", default="margin")
     parser.add_argument("--text-features", default="hashed")
     parser.add_argument("--train-every", type=int, default=5)
@@ -726,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with (
             tempfile.TemporaryDirectory(prefix="labelwise-ls-") as folder,
-            label_studio(args.label_studio, Path(folder)) as (url, log),
+            timed_label_studio(args.label_studio, Path(folder)) as (url, log),
         ):
             report = run(args, url, TOKEN, log)
     report["total_s"] = round(time.perf_counter() - started, 1)

@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "labelwise"
 #: The layers of DESIGN.md, lowest first: a module may import its own layer and those below it,
 #: never one above. The one list every arrow is derived from.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "_lazy", "_random"),
+    ("errors", "_lazy", "_random", "validation"),
     ("strategies",),
     ("quality",),
     ("datasets",),

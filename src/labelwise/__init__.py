@@ -10,6 +10,8 @@ The public API at a glance:
   registered :class:`Strategy` (``get_strategy("margin")``).
 - :mod:`labelwise.spans`: sequence labeling and NER spans (CRF and torch taggers, sequence
   strategies, span formats, span agreement).
+- :mod:`labelwise.validation`: the input checks every package applies (``check_proba``,
+  ``check_batch_size``, ``check_rng`` ...), as ``sklearn.utils.validation``.
 - :mod:`labelwise.quality`: agreement (Cohen, Fleiss, Krippendorff) and label aggregation
   (majority vote, Dawid-Skene).
 """
@@ -30,6 +32,7 @@ from labelwise.errors import (
 if TYPE_CHECKING:
     from labelwise import spans as spans
     from labelwise import strategies as strategies
+    from labelwise import validation as validation
     from labelwise.learner import ActiveLearner
     from labelwise.models import (
         BootstrapCommittee,
@@ -68,6 +71,7 @@ _LAZY = {
     "get_strategy": "labelwise.strategies",
     "strategies": "labelwise.strategies",
     "spans": "labelwise.spans",
+    "validation": "labelwise.validation",
 }
 
 

@@ -98,3 +98,30 @@ def test_bad_seed_text_is_refused_by_name(text: str) -> None:
 
     with pytest.raises(InvalidInputError, match="seeds"):
         parse_seeds(text)
+
+
+def test_models_compares_models_and_names_the_fewest_labels_configuration(tmp_path: Path) -> None:
+    flags = [f for f in FLAGS if f not in ("--model", "logreg")]
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", *flags, "--models", "logreg,rf", "--out", str(tmp_path)])
+    assert done.value.code in (0, None)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["models"] == ["logreg", "rf"]
+    configurations = set(summary["configurations"])
+    assert configurations == {"logreg+random", "logreg+margin", "rf+random", "rf+margin"}
+    report = (tmp_path / "report.md").read_text()
+    for level, best in summary["best"].items():
+        if best is not None:
+            assert best["configuration"] in configurations
+            assert f"**{level}**: {best['configuration']} needed the fewest labels" in report
+    for model in ("logreg", "rf"):  # each model's own report beside the comparison
+        assert (
+            json.loads((tmp_path / model / "summary.json").read_text())["config"]["model"] == model
+        )
+
+
+def test_an_unknown_model_in_models_is_named(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["simulate", *FLAGS, "--models", "logreg,xgb", "--out", str(tmp_path)])
+    assert done.value.code != 0
+    assert "--models" in capsys.readouterr().err

@@ -168,3 +168,65 @@ def test_the_cli_creates_a_spans_project(
         "--labels", "PER,ORG", "--store", url,
     )  # fmt: skip
     assert code == 2 and "use --task text" in one_error_line(err)
+
+
+def test_project_set_chooses_the_sequence_strategy_that_ranks_the_queue(
+    tmp_path: Path,
+) -> None:
+    import labelwise.cli.project_cmd  # noqa: F401  (registers ``project``)
+    from labelwise.store import list_rounds, why_chosen
+    from tests.cli.test_store_cli import run_ok
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    opened = init_store(url)
+    try:
+        gold = _spans_project(opened, 30)
+        said = run_ok("project", "set", "p", "--strategy", "least_confidence_path", "--store", url)
+        assert "strategy least_confidence_path, model crf" in said
+        controller = Controller(opened, "p")
+        controller.run_round()
+        _label(opened, gold, 8)
+        report = controller.run_round()
+        assert report.strategy == list_rounds(opened, "p")[-1].strategy == "least_confidence_path"
+        labeled = {s.external_id for s, _ in labeled_set(opened, "p")}
+        scores = {
+            s.external_id: why_chosen(opened, "p", s.external_id)[-1].score
+            for s in list_samples(opened, "p")
+            if s.external_id not in labeled
+        }
+        assert all(0.0 <= v <= 1.0 for v in scores.values())  # 1 - P(best path), not MNLP's
+        # the annotator is handed the pool in the order of this strategy's scores
+        served = []
+        for _ in range(5):
+            found = annotating.next_task(opened, "p", "ann")
+            assert found.lease is not None
+            served.append(found.lease.external_id)
+            annotating.answer(opened, found.lease.task_id, "ann", [])
+        ranked = sorted(scores, key=lambda i: -scores[i])
+        assert [scores[i] for i in served] == [scores[i] for i in ranked[:5]]
+    finally:
+        opened.close()
+
+
+def test_a_spans_project_refuses_a_strategy_that_is_not_a_sequence_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import labelwise.cli.project_cmd  # noqa: F401
+    from labelwise.controller.settings import task_strategy_needs
+    from tests.cli.test_store_cli import one_error_line, run_main
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    opened = init_store(url)
+    try:
+        _spans_project(opened, 3)
+        create_project(opened, "c", ["a", "b"], "text_classification")
+    finally:
+        opened.close()
+    code, err = run_main(capsys, "project", "set", "p", "--strategy", "margin", "--store", url)
+    line = one_error_line(err)
+    assert code != 0 and "does not serve a 'spans' project (sequence)" in line
+    assert "mnlp" in line and "token_entropy" in line
+    code, err = run_main(capsys, "project", "set", "c", "--strategy", "mnlp", "--store", url)
+    assert code != 0 and "does not serve a 'label' project" in one_error_line(err)
+    offered = task_strategy_needs("spans")
+    assert offered["mnlp"] == ["lengths", "path_log_proba"] and "random" in offered

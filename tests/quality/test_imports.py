@@ -9,7 +9,7 @@ from pathlib import Path
 import labelwise.quality
 
 PACKAGE = Path(labelwise.quality.__file__).resolve().parent
-ALLOWED_ROOTS = {"numpy", "scipy", "__future__", "dataclasses", "typing"}
+ALLOWED_ROOTS = {"numpy", "scipy", "__future__", "collections", "dataclasses", "typing"}
 ALLOWED_LABELWISE = {"labelwise.errors", "labelwise._random", "labelwise.quality"}
 
 

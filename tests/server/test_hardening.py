@@ -26,7 +26,7 @@ from labelwise.server.schemas import (
     AnnotationCreate,
     AnnotatorCreate,
     ProjectCreate,
-    ProjectSettingsUpdate,
+    ProjectSettingsChange,
     ResolutionCreate,
 )
 from tests.server.conftest import Served, bearer, write_project_csv
@@ -273,9 +273,13 @@ JSON_BODIES: dict[tuple[str, str], tuple[type[BaseModel], dict[str, object]]] = 
     ("POST", "/api/tasks/{task_id}/annotation"): (AnnotationCreate, {"label": "pos"}),
     ("POST", "/api/tasks/{task_id}/answer"): (AnnotationCreate, {"label": "pos"}),
     ("POST", "/api/admin/projects"): (ProjectCreate, {"name": "fresh", "labels": ["a", "b"]}),
-    ("PATCH", "/api/admin/projects/{project}/settings"): (ProjectSettingsUpdate, {}),
+    ("PATCH", "/api/admin/projects/{project}/settings"): (ProjectSettingsChange, {}),
     ("POST", "/api/admin/projects/{project}/annotators"): (AnnotatorCreate, {"name": "zed"}),
     ("POST", "/api/review/projects/{project}/samples/{sample_id}/resolution"): (
+        ResolutionCreate,
+        {"label": "pos"},
+    ),
+    ("POST", "/api/review/projects/{project}/samples/{sample_id}/gold"): (
         ResolutionCreate,
         {"label": "pos"},
     ),

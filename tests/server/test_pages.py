@@ -1,12 +1,15 @@
 """The three pages in Debian's chromium (Playwright, never a downloaded browser).
 
 The annotator labels with the keyboard and undoes twice; the lead's overview renders with
-table headers and a sentence; a reviewer resolves a disagreement and filters the browser.
-Every control has an accessible name. Screenshots go to /tmp/labelwise-*.png.
+table headers and a sentence, and its suggestion-acceptance table counts what the store holds;
+a reviewer resolves a disagreement and a failed gold question, filters the browser (by
+annotator, by round) and exports the filtered set. Every control has an accessible name and
+is reachable by keyboard. Screenshots go to /tmp/labelwise-*.png.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -18,7 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from labelwise.store import Store
 from tests.server.conftest import write_project_csv
+from tests.server.test_acceptance import counted_in_sql
 from tests.server.test_browser import CHROMIUM, _free_port
 
 pytestmark = [
@@ -48,6 +53,7 @@ UNREACHABLE = """() => [...document.querySelectorAll('input, select, button, tex
 class Live:
     url: str
     api: httpx.Client
+    store: Store
 
     def call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
         response = self.api.request(
@@ -91,7 +97,7 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=url, timeout=30) as api:
-        yield Live(url, api)
+        yield Live(url, api, store)
     server.should_exit = True
     thread.join(10)
     store.close()
@@ -138,8 +144,9 @@ def _sign_in(page: Any, url: str, token: str) -> None:
     page.wait_for_selector("#work:not(.hidden)", timeout=15_000)
 
 
-def _answer(live: Live, who: str, label: str) -> str:
-    """``who`` answers their next task with ``label``; the sample's external id."""
+def _answer(live: Live, who: str, label: str, *, shown: bool = False) -> str:
+    """``who`` answers their next task with ``label`` (``shown``: after asking for the model's
+    suggestion, as the page does; ``label`` "=" takes it); the sample's external id."""
     for _ in range(100):  # the background trainer may be refilling the queue
         found = live.call("POST", "/api/projects/reviews/next", f"{who}-token")
         task = found["task"]
@@ -147,6 +154,9 @@ def _answer(live: Live, who: str, label: str) -> str:
             break
         time.sleep(0.1)
     assert task is not None, f"no task for {who}: {found['reason']}"
+    if shown:
+        guess = live.call("GET", f"/api/tasks/{task['task_id']}/guess", f"{who}-token")
+        label = guess["label"] if label == "=" else label
     path = f"/api/tasks/{task['task_id']}/annotation"
     live.call("POST", path, f"{who}-token", json={"label": label})
     return str(task["external_id"])
@@ -226,6 +236,8 @@ def test_lead_overview_comes_first_with_headers_and_plain_words(
     for label in ("neg", "pos", "neg", "pos"):
         _answer(live, "alice", label)
     live.call("POST", "/api/admin/projects/reviews/rounds", "admin-token")
+    for who, label in (("alice", "="), ("alice", "="), ("bob", "neg"), ("bob", "pos")):
+        _answer(live, who, label, shown=True)  # alice takes the suggestion, bob decides
     page = browser.new_page()
     page.goto(live.url + "/admin")
     page.fill("#token", "wrong-token")
@@ -248,11 +260,21 @@ def test_lead_overview_comes_first_with_headers_and_plain_words(
     balance = page.eval_on_selector_all(
         "#balance-table tbody tr", "(rs) => rs.map((r) => r.cells[1].textContent)"
     )
-    assert balance == ["2", "2"]  # the 10 eval labels are not counted
-    assert page.text_content("#ov-labels") == "4"
+    assert sum(map(int, balance)) == 8  # 8 answers; the 10 eval labels are not counted
+    assert page.text_content("#ov-labels") == "8"
     undefined = page.eval_on_selector_all("td.explained", "(tds) => tds.map((t) => t.title)")
     assert undefined and all("two annotators" in t for t in undefined)
     assert page.evaluate(UNNAMED) == [] and page.evaluate(UNREACHABLE) == []
+    accepted = page.eval_on_selector_all(
+        "#acceptance table:first-of-type tbody tr",
+        "(rs) => rs.map((r) => [...r.cells].map((c) => c.textContent))",
+    )
+    heads = page.eval_on_selector_all("#acceptance th", "(ths) => ths.map((t) => t.textContent)")
+    assert heads[:4] == ["annotator", "answers after a suggestion", "took it", "acceptance"]
+    assert "rubber-stamping" in page.text_content("#acceptance-note")
+    store_counts = counted_in_sql(live.store)
+    assert {r[0]: (int(r[1]), int(r[2])) for r in accepted} == store_counts
+    assert store_counts["alice"] == (2, 2) and store_counts["bob"][0] == 2
     page.select_option("select[name=show_suggestion]", "false")
     page.click("#settings-form button.primary")
     expect(page.locator("#message")).to_have_text("Settings saved.")
@@ -288,10 +310,48 @@ def test_reviewer_resolves_a_disagreement_and_filters_the_browser(
     expect(page.locator("#message")).to_have_text(re.compile("^Resolved"))
     page.wait_for_selector(".review-item", state="detached")
     page.fill("#filters input[name=annotator]", "alice")
-    page.click("#filters button")
+    page.keyboard.press("Enter")  # the filter form submits from the keyboard
     expect(page.locator("#page-info")).to_have_text("1-1 of 1")
     row = page.eval_on_selector(
         "#browser tbody tr", "(r) => [...r.cells].map((c) => c.textContent)"
     )
     assert row[0] == answered[0] and row[4:6] == ["neg", "review"]
+    assert row[7].startswith("round 1, ")  # why it was chosen
+    with page.expect_download() as download:
+        page.click("#export-jsonl")
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert [json.loads(line)["external_id"] for line in exported] == [answered[0]]
+    page.fill("#filters input[name=annotator]", "")
+    page.fill("#filters input[name=round]", "1")
+    page.click("#filters button")
+    expect(page.locator("#page-info")).to_have_text(re.compile(r"^1-\d+ of \d+$"))
+    whys = page.eval_on_selector_all(
+        "#browser tbody tr", "(rs) => rs.map((r) => r.cells[7].textContent)"
+    )
+    assert whys and all(w.startswith("round 1, ") for w in whys)
     page.screenshot(path="/tmp/labelwise-review-done.png", full_page=True)
+
+
+@pytest.mark.parametrize("live", [1], indirect=True)
+def test_reviewer_checks_a_failed_gold_question(live: Live, browser: Browser) -> None:
+    live.call(
+        "PATCH", "/api/admin/projects/reviews/settings", "admin-token", json={"gold_fraction": 0.5}
+    )
+    for _ in range(8):
+        _answer(live, "alice", "pos")  # the neg gold questions fail
+    page = browser.new_page()
+    _sign_in(page, live.url + "/review", "rita-token")
+    page.select_option("#queue-kind", "gold_failed")
+    page.wait_for_selector(".review-item")
+    items = page.locator(".review-item")
+    count = items.count()
+    assert count >= 1 and "gold question" in items.first.text_content()
+    reasons = page.eval_on_selector(
+        ".review-item table", "(t) => [...t.tHead.rows[0].cells].map((c) => c.textContent)"
+    )
+    assert reasons == ["reason", "annotator", "answer", "expected", "confidence"]
+    assert page.evaluate(UNNAMED) == [] and page.evaluate(UNREACHABLE) == []
+    page.focus(".review-item button[data-label='neg']")  # reachable and pressed by keyboard
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_have_text(re.compile("gold label confirmed as neg"))
+    expect(page.locator(".review-item")).to_have_count(count - 1)

@@ -284,3 +284,14 @@ def test_zero_seeds_is_refused_with_how_to_name_one_seed() -> None:
 
     with pytest.raises(InvalidInputError, match="7-7"):
         SimulationConfig(seeds=0)
+
+
+def test_a_diversity_that_is_not_auto_on_or_off_is_refused() -> None:
+    import pytest
+
+    from labelwise.errors import InvalidInputError
+    from labelwise.simulate import SimulationConfig
+
+    with pytest.raises(InvalidInputError, match="diversity"):
+        SimulationConfig(diversity="sometimes")  # type: ignore[arg-type]
+    assert SimulationConfig().diversity == "auto"

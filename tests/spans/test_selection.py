@@ -24,7 +24,10 @@ def pool(seed: int = 0, n: int = 30) -> SequenceInputs:
     rng = np.random.default_rng(seed)
     marginals = [rng.dirichlet(np.ones(3), size=int(rng.integers(1, 9))) for _ in range(n)]
     samples = [rng.dirichlet(np.ones(3), size=(4, m.shape[0])) for m in marginals]
-    return SequenceInputs(marginals, independent_path_log_proba(marginals), samples)
+    embeddings = rng.normal(size=(n, 5))
+    return SequenceInputs(
+        marginals, independent_path_log_proba(marginals), samples, embeddings=embeddings
+    )
 
 
 @pytest.mark.parametrize("name", available_sequence_strategies())

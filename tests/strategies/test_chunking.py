@@ -10,22 +10,20 @@ from hypothesis import strategies as st
 
 from labelwise.strategies import PoolInputs, entropy, get_strategy
 from labelwise.strategies.chunking import (
-    STREAMS_BLOCKS_ATTR,
     RowBlock,
-    all_row_blocks,
     block_rows_for,
     iter_chunks,
     map_row_blocks,
     score_in_chunks,
-    streams_blocks,
 )
 
 
 def row_sum_and_max(b: RowBlock) -> None:
     """A kernel with a plain reference: sum + 10 * max of each row."""
     np.add.reduce(b.t, axis=0, out=b.vec)
-    np.maximum.reduce(b.t, axis=0, out=b.vec2)
-    b.out[:] = b.vec + 10 * b.vec2
+    b.out[:] = b.vec
+    np.maximum.reduce(b.t, axis=0, out=b.vec)
+    b.out[:] += 10 * b.vec
 
 
 def reference(x: np.ndarray) -> list[float]:
@@ -70,33 +68,6 @@ def test_any_strides_are_read(layout: str) -> None:
     np.testing.assert_allclose(got, reference(x), rtol=1e-12)
 
 
-def test_a_refused_block_stops_the_map() -> None:
-    x = np.zeros((5_000, 2))
-    x[4_321, 1] = 1.0
-    seen: list[int] = []
-
-    def no_ones(t: np.ndarray, scratch: np.ndarray) -> bool:
-        seen.append(t.shape[1])
-        return bool(t.max() < 1.0)
-
-    assert map_row_blocks(row_sum_and_max, x, check=no_ones, block_rows=500, n_jobs=1) is None
-    assert len(seen) == 9  # stopped at the ninth block, the one holding row 4,321
-    assert not all_row_blocks(no_ones, x, block_rows=500)
-    assert all_row_blocks(no_ones, x[:4_000], block_rows=500)
-
-
-def test_the_check_gets_scratch_of_the_dtype_asked_for() -> None:
-    dtypes: set[np.dtype] = set()
-
-    def record(t: np.ndarray, scratch: np.ndarray) -> bool:
-        dtypes.add(scratch.dtype)
-        return scratch.shape == (t.shape[1],)
-
-    x = np.ones((10, 3), dtype=np.float32)
-    assert all_row_blocks(record, x, check_dtype=np.dtype(np.float64), block_rows=4)
-    assert dtypes == {np.dtype(np.float64)}
-
-
 def test_blocks_are_sized_for_the_cache() -> None:
     assert block_rows_for(10, 4, 256 * 1024) == 6553
     assert block_rows_for(100_000, 8) == 256  # never fewer rows than this
@@ -117,19 +88,27 @@ def test_score_in_chunks_equals_one_call() -> None:
     np.testing.assert_allclose(got, samples.sum(axis=(0, 2)))
 
 
-def test_a_streaming_function_gets_the_whole_array_once() -> None:
+def test_a_streaming_strategy_hands_its_function_the_whole_array_once() -> None:
+    from labelwise.strategies.base import ScoringStrategy
+
     calls: list[int] = []
 
-    @streams_blocks
     def row_sums(a: np.ndarray) -> np.ndarray:
         calls.append(len(a))
         return a.sum(axis=1)
 
-    assert getattr(row_sums, STREAMS_BLOCKS_ATTR)
-    x = np.ones((1_000, 3))
-    out = score_in_chunks(row_sums, x, chunk_size=300)
+    class Chunked(ScoringStrategy):
+        name, input_name, score_fn = "chunked_sums", "proba", staticmethod(row_sums)
+
+    class Streaming(Chunked):
+        streams = True
+
+    x = np.full((1_000, 2), 0.5)
+    np.testing.assert_array_equal(Chunked(chunk_size=300).score(PoolInputs(proba=x)), 1.0)
+    assert calls == [300, 300, 300, 100]
+    calls.clear()
+    np.testing.assert_array_equal(Streaming(chunk_size=300).score(PoolInputs(proba=x)), 1.0)
     assert calls == [1_000]
-    np.testing.assert_array_equal(out, np.full(1_000, 3.0))
 
 
 def test_strategy_scores_are_those_of_the_function_without_a_copy_of_the_input() -> None:

@@ -53,13 +53,28 @@ def serve(
         help="API processes. More than one needs a PostgreSQL store, and trains nothing: "
         "run `labelwise worker --store URL` beside them.",
     ),
+    trainer: str | None = typer.Option(
+        None,
+        "--trainer",
+        metavar="server|worker",
+        help="Who runs the rounds: this process ('server', the default for one process) or "
+        "`labelwise worker` processes ('worker', PostgreSQL; the default with --workers N).",
+    ),
 ) -> None:
     """Serve the annotation UI and API: annotators label, the model learns as they go."""
     if resume and not demo:
         raise InvalidInputError("--resume reopens a demo: give it with --demo")
     if workers > 1 and demo:
         raise InvalidInputError("the demo is a SQLite store, served by one process: drop --workers")
-    if workers > 1:
+    if demo and trainer == "worker":
+        raise InvalidInputError("the demo is a SQLite store, trained by its server: drop --trainer")
+    if trainer not in (None, "server", "worker"):
+        raise InvalidInputError(f"--trainer is 'server' or 'worker', not {trainer!r}")
+    if workers > 1 and trainer == "server":
+        raise InvalidInputError(
+            "--workers N leaves the rounds to `labelwise worker`: drop --trainer server"
+        )
+    if workers > 1 or trainer == "worker":
         _check_many_processes(store or "sqlite:///labelwise.db")
     if demo:
         from labelwise.server.demo import check_demo_folder
@@ -90,13 +105,14 @@ def serve(
         port=port,
         background=background,
         workers=workers,
-        trainer="worker" if workers > 1 else None,
+        trainer=trainer or ("worker" if workers > 1 else None),
     )
-    if workers > 1:
+    if settings.trainer == "worker":
         typer.echo(
-            f"{workers} API processes; they train nothing: run "
+            f"{workers} API process(es); they train nothing: run "
             f"`labelwise worker --store {_shown(url)}` (one or more) for the rounds"
         )
+    if workers > 1:
         opened.close()  # each process opens its own
     run_server(settings, opened)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
 from labelwise.cli import app, require_extra
+
+if TYPE_CHECKING:
+    from labelwise.simulate.config import SimulationConfig
 
 #: The option names (as the function's parameters) that mean a :class:`SimulationConfig` field.
 _SETTINGS = (
@@ -30,6 +33,7 @@ _SETTINGS = (
     "text_features",
     "device",
     "stop_accuracy",
+    "diversity",
 )
 
 
@@ -43,6 +47,13 @@ def simulate(
         "logreg",
         "--model",
         help="mlp, cnn and kirsch_cnn (BatchBALD's MNIST network) need the torch extra.",
+    ),
+    models: str | None = typer.Option(
+        None,
+        "--models",
+        help="Compare models too (comma-separated, e.g. logreg,rf,mlp): every model runs every "
+        "strategy, and the report names the model+strategy that reaches each level with the "
+        "fewest labels. Overrides --model.",
     ),
     strategies: str = typer.Option(
         "random,margin", "--strategies", help="Comma-separated strategy names."
@@ -79,6 +90,12 @@ def simulate(
         "--stop-accuracy",
         help="End a curve once its test accuracy reaches this (default: run to the budget).",
     ),
+    diversity: Literal["auto", "on", "off"] = typer.Option(
+        "auto",
+        "--diversity",
+        help="auto: batches of 50+ from a pure uncertainty strategy are spread by k-means over "
+        "the most uncertain 10x batch; on: every batch; off: plain top-k.",
+    ),
     no_baseline: bool = typer.Option(
         False, "--no-baseline", help="Run only the named strategies (no random added)."
     ),
@@ -110,10 +127,13 @@ def simulate(
     if task != "classification":
         _simulate_task(ctx, task, out, baseline=not no_baseline)
         return
-    if model in ("mlp", "cnn"):
-        require_extra("torch", "torch")
     from labelwise.simulate import SimulationConfig, run_simulation, write_results
+    from labelwise.simulate.compare import parse_models
     from labelwise.simulate.config import parse_seeds
+
+    compared = parse_models(models) if models is not None else None
+    if {model, *(compared or ())} & {"mlp", "cnn", "kirsch_cnn"}:
+        require_extra("torch", "torch")
 
     values = {name: ctx.params[name] for name in _SETTINGS if _given(ctx, name)}
     if "seeds" in values:
@@ -126,11 +146,28 @@ def simulate(
     config = SimulationConfig.from_dict({**base.to_dict(), **values})
     file_out = _toml_out(config_file) if config_file else None
     out_dir = out if _given(ctx, "out") or file_out is None else file_out
+    if compared is not None:
+        _compare_models(config, compared, out_dir, progress=not quiet and sys.stderr.isatty())
+        return
     result = run_simulation(config, progress=not quiet and sys.stderr.isatty())
     paths = write_results(result, out_dir)
     state = "complete" if result.complete else "interrupted: partial results"
     typer.echo(f"{state}; wrote {', '.join(p.name for p in paths.values())} to {out_dir}")
     if not result.complete:
+        raise typer.Exit(130)
+
+
+def _compare_models(
+    config: SimulationConfig, models: tuple[str, ...], out: Path, *, progress: bool
+) -> None:
+    """``--models``: the same simulation per model, and a report across them."""
+    from labelwise.simulate.compare import run_model_comparison, write_comparison
+
+    comparison = run_model_comparison(config, models, progress=progress)
+    paths = write_comparison(comparison, out)
+    state = "complete" if comparison.complete else "interrupted: partial results"
+    typer.echo(f"{state}; wrote {', '.join(p.name for p in paths.values())} to {out}")
+    if not comparison.complete:
         raise typer.Exit(130)
 
 

@@ -68,7 +68,10 @@ def init(store: str | None = STORE) -> None:
 @app.command("import")
 def import_file(
     path: Path = typer.Argument(
-        ..., metavar="FILE", help="A CSV, JSONL or Parquet file, or a folder of images."
+        ...,
+        metavar="FILE",
+        help="A CSV, JSONL or Parquet file, a folder of images, or a span file (.conll/.bio/"
+        ".iob, spaCy .json or .spacy, JSONL with spans) for a spans project.",
     ),
     project: str | None = PROJECT,
     labels: str | None = typer.Option(
@@ -84,8 +87,10 @@ def import_file(
     """Import samples, all or nothing; the project is created if it does not exist.
 
     Rows have an id, then text or image, an optional label and split (pool, eval or gold);
-    other columns are kept as metadata. A bad row names the file, its line and column, and
-    nothing is imported.
+    other columns are kept as metadata. A span file (CoNLL, spaCy JSON or DocBin, JSONL with
+    spans: the formats of export) brings texts with their entity spans into a spans project
+    (made from the file's entity labels when new). A bad row names the file, its line and
+    column, and nothing is imported.
     """
     from labelwise.store import import_samples, list_projects, open_store
 

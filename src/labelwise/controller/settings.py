@@ -18,11 +18,13 @@ from labelwise.strategies import available_strategies, get_strategy, strategy_ta
 
 __all__ = [
     "ANSWER_TASKS",
+    "KIND_TASKS",
     "LOOP_KEY",
     "TEXT_FEATURES",
     "LoopSettings",
     "check_strategy_for",
     "loop_settings",
+    "task_strategy_needs",
 ]
 
 #: The values of the ``features`` setting.
@@ -37,6 +39,28 @@ ANSWER_TASKS: dict[str, str] = {
     "number": "regression",
     "labels": "multilabel",
 }
+#: With spans projects, whose strategies are the sequence registry's (task ``"sequence"``).
+KIND_TASKS: dict[str, str] = {**ANSWER_TASKS, "spans": "sequence"}
+
+
+def _sequence_strategies() -> list[str]:
+    """The sequence registry's names (:mod:`labelwise.spans.selection`), which spans projects
+    run."""
+    from labelwise.spans.selection import available_sequence_strategies
+
+    return available_sequence_strategies()
+
+
+def _known_strategies() -> list[str]:
+    """Every strategy name a project may store: the main registry's and the sequence one's."""
+    return sorted({*available_strategies(task=None), *_sequence_strategies()})
+
+
+def _serving(task: str) -> list[str]:
+    """The strategies that serve ``task`` (``"sequence"``: the sequence registry)."""
+    if task == "sequence":
+        return _sequence_strategies()
+    return available_strategies(task)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -90,8 +114,8 @@ class LoopSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.strategy not in available_strategies(task=None):
-            known = ", ".join(available_strategies(task=None))
+        if self.strategy not in _known_strategies():
+            known = ", ".join(_known_strategies())
             raise InvalidInputError(f"unknown strategy {self.strategy!r}; known: {known}")
         if self.strategy in available_strategies("classification"):
             resolve_model(self.strategy, self.model)  # refuses a pair that cannot run, saying why
@@ -126,6 +150,8 @@ class LoopSettings:
         strategy that serves no classification, its task's model (:data:`TASK_MODELS`)."""
         if self.strategy in available_strategies("classification"):
             return resolve_model(self.strategy, self.model)
+        if self.strategy not in available_strategies(task=None):  # a sequence strategy
+            return TASK_MODELS["spans"][1]
         tasks = strategy_tasks(get_strategy(self.strategy))
         kind = "number" if "regression" in tasks else "labels"
         return TASK_MODELS[kind][1]
@@ -146,14 +172,28 @@ def _check_unit(name: str, value: object, *, upper_open: bool = False) -> None:
         raise InvalidInputError(f"{name} must be a number in {bound}, got {value!r}")
 
 
+def task_strategy_needs(answer_kind: str) -> dict[str, list[str]]:
+    """The strategies that serve a project of ``answer_kind`` (one of :data:`KIND_TASKS`),
+    each with the inputs it needs, sorted by name: what a settings form offers."""
+    if answer_kind not in KIND_TASKS:
+        kinds = ", ".join(KIND_TASKS)
+        raise InvalidInputError(f"answer kind must be one of {kinds}, got {answer_kind!r}")
+    if answer_kind == "spans":
+        from labelwise.spans.selection import get_sequence_strategy
+
+        return {n: sorted(get_sequence_strategy(n).needs) for n in _sequence_strategies()}
+    return {n: sorted(get_strategy(n).needs) for n in _serving(KIND_TASKS[answer_kind])}
+
+
 def check_strategy_for(strategy: str, answer_kind: str) -> None:
     """Refuse ``strategy`` for a project of ``answer_kind`` unless it serves the kind's task.
 
     Parameters
     ----------
     strategy : a strategy's registry name
-    answer_kind : ``"label"`` (classification), ``"number"`` (regression) or ``"labels"``
-        (multi-label)
+    answer_kind : ``"label"`` (classification), ``"number"`` (regression), ``"labels"``
+        (multi-label) or ``"spans"`` (NER: the sequence strategies,
+        :func:`labelwise.spans.available_sequence_strategies`)
 
     Raises
     ------
@@ -161,14 +201,14 @@ def check_strategy_for(strategy: str, answer_kind: str) -> None:
         For an unknown answer kind, or a strategy that does not serve the task; the message
         lists the strategies that do.
     """
-    if answer_kind not in ANSWER_TASKS:
-        kinds = ", ".join(ANSWER_TASKS)
+    if answer_kind not in KIND_TASKS:
+        kinds = ", ".join(KIND_TASKS)
         raise InvalidInputError(f"answer kind must be one of {kinds}, got {answer_kind!r}")
-    if strategy not in available_strategies(task=None):
-        known = ", ".join(available_strategies(task=None))
+    if strategy not in _known_strategies():
+        known = ", ".join(_known_strategies())
         raise InvalidInputError(f"unknown strategy {strategy!r}; known: {known}")
-    task = ANSWER_TASKS[answer_kind]
-    fitting = available_strategies(task)  # type: ignore[arg-type]
+    task = KIND_TASKS[answer_kind]
+    fitting = _serving(task)
     if strategy not in fitting:
         raise InvalidInputError(
             f"strategy {strategy!r} does not serve a {answer_kind!r} project ({task}); "
@@ -184,9 +224,9 @@ def loop_settings(
     Parameters
     ----------
     project_settings : the project's settings (the loop's under :data:`LOOP_KEY`)
-    answer_kind : the project's answer kind; when one of :data:`ANSWER_TASKS`, a ``strategy``
+    answer_kind : the project's answer kind; when one of :data:`KIND_TASKS`, a ``strategy``
         among ``changes`` that differs from the stored one must serve its task
-        (:func:`check_strategy_for`); other kinds (spans) have loops of their own. The
+        (:func:`check_strategy_for`; a spans project's among the sequence strategies). The
         stored strategy (sent back unchanged by a settings form) is not re-checked:
         a regression or multi-label project runs its task's default in place of one that
         does not serve it (:func:`~labelwise.controller.models.task_strategy`).
@@ -194,7 +234,11 @@ def loop_settings(
     """
     stored = dict(project_settings.get(LOOP_KEY) or {})
     current = stored.get("strategy", LoopSettings.strategy)
-    if answer_kind in ANSWER_TASKS and changes.get("strategy", current) != current:
+    if answer_kind == "spans":  # its stored default (margin) stands in for mnlp
+        from labelwise.controller.models import task_strategy
+
+        current = task_strategy(answer_kind, current)
+    if answer_kind in KIND_TASKS and changes.get("strategy", current) != current:
         check_strategy_for(str(changes["strategy"]), answer_kind)
     known = {f.name for f in fields(LoopSettings)}
     unknown = sorted(set(stored) - known) + sorted(set(changes) - known)

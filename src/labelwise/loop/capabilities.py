@@ -8,11 +8,15 @@ come from the raw features when they are a dense numeric matrix, so a plain logi
 serves core-set or BADGE on tabular data or stored sentence embeddings.
 
 :func:`check_runnable` is asked when a pair is chosen (a project setting, a CLI flag, an
-``ActiveLearner``), never first in the middle of a round.
+``ActiveLearner``), never first in the middle of a round. It also warns
+(:class:`KnownWeakPairing`) where a pair runs but is measured to cost more labels than random:
+a committee of bootstrap clones of one model offered to a BALD-family strategy as its posterior
+(:func:`pairing_warnings`).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from labelwise.errors import InvalidInputError
@@ -24,7 +28,24 @@ from labelwise.models.base import (
 )
 from labelwise.strategies import INPUT_NAMES, Strategy
 
-__all__ = ["check_runnable", "missing_inputs", "supplies", "what_supplies"]
+__all__ = [
+    "BALD_FAMILY_INPUT",
+    "KnownWeakPairing",
+    "check_runnable",
+    "missing_inputs",
+    "pairing_warnings",
+    "supplies",
+    "what_supplies",
+]
+
+#: The input that marks a BALD-family strategy (bald, batchbald, max_entropy, mean_std,
+#: variation_ratios): it reads posterior draws and trusts their spread as model uncertainty.
+BALD_FAMILY_INPUT = "samples"
+
+
+class KnownWeakPairing(UserWarning):
+    """A (strategy, model) pair that runs but is measured to need more labels than random."""
+
 
 #: Which kind of model supplies each input, for the error that names what is missing.
 WHO_SUPPLIES: dict[str, str] = {
@@ -91,9 +112,36 @@ def check_runnable(
     ``hint`` is appended to the message (a face says which of its own model choices fit).
     """
     missing = missing_inputs(strategy, model, dense_features=dense_features)
+    for message in pairing_warnings(strategy, model):
+        warnings.warn(message, KnownWeakPairing, stacklevel=3)
     if missing:
         raise InvalidInputError(
             f"strategy {strategy.name!r} needs {', '.join(missing)}, which "
             f"{type(model).__name__} cannot supply ({what_supplies(missing)})"
             + (f": {hint}" if hint else "")
         )
+
+
+def pairing_warnings(strategy: Strategy, model: Any) -> list[str]:
+    """Why ``strategy`` over ``model`` is expected to cost labels (empty: nothing known).
+
+    A model whose ``posterior_kind`` is ``"bootstrap"`` (:class:`~labelwise.models.
+    BootstrapCommittee`: clones of one model, each fit on a resample) offers its members as
+    posterior draws. Resampling a few dozen labels mostly moves the members where data are
+    scarce in *every* direction, so BALD's mutual information ranks outliers rather than the
+    points whose label would settle the decision: measured on digits (5 logistic regressions, 5
+    seeds) BALD's AUC was 0.084 below random's on every seed. MC Dropout
+    (:class:`~labelwise.models.TorchModel`) and ensembles of independently initialised networks
+    (``DeepEnsemble``) are the posteriors the BALD papers use.
+    """
+    if BALD_FAMILY_INPUT not in strategy.needs:
+        return []
+    if getattr(model, "posterior_kind", None) != "bootstrap":
+        return []
+    return [
+        f"strategy {strategy.name!r} reads {type(model).__name__}'s bootstrap members as a "
+        "posterior; measured on digits (5 bootstrap logistic regressions, 5 seeds) BALD over "
+        "such a committee was below random on every seed (AUC -0.084). Use a committee "
+        "strategy (vote_entropy, consensus_entropy, max_disagreement) with this model, or a "
+        "model with a real posterior for BALD: TorchModel (MC Dropout) or DeepEnsemble"
+    ]

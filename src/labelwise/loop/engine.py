@@ -33,7 +33,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.loop.capabilities import check_runnable
+from labelwise.loop.capabilities import check_runnable, supplies
+from labelwise.loop.diversity import Diversity, check_diversity, diverse_select, diversifies
 from labelwise.models._labels import check_targets, n_rows
 from labelwise.models.base import Model
 from labelwise.models.inputs import compute_inputs, standardize
@@ -43,7 +44,7 @@ from labelwise.spans.selection import SequenceInputs, SequenceStrategy, get_sequ
 from labelwise.strategies import PoolInputs, ScoringStrategy, Strategy, get_strategy
 from labelwise.strategies.auto import LearnsFromLabels
 from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE
-from labelwise.strategies.validation import check_rng
+from labelwise.validation import check_rng
 
 __all__ = ["ColdStart", "RoundEngine", "RoundResult", "dense_numeric"]
 
@@ -174,6 +175,8 @@ class RoundEngine:
     chunk_size : pool rows computed at once.
     dense_features : whether the features fed to the model are a dense numeric matrix (then
         they stand in for embeddings); None: decided from the first features seen.
+    diversity : ``"auto"`` (default) diversifies batches of 50 or more from a pure uncertainty
+        strategy (:mod:`labelwise.loop.diversity`), ``"on"`` every batch, ``"off"`` none.
 
     The (strategy, model) pair is checked when the engine is built: a strategy whose inputs the
     model cannot supply is refused at once with what is missing, not in the middle of a round.
@@ -188,8 +191,10 @@ class RoundEngine:
         cold_start: ColdStart = "kmeans",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         dense_features: bool | None = None,
+        diversity: Diversity = "auto",
     ) -> None:
         task = model_task(model)
+        self.diversity = check_diversity(diversity)
         resolved = _resolve(model, task, strategy)
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InvalidInputError(f"n_samples must be a positive int, got {n_samples!r}")
@@ -328,7 +333,12 @@ class RoundEngine:
         elif not self.strategy.needs:
             inputs = PoolInputs(pool_size=n_pool, exclude=inputs.exclude)
         t1 = time.perf_counter()
-        chosen = self.strategy.select(inputs, batch_size, generator)
+        if diversifies(self.strategy, batch_size, self.diversity, can_embed=self._can_embed()):
+            chosen = diverse_select(
+                self.strategy, inputs, self.model, X_pool, batch_size, generator, _take
+            )
+        else:
+            chosen = self.strategy.select(inputs, batch_size, generator)
         t2 = time.perf_counter()
         name = self.strategy.name
         classes = getattr(self.model, "classes_", None)
@@ -346,6 +356,9 @@ class RoundEngine:
             cold=False,
             timings={"fit": self.fit_seconds, "inputs": t1 - t0, "select": t2 - t1},
         )
+
+    def _can_embed(self) -> bool:
+        return "embeddings" in supplies(self.model, dense_features=bool(self.dense_features))
 
     def run_round(
         self,
@@ -388,7 +401,7 @@ class RoundEngine:
         rng: np.random.Generator,
         exclude: ArrayLike | None,
     ) -> RoundResult:
-        from labelwise.strategies.validation import check_batch_size, check_exclude
+        from labelwise.validation import check_batch_size, check_exclude
 
         t0 = time.perf_counter()
         mask = check_exclude(None if exclude is None else np.asarray(exclude), n_pool)

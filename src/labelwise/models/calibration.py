@@ -27,7 +27,7 @@ from labelwise.errors import InvalidInputError
 from labelwise.models._labels import check_labels, encode_labels, n_rows, require_fitted
 from labelwise.models.base import Model
 from labelwise.models.committee import take_rows
-from labelwise.strategies.validation import check_proba, check_rng
+from labelwise.validation import check_proba, check_rng
 
 #: Search range of log T: T from about 0.007 to 150.
 LOG_T_BOUNDS = (-5.0, 5.0)

@@ -11,7 +11,7 @@ rows lack a class (that column is then 0).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -21,7 +21,7 @@ from labelwise.errors import InvalidInputError
 from labelwise.models._labels import check_classes, check_labels, n_rows
 from labelwise.models._members import MemberPredictions
 from labelwise.models.sklearn import SklearnModel
-from labelwise.strategies.validation import check_rng
+from labelwise.validation import check_rng
 
 __all__ = ["BootstrapCommittee", "Committee", "fit_members", "take_rows"]
 
@@ -173,6 +173,9 @@ class BootstrapCommittee(MemberPredictions):
         Seeds the resamples and each member's own ``random_state`` parameter when it has one.
     """
 
+    #: What its ``sample_proba`` draws are (read by :func:`labelwise.loop.capabilities.
+    #: pairing_warnings`): resampled clones, a weak posterior for BALD-family strategies.
+    posterior_kind: ClassVar[str] = "bootstrap"
     members_: list[SklearnModel]
     classes_: NDArray[Any]
 

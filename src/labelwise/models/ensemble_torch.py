@@ -16,7 +16,7 @@ from torch import nn
 from labelwise.errors import InvalidInputError
 from labelwise.models._members import MemberPredictions
 from labelwise.models.torch_model import TorchModel
-from labelwise.strategies.validation import check_rng
+from labelwise.validation import check_rng
 
 
 class DeepEnsemble(MemberPredictions):

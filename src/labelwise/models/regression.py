@@ -20,7 +20,7 @@ from labelwise.errors import InvalidInputError
 from labelwise.models._labels import check_targets, n_rows, require_fitted
 from labelwise.models._members import check_n_samples
 from labelwise.models.committee import take_rows
-from labelwise.strategies.validation import check_rng
+from labelwise.validation import check_rng
 
 __all__ = ["SklearnRegressor", "takes_return_std"]
 

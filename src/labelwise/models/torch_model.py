@@ -28,7 +28,7 @@ from labelwise.models._labels import (
 )
 from labelwise.models.mc_dropout_torch import mc_dropout, seeded_dropout, split_at_first_dropout
 from labelwise.models.torch_nets import InitScheme, check_init_scheme, reset_parameters
-from labelwise.strategies.validation import check_rng
+from labelwise.validation import check_rng
 
 
 def _batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
@@ -61,6 +61,15 @@ class TorchModel:
         30 items are 10 steps: 0.18-0.43 accuracy on 30 digits where logistic regression
         reaches 0.7), and its uncertainty then ranks nothing. 0 trains exactly ``epochs``
         passes (as a paper's set-up may need).
+    validation_fraction : float
+        Early stopping: hold out this fraction of the labeled rows (at least one, drawn by
+        ``random_state``), train on the rest, and keep the weights of the pass with the lowest
+        held-out loss, stopping after ``patience`` passes without improvement. 0 (default)
+        trains on every label: with the few dozen labels active learning starts from, each
+        held-out label is one the model never learns from. Fits on fewer than
+        ``2 / validation_fraction`` rows train on every label too.
+    patience : int
+        Passes without a lower held-out loss before early stopping ends the fit.
     decay_params : sequence of str, optional
         Names (as in ``module.named_parameters()``) of the parameters the weight decay applies
         to; default all of them. Gal et al. (2017) regularise one dense kernel only
@@ -107,6 +116,8 @@ class TorchModel:
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         min_steps: int = 200,
+        validation_fraction: float = 0.0,
+        patience: int = 10,
         decay_params: Sequence[str] | None = None,
         init: InitScheme = "pytorch",
         warm_start: bool = True,
@@ -123,8 +134,16 @@ class TorchModel:
                 raise InvalidInputError(f"{name} must be a positive int, got {value!r}")
         if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 0:
             raise InvalidInputError(f"min_steps must be a non-negative int, got {min_steps!r}")
+        if not 0.0 <= validation_fraction < 1.0:
+            raise InvalidInputError(
+                f"validation_fraction must lie in [0, 1), got {validation_fraction!r}"
+            )
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise InvalidInputError(f"patience must be a positive int, got {patience!r}")
         check_init_scheme(init)
         self.module = module
+        self.validation_fraction = validation_fraction
+        self.patience = patience
         self.classes = classes
         self.epochs = epochs
         self.batch_size = batch_size
@@ -149,13 +168,16 @@ class TorchModel:
         inputs = self._as_tensor(X)
         self._check_output_size(inputs[:2], n_outputs)
         shuffle, dropout = self._generators(self.rng_)
+        train, held = self._split_validation(len(targets))
         optimizer = torch.optim.Adam(self._param_groups(), lr=self.lr)
         self.module_.train()
         losses: list[float] = []
+        val_losses: list[float] = []
+        best: tuple[float, dict[str, torch.Tensor]] | None = None
         with seeded_dropout(self.module_, dropout):
-            for _ in range(self.epochs_for(len(targets))):
+            for _ in range(self.epochs_for(len(train))):
                 total = 0.0
-                order = torch.randperm(len(targets), generator=shuffle)
+                order = train[torch.randperm(len(train), generator=shuffle)]
                 for rows in _batches(order, self.batch_size):
                     xb, yb = inputs[rows].to(self.device), targets[rows].to(self.device)
                     optimizer.zero_grad()
@@ -163,10 +185,37 @@ class TorchModel:
                     loss.backward()
                     optimizer.step()
                     total += float(loss.detach()) * len(rows)
-                losses.append(total / len(targets))
+                losses.append(total / len(train))
+                if held is None:
+                    continue
+                val_losses.append(self._held_out_loss(inputs[held], targets[held]))
+                if best is None or val_losses[-1] < best[0]:
+                    best = (val_losses[-1], copy.deepcopy(self.module_.state_dict()))
+                elif len(val_losses) - 1 - val_losses.index(best[0]) >= self.patience:
+                    break
+        if best is not None:
+            self.module_.load_state_dict(best[1])
         self.module_.eval()
         self.loss_curve_ = losses
+        self.validation_curve_ = val_losses
+        self.validation_rows_ = np.empty(0, np.intp) if held is None else held.numpy()
         return self
+
+    def _split_validation(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Training rows and held-out rows (None: no early stopping on ``n`` rows)."""
+        n_held = round(self.validation_fraction * n)
+        if self.validation_fraction == 0.0 or n * self.validation_fraction < 2 or n_held >= n:
+            return torch.arange(n), None
+        order = torch.as_tensor(self.rng_.permutation(n))
+        return order[n_held:], order[:n_held]
+
+    @torch.no_grad()
+    def _held_out_loss(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """The loss on the held-out rows in eval mode (dropout off), training mode restored."""
+        self.module_.eval()
+        loss = float(self._loss(self.module_(x.to(self.device)), y.to(self.device)))
+        self.module_.train()
+        return loss
 
     def _encode_targets(self, y: ArrayLike, n: int) -> tuple[torch.Tensor, int]:
         """The training targets for ``fit`` and the outputs per row the module must give.
@@ -351,5 +400,6 @@ class TorchModel:
     def __repr__(self) -> str:
         return (
             f"TorchModel({type(self.module).__name__}, classes={self.classes!r}, "
-            f"epochs={self.epochs}, min_steps={self.min_steps}, random_state={self.random_state!r})"
+            f"epochs={self.epochs}, min_steps={self.min_steps}, "
+            f"validation_fraction={self.validation_fraction}, random_state={self.random_state!r})"
         )

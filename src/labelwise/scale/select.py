@@ -40,7 +40,7 @@ from labelwise.scale.shards import (
 )
 from labelwise.strategies import ScoringStrategy, Strategy, get_strategy
 from labelwise.strategies.coreset import Coreset
-from labelwise.strategies.validation import check_batch_size
+from labelwise.validation import check_batch_size
 
 Method = Literal["exact", "subsample", "two_round", "neighbors"]
 METHODS: tuple[Method, ...] = ("exact", "subsample", "two_round", "neighbors")

@@ -15,11 +15,14 @@ from fastapi.responses import Response
 
 from labelwise.controller.models import task_strategy
 from labelwise.controller.report import project_report
+from labelwise.quality.acceptance import MARGIN, MIN_ANSWERS, acceptance_by, rubber_stamping
 from labelwise.server.charts import class_balance_png, learning_curve_png
 from labelwise.server.deps import AdminDep, RuntimeDep, StoreDep
 from labelwise.server.overview import accuracy_trend, criteria, guidance
 from labelwise.server.schemas import (
     ERROR_RESPONSES,
+    AcceptancePublic,
+    AcceptanceRowPublic,
     AnnotatorCreate,
     AnnotatorInvited,
     AnswerRulesPublic,
@@ -46,13 +49,16 @@ from labelwise.store import status as store_status
 from labelwise.store.answer_aggregation import project_agreement
 from labelwise.store.answers import check_answer_settings
 from labelwise.store.browse import annotated_class_balance
+from labelwise.store.importing import SPAN_SUFFIXES
 from labelwise.store.members import add_member, update_settings
+from labelwise.store.review_queue import review_confidence
+from labelwise.store.suggestions import answered_suggestions
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], responses=ERROR_RESPONSES)
 
 ProjectName = Annotated[str, Path(min_length=1, max_length=200)]
-_SUFFIXES = (".csv", ".jsonl", ".parquet")
-_PROJECT_KEYS = ("overlap", "budget", "show_suggestion")
+_SUFFIXES = (".csv", ".jsonl", ".parquet", *SPAN_SUFFIXES)  # span files: a spans project
+_PROJECT_KEYS = ("overlap", "budget", "show_suggestion", "review_confidence")
 
 
 def _public(name: str, store: StoreDep) -> ProjectPublic:
@@ -231,6 +237,7 @@ def _settings_public(project: str, runtime: RuntimeDep) -> ProjectSettingsView:
         budget=info.settings.get("budget"),
         loop=loop.to_dict() | {"strategy": running},
         show_suggestion=bool(info.settings.get("show_suggestion", True)),
+        review_confidence=review_confidence(info.settings),
     )
 
 
@@ -248,7 +255,7 @@ def change_settings(
     given = body.model_dump(exclude_unset=True)
     loop_changes = {k: v for k, v in given.items() if k not in _PROJECT_KEYS}
     project_changes = {k: v for k, v in given.items() if k in _PROJECT_KEYS}
-    for key in ("overlap", "show_suggestion"):
+    for key in ("overlap", "show_suggestion", "review_confidence"):
         if key in project_changes and project_changes[key] is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{key} cannot be null")
     controller = runtime.loop(project).controller
@@ -262,20 +269,20 @@ def change_settings(
 
 @router.get("/strategies", response_model=list[StrategyPublic])
 def strategies(
-    admin: AdminDep, answer_kind: Literal["label", "number", "labels"] = "label"
+    admin: AdminDep, answer_kind: Literal["label", "number", "labels", "spans"] = "label"
 ) -> list[StrategyPublic]:
     """The strategies a project of ``answer_kind`` can run, with their needs and the model that
     serves them (``auto``'s pick; a regression or multi-label project's one model)."""
     from labelwise.controller.models import TASK_MODELS, resolve_model
-    from labelwise.controller.settings import ANSWER_TASKS
+    from labelwise.controller.settings import task_strategy_needs
     from labelwise.errors import InvalidInputError
     from labelwise.strategies import available_strategies, get_strategy
 
     if answer_kind in TASK_MODELS:
         model = TASK_MODELS[answer_kind][1]
         return [
-            StrategyPublic(name=name, needs=sorted(get_strategy(name).needs), model=model)
-            for name in available_strategies(ANSWER_TASKS[answer_kind])  # type: ignore[arg-type]
+            StrategyPublic(name=name, needs=needs, model=model)
+            for name, needs in task_strategy_needs(answer_kind).items()
         ]
     found = []
     for name in available_strategies():
@@ -378,4 +385,42 @@ def overview(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> Over
         sentence=guidance(trend, found, counts.budget, counts.budget_used, reason),
         stopped=loop.stopped,
         stop_reason=reason,
+    )
+
+
+@router.get("/projects/{project}/acceptance", response_model=AcceptancePublic)
+def acceptance(project: ProjectName, admin: AdminDep, store: StoreDep) -> AcceptancePublic:
+    """How often answers equal the model's suggestion they followed, per annotator and per
+    suggested class, beside the model's accuracy on the eval split (rubber-stamping flagged)."""
+    rounds = [r.metrics for r in list_rounds(store, project)]
+    accuracy = accuracy_trend(rounds).accuracy
+    rows = [(a.annotator, a.suggestion, a.answer) for a in answered_suggestions(store, project)]
+    people = acceptance_by(rows, "annotator")
+    explanation = (
+        "Share of answers equal to the suggestion shown with the task. An annotator who"
+        f" accepts {100 * MARGIN:.0f} points more often than the model is right on the eval"
+        f" split (over {MIN_ANSWERS}+ answers) is flagged: likely rubber-stamping."
+    )
+    if not rows:
+        explanation += " No answer followed a suggestion yet."
+    return AcceptancePublic(
+        project=project,
+        model_accuracy=accuracy,
+        margin=MARGIN,
+        min_answers=MIN_ANSWERS,
+        explanation=explanation,
+        annotators=[
+            AcceptanceRowPublic(
+                key=a.key,
+                n=a.n,
+                accepted=a.accepted,
+                rate=a.rate,
+                rubber_stamping=rubber_stamping(a, accuracy),
+            )
+            for a in people
+        ],
+        classes=[
+            AcceptanceRowPublic(key=c.key, n=c.n, accepted=c.accepted, rate=c.rate)
+            for c in acceptance_by(rows, "suggestion")
+        ],
     )

@@ -48,6 +48,7 @@ from labelwise.store import (
 from labelwise.store.corrections import skip_task, undo_last
 from labelwise.store.members import is_member
 from labelwise.store.progress import AnnotatorProgress
+from labelwise.store.suggestions import record_suggestion
 from labelwise.store.tasks import TaskView, task_view
 
 router = APIRouter(prefix="/api", tags=["annotate"], responses=ERROR_RESPONSES)
@@ -325,11 +326,16 @@ def undo(project: ProjectName, user: UserDep, runtime: RuntimeDep) -> TaskPublic
 
 @router.get("/tasks/{task_id}/guess", response_model=GuessPublic)
 def guess(task_id: TaskId, user: UserDep, runtime: RuntimeDep) -> GuessPublic:
-    """The model's current answer for the task (pre-annotation)."""
+    """The model's current answer for the task (pre-annotation); what the task's annotator is
+    shown is kept with the task, so that their answer can be compared with it."""
     view = _own_task(runtime.store, user, task_id)
     found = runtime.loop(view.project).controller.guess(view.sample)
     if found is None:
         return GuessPublic(label=None, probability=None, round=None)
+    if view.annotator == user.name and view.state == "leased":  # kept for acceptance
+        record_suggestion(
+            runtime.store, task_id, user.name, found.label, found.probability, found.round
+        )
     spans = (
         None
         if found.spans is None

@@ -347,13 +347,40 @@ class OverviewPublic(BaseModel):
 
 
 class ProjectSettingsChange(ProjectSettingsUpdate):
-    """Settings to change, with the annotator page's ``show_suggestion`` (anchoring)."""
+    """Settings to change, with the annotator page's ``show_suggestion`` (anchoring) and the
+    review queue's ``review_confidence`` (an answer against a suggestion at least this
+    confident goes to review)."""
 
     show_suggestion: bool | None = None
+    review_confidence: float | None = Field(None, ge=0.5, le=1, allow_inf_nan=False)
 
 
 class ProjectSettingsView(ProjectSettingsPublic):
     show_suggestion: bool = True
+    review_confidence: float = 0.9
+
+
+class AcceptanceRowPublic(BaseModel):
+    """Answers given after a suggestion (``n``), how many took it, and the share."""
+
+    key: str  # the annotator, or the suggested class
+    n: int
+    accepted: int
+    rate: float
+    rubber_stamping: bool | None = None  # annotators only
+
+
+class AcceptancePublic(BaseModel):
+    """Suggestion acceptance per annotator and per suggested class, against the model's
+    accuracy on the eval split."""
+
+    project: str
+    model_accuracy: float | None
+    margin: float
+    min_answers: int
+    explanation: str
+    annotators: list[AcceptanceRowPublic]
+    classes: list[AcceptanceRowPublic]
 
 
 class SampleAnswerPublic(BaseModel):
@@ -367,6 +394,15 @@ class SampleGuessPublic(BaseModel):
     label: str
     probability: float | None  # None for a number project's guess
     round: int
+
+
+class WhyPublic(BaseModel):
+    """Why the sample was queued: the first round that queued it and its score there."""
+
+    round: int
+    strategy: str
+    model_version: str | None
+    score: float | None
 
 
 class SamplePublic(BaseModel):
@@ -383,6 +419,7 @@ class SamplePublic(BaseModel):
     agreement: float | None
     answers: list[SampleAnswerPublic]
     guess: SampleGuessPublic | None = None
+    why: WhyPublic | None = None
 
 
 class SamplePagePublic(BaseModel):
@@ -394,3 +431,27 @@ class ResolutionCreate(_Body):
     """The reviewer's final label for a sample."""
 
     label: str = Field(min_length=1, max_length=200)
+
+
+class ReviewReasonPublic(BaseModel):
+    """Why a sample is in the review queue: an answer against the suggestion, Dawid-Skene's
+    label or the gold label (``expected``), or a disagreement between answers."""
+
+    kind: Literal["disagreement", "confident_model", "dawid_skene", "gold_failed"]
+    annotator: str | None
+    answer: str | None
+    expected: str | None
+    confidence: float | None
+
+
+class ReviewItemPublic(BaseModel):
+    sample: SamplePublic
+    reasons: list[ReviewReasonPublic]
+
+
+class GoldReviewPublic(BaseModel):
+    """A reviewed gold question: its gold label now, and whether the review changed it."""
+
+    sample_id: int
+    gold_label: str
+    corrected: bool

@@ -54,6 +54,8 @@ class SimulationConfig:
         the rest of its budget unspent (``None``: always run to the budget). For benchmarks that
         only need labels-to-a-level, such as Gal et al.'s labels to 5% test error; the curves
         then end at different label counts, so their areas are not comparable.
+    diversity : ``"auto"`` (batches of 50 or more from a pure uncertainty strategy are
+        diversified, :mod:`labelwise.loop.diversity`), ``"on"`` or ``"off"``.
     baseline : add ``random`` to the strategies when it is missing (the report's ratios need
         it). ``False`` runs only the named strategies, for adding seeds or strategies to a
         run whose random curves exist already; the report then has no ratios to random.
@@ -81,6 +83,7 @@ class SimulationConfig:
     model_params: dict[str, Any] = field(default_factory=dict, hash=False)
     stop_accuracy: float | None = None
     baseline: bool = True
+    diversity: Literal["auto", "on", "off"] = "auto"
 
     def __post_init__(self) -> None:
         seeds: Any = self.seeds
@@ -127,6 +130,8 @@ class SimulationConfig:
             problems.append(f"target must be a fraction in (0, 1], got {self.target}")
         if self.stop_accuracy is not None and not 0.0 < self.stop_accuracy <= 1.0:
             problems.append(f"stop_accuracy must lie in (0, 1], got {self.stop_accuracy}")
+        if self.diversity not in ("auto", "on", "off"):
+            problems.append(f"diversity must be auto, on or off, got {self.diversity!r}")
         if self.workers < 1:
             problems.append(f"workers must be at least 1, got {self.workers}")
         if self.candidates is not None and self.candidates < self.batch_size:

@@ -77,7 +77,9 @@ def learning_curve(
     (Ctrl-C keeps what finished).
     """
     model = build_model(problem, config, seed, image_shape)
-    engine = RoundEngine(model, strategy_name, n_samples=config.n_mc_samples)
+    engine = RoundEngine(
+        model, strategy_name, n_samples=config.n_mc_samples, diversity=config.diversity
+    )
     labeled = np.zeros(problem.y_pool.size, dtype=bool)
     start = initial_indices(
         problem.y_pool,

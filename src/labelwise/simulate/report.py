@@ -162,7 +162,7 @@ def _ratio_cell(name: str, stats: dict[str, Any]) -> str:
     )
 
 
-def _filled_mean(stats: dict[str, Any], budget: int) -> float:
+def filled_mean(stats: dict[str, Any], budget: int) -> float:
     """Mean labels to a target with every seed that never reached it counted as the budget."""
     per_seed = [v if _measured(v) else float(budget) for v in stats["per_seed"].values()]
     return float(sum(per_seed) / len(per_seed)) if per_seed else float("inf")
@@ -188,7 +188,7 @@ def verdict(summary: dict[str, Any]) -> str:
     best = min(
         reached,
         key=lambda n: (
-            _filled_mean(reached[n]["labels_to_target"][key], budget),
+            filled_mean(reached[n]["labels_to_target"][key], budget),
             -per[n]["auc"]["mean"],
         ),
     )

@@ -27,15 +27,28 @@ from labelwise.spans.tags import Scheme, spans_to_tags, tags_to_spans
 from labelwise.spans.tokens import TokenizerName, tokenize, tokens_from_words
 
 __all__ = [
+    "FormatError",
+    "conll_document",
+    "conll_sentences",
     "from_docbin",
     "from_spacy_json",
     "read_conll",
     "read_jsonl",
+    "spacy_json_documents",
     "to_docbin",
     "to_spacy_json",
     "write_conll",
     "write_jsonl",
 ]
+
+
+class FormatError(InvalidInputError):
+    """A span file's problem at one place: ``line`` (from 1) and the ``problem`` there."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(f"line {line}: {problem}")
+        self.line = line
+        self.problem = problem
 
 
 # --- JSONL spans -------------------------------------------------------------------------
@@ -131,7 +144,14 @@ def write_conll(
     return "\n".join(blocks)
 
 
-def _conll_sentences(text: str) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+def conll_sentences(text: str) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+    """The sentences of CoNLL text, each with the line it starts on: ``(line, [(word, tag)])``.
+
+    Raises
+    ------
+    FormatError
+        Naming the line that holds no word and tag.
+    """
     rows: list[tuple[str, str]] = []
     first = 0
     for n, line in enumerate(text.splitlines(), start=1):
@@ -144,12 +164,22 @@ def _conll_sentences(text: str) -> Iterator[tuple[int, list[tuple[str, str]]]]:
         if columns[0] == "-DOCSTART-":
             continue
         if len(columns) < 2:
-            raise InvalidInputError(f"line {n}: expected a word and a tag, got {line!r}")
+            raise FormatError(n, f"expected a word and a tag, got {line!r}")
         if not rows:
             first = n
         rows.append((columns[0], columns[-1]))
     if rows:
         yield first, rows
+
+
+def conll_document(
+    rows: Sequence[tuple[str, str]], separator: str = " ", strict: bool = True
+) -> Document:
+    """One CoNLL sentence's ``(word, tag)`` rows as a document, the text rebuilt by
+    ``separator``; SpanError for an ill-formed tag sequence when ``strict``."""
+    raw, tokens = tokens_from_words([w for w, _ in rows], separator)
+    spans = tags_to_spans(tokens, [t for _, t in rows], strict=strict)
+    return Document(raw, tuple(tokens), tuple(spans))
 
 
 def read_conll(text: str, separator: str = " ", strict: bool = True) -> list[Document]:
@@ -159,14 +189,11 @@ def read_conll(text: str, separator: str = " ", strict: bool = True) -> list[Doc
     read them as conlleval does (such a tag starts a span).
     """
     documents = []
-    for first, rows in _conll_sentences(text):
-        words = [w for w, _ in rows]
-        raw, tokens = tokens_from_words(words, separator)
+    for first, rows in conll_sentences(text):
         try:
-            spans = tags_to_spans(tokens, [t for _, t in rows], strict=strict)
+            documents.append(conll_document(rows, separator, strict))
         except SpanError as exc:
             raise SpanError(f"sentence at line {first}: {exc}") from exc
-        documents.append(Document(raw, tuple(tokens), tuple(spans)))
     return documents
 
 
@@ -199,14 +226,15 @@ def _locate(raw: str, words: Sequence[str], where: str) -> list[Token]:
     return tokens
 
 
-def from_spacy_json(data: Any) -> list[Document]:
-    """Documents from spaCy v2 training JSON, one per paragraph; the text is ``raw`` where
+def spacy_json_documents(data: Any) -> Iterator[tuple[str, Document]]:
+    """Documents from spaCy v2 training JSON, one per paragraph, each with its place
+    (``"3"``: document 3's only paragraph, ``"3.1"``: its second); the text is ``raw`` where
     given, else the words joined by spaces."""
     if not isinstance(data, list):
         raise InvalidInputError("spaCy JSON must be a list of documents")
-    documents = []
     for i, item in enumerate(data):
-        for p, paragraph in enumerate(item.get("paragraphs", []) if isinstance(item, dict) else []):
+        paragraphs = item.get("paragraphs", []) if isinstance(item, dict) else []
+        for p, paragraph in enumerate(paragraphs):
             where = f"document {i} paragraph {p}"
             try:
                 rows = [
@@ -214,7 +242,7 @@ def from_spacy_json(data: Any) -> list[Document]:
                     for s in paragraph["sentences"]
                     for t in s["tokens"]
                 ]
-            except (KeyError, TypeError) as exc:
+            except (KeyError, TypeError, AttributeError) as exc:
                 raise InvalidInputError(f"{where}: missing {exc}") from exc
             words = [w for w, _ in rows]
             raw = paragraph.get("raw")
@@ -227,8 +255,14 @@ def from_spacy_json(data: Any) -> list[Document]:
                 spans = tags_to_spans(tokens, tags, strict=True)
             except SpanError as exc:
                 raise SpanError(f"{where}: {exc}") from exc
-            documents.append(Document(raw, tuple(tokens), tuple(spans)))
-    return documents
+            place = str(i) if len(paragraphs) == 1 else f"{i}.{p}"
+            yield place, Document(raw, tuple(tokens), tuple(spans))
+
+
+def from_spacy_json(data: Any) -> list[Document]:
+    """Documents from spaCy v2 training JSON, one per paragraph
+    (:func:`spacy_json_documents` without their places)."""
+    return [document for _, document in spacy_json_documents(data)]
 
 
 # --- spaCy DocBin ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import MissingInputError
+from labelwise.spans.diversity import sentence_embeddings
 from labelwise.spans.selection import SequenceInputs
 
 __all__ = ["SequenceModel", "compute_sequence_inputs"]
@@ -66,7 +67,12 @@ def compute_sequence_inputs(
         _, proba = model.best_path(pool)
         log_proba = np.log(np.maximum(proba, np.finfo(np.float64).tiny))
     lengths = np.array([len(words) for words in pool], dtype=np.intp)
+    embeddings = None
+    if "embeddings" in needs:  # the tagger's own sentence vectors, else mean token features
+        own = getattr(model, "sentence_embeddings", None)
+        embeddings = own(pool) if own is not None else sentence_embeddings(pool)
     return SequenceInputs(
+        embeddings=embeddings,
         marginals=marginals,
         path_log_proba=log_proba,
         samples=samples,

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError, MissingInputError, UnknownStrategyError
+from labelwise.spans.diversity import DIVERSITY_FACTOR, diverse_top_k
 from labelwise.spans.strategies import (
     Reduce,
     least_confidence_path,
@@ -30,7 +31,7 @@ from labelwise.spans.strategies import (
 )
 from labelwise.strategies.base import Selection
 from labelwise.strategies.topk import top_k_masked
-from labelwise.strategies.validation import check_batch_size, check_exclude, check_rng
+from labelwise.validation import check_batch_size, check_exclude, check_rng
 
 __all__ = [
     "DEFAULT_SEQUENCE_STRATEGY",
@@ -40,7 +41,7 @@ __all__ = [
     "get_sequence_strategy",
 ]
 
-SequenceInput = Literal["marginals", "path_log_proba", "samples", "lengths"]
+SequenceInput = Literal["marginals", "path_log_proba", "samples", "lengths", "embeddings"]
 
 #: The strategy a spans project uses unless told otherwise.
 DEFAULT_SEQUENCE_STRATEGY = "mnlp"
@@ -57,6 +58,7 @@ class SequenceInputs:
     samples : N arrays ``(S, T_i, K)`` of MC-Dropout or ensemble marginals.
     lengths : ``(N,)`` token counts ``T_i`` (read off ``marginals`` when absent).
     exclude : pool indices, or a boolean mask, never to select.
+    embeddings : ``(N, D)`` sentence embeddings (:mod:`labelwise.spans.diversity`).
     """
 
     marginals: Sequence[ArrayLike] | None = None
@@ -64,13 +66,14 @@ class SequenceInputs:
     samples: Sequence[ArrayLike] | None = None
     lengths: ArrayLike | None = None
     exclude: ArrayLike | None = None
+    embeddings: ArrayLike | None = None
 
     @property
     def n_pool(self) -> int:
         """Number of pool sequences, read off the inputs present."""
         sizes = {
             name: len(value)
-            for name in ("marginals", "path_log_proba", "samples", "lengths")
+            for name in ("marginals", "path_log_proba", "samples", "lengths", "embeddings")
             if (value := getattr(self, name)) is not None
         }
         if not sizes:
@@ -149,6 +152,36 @@ class MNLP(SequenceStrategy):
         return mnlp(inputs.path_log_proba, inputs.token_counts())  # type: ignore[arg-type]
 
 
+class DiverseMNLP(SequenceStrategy):
+    """MNLP's top sentences, spread over sentence embeddings
+    (:func:`~labelwise.spans.diversity.diverse_top_k`: the ``factor`` x batch best by MNLP,
+    then farthest-first), in score order; ``factor=1`` is plain MNLP."""
+
+    name = "mnlp_diverse"
+    needs = frozenset({"path_log_proba", "lengths", "embeddings"})
+
+    def __init__(self, factor: int = DIVERSITY_FACTOR) -> None:
+        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+            raise InvalidInputError(f"factor must be a positive integer, got {factor!r}")
+        self.factor = factor
+
+    def select(
+        self, inputs: SequenceInputs, batch_size: int, rng: np.random.Generator | int | None = None
+    ) -> Selection:
+        """MNLP scores, then a batch chosen among the best of them for spread."""
+        ranked = super().select(inputs, batch_size, rng)  # checks inputs, exclude, batch size
+        exclude = check_exclude(inputs.exclude, inputs.n_pool)
+        assert inputs.embeddings is not None  # declared in needs
+        scores = ranked.pool_scores
+        assert scores is not None  # a scoring strategy's selection carries them
+        chosen = diverse_top_k(scores, inputs.embeddings, int(batch_size), exclude, self.factor)
+        indices = chosen[np.lexsort((chosen, -scores[chosen]))]  # the batch, best first
+        return Selection(indices, scores[indices], scores)
+
+    def score(self, inputs: SequenceInputs, rng: np.random.Generator) -> NDArray[np.float64]:
+        return mnlp(inputs.path_log_proba, inputs.token_counts())  # type: ignore[arg-type]
+
+
 class _Reducing(SequenceStrategy):
     def __init__(self, reduce: Reduce = "sum") -> None:
         if reduce not in ("sum", "mean", "max"):
@@ -178,7 +211,14 @@ class SequenceBALD(_Reducing):
 
 _REGISTRY: dict[str, type[SequenceStrategy]] = {
     cls.name: cls
-    for cls in (RandomSequences, LeastConfidencePath, MNLP, TokenEntropy, SequenceBALD)
+    for cls in (
+        RandomSequences,
+        LeastConfidencePath,
+        MNLP,
+        DiverseMNLP,
+        TokenEntropy,
+        SequenceBALD,
+    )
 }
 
 

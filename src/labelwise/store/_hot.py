@@ -218,6 +218,12 @@ STANDING_ANSWER = Prepared(
     .limit(1)
 )
 LABEL_VALUE = Prepared(select(Label.value).where(Label.sample_id == bindparam("sid")))
+LABEL_STANDING = Prepared(
+    select(Label.method, Label.value).where(Label.sample_id == bindparam("sid"))
+)
+#: The method of a label a reviewer set (``label.method``): no later aggregation replaces it,
+#: only another review.
+REVIEW_METHOD = "review"
 ADD_LABEL = Prepared(
     insert(Label).inline(),
     columns=(
@@ -352,9 +358,12 @@ def write_label(
     n: int,
     at: datetime,
     method: str = "majority",
-) -> None:
-    """Store a sample's aggregated label, replacing the one it had."""
-    if driver.first(LABEL_VALUE, sid=sample_id) is None:
+) -> str:
+    """Store a sample's aggregated label, replacing the one it had, and return the label that
+    stands: a label a reviewer set (:data:`REVIEW_METHOD`) is replaced only by another review,
+    not by the aggregate of answers that arrive after it."""
+    standing = driver.first(LABEL_STANDING, sid=sample_id)
+    if standing is None:
         driver.run(
             ADD_LABEL,
             sample_id=sample_id,
@@ -365,6 +374,8 @@ def write_label(
             n_annotations=n,
             updated_at=at,
         )
+    elif standing[0] == REVIEW_METHOD and method != REVIEW_METHOD:
+        return str(standing[1])
     else:
         driver.run(
             SET_LABEL,
@@ -375,3 +386,4 @@ def write_label(
             new_n=n,
             new_at=at,
         )
+    return value

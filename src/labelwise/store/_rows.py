@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,7 +112,7 @@ class RowChecker:
         if split not in SPLITS:
             raise self.fail(raw, f"split {split!r} is not one of {', '.join(SPLITS)}")
         if self.answers is not None:
-            label = self.check_answer(raw, fields.get("label"))
+            label = self.check_answer(raw, fields.get("label"), text)
         else:
             label = None if _blank(fields.get("label")) else str(fields["label"]).strip()
             if label is not None and label_space is not None and label not in label_space:
@@ -128,8 +128,9 @@ class RowChecker:
         ).hexdigest()
         return _Row(external_id, text, uri, split, label, meta, digest)
 
-    def check_answer(self, raw: RawRow, value: Any) -> str | None:
-        """The stored text of a number or label-set project's label ``value``; None if blank."""
+    def check_answer(self, raw: RawRow, value: Any, text: str | None = None) -> str | None:
+        """The stored text of a number, label-set or spans project's label ``value`` (spans
+        checked against ``text``); None if blank."""
         from labelwise.store._import_answers import import_answer
         from labelwise.store.answers import AnswerError
 
@@ -137,7 +138,7 @@ class RowChecker:
         if _blank(value):
             return None
         try:
-            return import_answer(self.answers, value)
+            return import_answer(self.answers, value, text)
         except AnswerError as error:
             raise self.fail(raw, f"label {value!r}: {error}") from None
 
@@ -158,9 +159,16 @@ class RowChecker:
 
 
 def load_rows(
-    session: Session, project_id: int, checker: RowChecker, space: list[str] | None
+    session: Session,
+    project_id: int,
+    checker: RowChecker,
+    space: list[str] | None,
+    rows: Iterable[RawRow] | None = None,
 ) -> dict[str, Any]:
-    """Check every row in file order and insert the new ones; counts of what happened."""
+    """Check every row in file order and insert the new ones; counts of what happened.
+
+    ``rows`` are the file's rows when another reader made them (the span files of
+    :mod:`labelwise.store._import_spans`); by default :func:`read_rows` reads them."""
     known = dict(zip(*_bulk.known_hashes(session, project_id), strict=True))
     seen: set[str] = set()
     found_labels: set[str] = set()
@@ -169,7 +177,11 @@ def load_rows(
     counts = {"rows": 0, "inserted": 0, "unchanged": 0}
 
     def new_rows() -> Iterator[tuple[Any, ...]]:
-        for raw in read_rows(checker.path, checker.file_format, checker.encoding):
+        if rows is None:
+            source = read_rows(checker.path, checker.file_format, checker.encoding)
+        else:
+            source = iter(rows)
+        for raw in source:
             checked = checker.check(raw, space)
             counts["rows"] += 1
             if checked.external_id in seen:

@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelwise.store import _audit
+from labelwise.store._hot import REVIEW_METHOD
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import StoreError
 from labelwise.store.projects import project_row
 from labelwise.store.schema import Annotation, Label
 
-__all__ = ["Aggregator", "Vote", "majority", "reaggregate"]
+__all__ = ["REVIEW_METHOD", "Aggregator", "Vote", "majority", "reaggregate"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ def reaggregate(
         Receives every vote on the project's labeled samples (annotation order) and returns
         ``{sample_id: (label, agreement)}``; samples it leaves out keep their label.
     method : str
-        The name stored with each label (``"dawid_skene"``...).
+        The name stored with each label (``"dawid_skene"``...). A label a reviewer set
+        (method :data:`REVIEW_METHOD`) is only replaced by another review: re-aggregation
+        leaves it as it is.
 
     Returns
     -------
@@ -122,12 +125,16 @@ def reaggregate(
             )
         }
         now = utcnow()
+        written = 0
         for sample_id, (value, agreement) in result.items():
             if sample_id not in current:
                 raise StoreError(f"{method} returned a label for sample {sample_id}, not labeled")
             if not _fits(row.answer_kind, space, row.label_space, row.settings, value):
                 raise StoreError(f"{method} returned {value!r}, outside the label space")
             label = current[sample_id]
+            if label.method == REVIEW_METHOD and method != REVIEW_METHOD:
+                continue  # a reviewer's label wins over aggregation
+            written += 1
             label.value, label.agreement, label.method, label.updated_at = (
                 value,
                 agreement,
@@ -141,9 +148,9 @@ def reaggregate(
             object_type="project",
             object_id=row.id,
             project_id=row.id,
-            detail={"method": method, "labels": len(result)},
+            detail={"method": method, "labels": written},
         )
-        return len(result)
+        return written
 
 
 def _fits(

@@ -5,7 +5,8 @@ module combines answers: the majority label, the median (or mean) of numbers, th
 majority of label sets, the strict majority of spans (:func:`aggregate_answers`, used when a
 sample's ``overlap`` answers are in), Krippendorff's alpha over a project's answers
 (:func:`agreement_of_votes`, :func:`project_agreement`) and the per-label Dawid-Skene
-re-aggregation of label sets (:func:`label_set_dawid_skene`).
+re-aggregation of label sets (:func:`label_set_dawid_skene`) and of single labels
+(:func:`label_dawid_skene`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from labelwise.errors import InvalidInputError
+from labelwise.quality.aggregation import dawid_skene
 from labelwise.quality.label_sets import (
     jaccard_distance,
     label_set_alpha,
@@ -36,6 +38,8 @@ from labelwise.store.errors import StoreError
 __all__ = [
     "aggregate_answers",
     "agreement_of_votes",
+    "dawid_skene_labels",
+    "label_dawid_skene",
     "label_set_dawid_skene",
     "project_agreement",
 ]
@@ -174,3 +178,36 @@ def project_agreement(store: Store, project: str, distance: str = "masi") -> flo
             )
         ]
     return agreement_of_votes(spec, votes, distance)
+
+
+def label_dawid_skene(spec: AnswerSpec) -> Aggregator:
+    """An :data:`Aggregator` for :func:`labelwise.store.reaggregate` on a single-label
+    project: Dawid-Skene over every vote; the agreement stored is the posterior of the label."""
+
+    def aggregate(votes: Sequence[Vote]) -> dict[int, tuple[str, float | None]]:
+        return {
+            sid: (label, sure) for sid, (label, sure) in dawid_skene_labels(spec, votes).items()
+        }
+
+    return aggregate
+
+
+def dawid_skene_labels(spec: AnswerSpec, votes: Sequence[Vote]) -> dict[int, tuple[str, float]]:
+    """Dawid-Skene's most probable label of each voted sample and its posterior probability
+    (a single-label project's votes; values outside the label space are left out)."""
+    column = {label: c for c, label in enumerate(spec.labels)}
+    kept = [v for v in votes if v.value in column]
+    if not kept:
+        return {}
+    samples = list(dict.fromkeys(v.sample_id for v in kept))
+    index = {sid: i for i, sid in enumerate(samples)}
+    people = {a: i for i, a in enumerate(dict.fromkeys(v.annotator_id for v in kept))}
+    table = np.array(
+        [(index[v.sample_id], people[v.annotator_id], column[v.value]) for v in kept],
+        dtype=np.intp,
+    )
+    found = dawid_skene(table, len(spec.labels), n_items=len(samples), n_annotators=len(people))
+    return {
+        sid: (spec.labels[int(found.labels[i])], float(found.posterior[i, found.labels[i]]))
+        for i, sid in enumerate(samples)
+    }

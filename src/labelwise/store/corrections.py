@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _tally
+from labelwise.store._hot import REVIEW_METHOD
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import LeaseError, NotFoundError, StoreError
 from labelwise.store.projects import annotator_row, project_row
@@ -141,12 +142,14 @@ def undo_last(
 
 
 def _withdraw_label(session: Session, project_id: int, sample: Sample) -> None:
-    """After an answer is taken back the sample lacks one: its label (if any) is withdrawn."""
+    """After an answer is taken back the sample lacks one: its label (if any) is withdrawn,
+    unless a reviewer set it (:data:`~labelwise.store._hot.REVIEW_METHOD`): a reviewer's label
+    is changed only by another review, and the answer given again is kept beside it."""
     if sample.split == "gold":
         return
     label = session.get(Label, sample.id)
-    if label is None or label.n_annotations == 0:
-        return  # not labeled by annotators (or an imported label): nothing to withdraw
+    if label is None or label.n_annotations == 0 or label.method == REVIEW_METHOD:
+        return  # not labeled by annotators (an imported label), or a reviewer's: it stays
     session.delete(label)
     if sample.state == "labeled":
         _tally.move(session, project_id, sample.split, "labeled", "in_progress")

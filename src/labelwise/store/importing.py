@@ -7,7 +7,10 @@ on a gold row it is the gold answer that annotators are checked against. In a re
 (``number``) or multi-label (``labels``) project the label is an answer of that kind, checked
 as annotators' answers are: a number within the project's bounds and on its step, or a label
 set written ``a|c`` or as a JSON list (``["a","c"]``, ``[]`` for none); see
-:mod:`labelwise.store._import_answers`. Such files take the row path.
+:mod:`labelwise.store._import_answers`. Such files take the row path. A spans project's samples
+come with their entity spans: JSONL rows (the store's, or Prodigy's ``spans``), CoNLL (BIO),
+spaCy JSON or DocBin files, the formats of the export, read into the same rows by
+:mod:`labelwise.store._import_spans`; a new project made from such a file is a spans project.
 
 The whole file is one transaction: a bad row (duplicate id, missing column, label outside the
 label space, unreadable image) raises :class:`ImportFileError` naming the file, the line (and
@@ -38,18 +41,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelwise.store import _audit, _bulk, _tally
+from labelwise.store._import_spans import (
+    SPAN_SUFFIXES,
+    SpanFileFormat,
+    jsonl_has_spans,
+    span_format,
+    span_labels,
+    span_rows,
+    span_unit,
+)
 from labelwise.store._rows import RowChecker, load_rows
 from labelwise.store.answers import AnswerSpec
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import ImportFileError
 from labelwise.store.projects import check_label_space, check_settings, project_row
-from labelwise.store.readers import FileFormat, check_encoding, detect_format, read_header
+from labelwise.store.readers import (
+    FileFormat,
+    RawRow,
+    check_encoding,
+    detect_format,
+    read_header,
+)
 from labelwise.store.schema import Project
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ImportReport", "import_samples"]
+__all__ = ["SPAN_SUFFIXES", "ImportReport", "import_samples"]
 
 #: Rows checked and written together by the columnar path (CSV, all-string Parquet).
 CHUNK_ROWS = 200_000
@@ -103,14 +121,17 @@ def import_samples(
         Rows read, samples inserted, rows already in the store unchanged, labels added.
     """
     path = Path(path)
-    file_format = detect_format(path)
+    spans_format = span_format(path) if path.is_file() else None
+    file_format: FileFormat = "jsonl" if spans_format is not None else detect_format(path)
     encoding = check_encoding(path, encoding)
     _check_header(path, file_format, encoding)
+    if spans_format is None and file_format == "jsonl" and jsonl_has_spans(path, encoding):
+        spans_format = "jsonl"
     options = (labels, settings, actor)
     from labelwise.store._table_readers import NeedsRowReader  # Arrow, on the first import
 
     report = None
-    if _columnar(path, file_format, encoding):
+    if spans_format is None and _columnar(path, file_format, encoding):
         # NeedsRowReader rolled it back: the row reader reads the file again, names its problem
         with suppress(NeedsRowReader):
             report = _import(
@@ -118,8 +139,9 @@ def import_samples(
             )
     if report is None:
         report = _import(
-            store, path, file_format, project, *options, columnar=False, encoding=encoding
-        )
+            store, path, file_format, project, *options,
+            columnar=False, encoding=encoding, spans_format=spans_format,
+        )  # fmt: skip
     _bulk.tidy_after_import(store, report.inserted)
     return report
 
@@ -135,9 +157,12 @@ def _import(
     *,
     columnar: bool,
     encoding: str = "utf-8",
+    spans_format: SpanFileFormat | None = None,
 ) -> ImportReport:
-    """:func:`import_samples` in one transaction, by the columnar path or the row path."""
-    answers: AnswerSpec | None = None  # a number or label-set project's answer rules
+    """:func:`import_samples` in one transaction, by the columnar path or the row path (a
+    span file's rows made by :func:`~labelwise.store._import_spans.span_rows`)."""
+    answers: AnswerSpec | None = None  # a number, label-set or spans project's answer rules
+    rows: list[RawRow] | None = None
     with store.write() as session:
         existing = session.scalars(select(Project).where(Project.name == project)).first()
         if existing is not None:
@@ -148,12 +173,28 @@ def _import(
                     str(path), None, f"--labels differ from the label space of project {project!r}"
                 )
             task_type: str | None = row.task_type
-            if row.answer_kind in ("number", "labels"):
+            if row.answer_kind == "spans" and file_format == "jsonl":
+                spans_format = spans_format or "jsonl"
+            elif spans_format is not None:
+                raise ImportFileError(
+                    str(path),
+                    None,
+                    f"a span file imports into a spans project; project {project!r} has "
+                    f"answer kind {row.answer_kind!r}",
+                )
+            if spans_format is not None:
+                rows = span_rows(path, spans_format, encoding)
+            if row.answer_kind in ("number", "labels", "spans"):
                 if columnar:  # rolled back: the row path checks numbers and label sets
                     from labelwise.store._table_readers import NeedsRowReader
 
                     raise NeedsRowReader(f"a {row.answer_kind!r} project's labels")
                 answers = AnswerSpec.of(row.answer_kind, row.label_space, row.settings)
+        elif spans_format is not None:
+            rows = span_rows(path, spans_format, encoding)
+            row = _new_spans_project(session, path, project, rows, labels, settings)
+            space, task_type = list(row.label_space), row.task_type
+            answers = AnswerSpec.of("spans", row.label_space, row.settings)
         else:
             space = None if labels is None else check_label_space(labels)
             task_type = None
@@ -168,8 +209,10 @@ def _import(
             session.flush()
             _tally.create(session, row.id)
         checker = RowChecker(path, file_format, task_type, encoding, answers)
-        report = _load(session, row.id, checker, space, columnar)
-        if existing is None:
+        if spans_format is not None:
+            checker.unit = span_unit(spans_format)
+        report = _load(session, row.id, checker, space, columnar, rows)
+        if existing is None and rows is None:
             row.task_type = checker.task_type or "text_classification"
             if space is None:
                 found = report.pop("found_labels")
@@ -199,6 +242,44 @@ def _import(
         )
 
 
+def _new_spans_project(
+    session: Session,
+    path: Path,
+    project: str,
+    rows: list[RawRow],
+    labels: Sequence[str] | None,
+    settings: dict[str, Any] | None,
+) -> Project:
+    """A new spans project for span file ``path``: its entity labels ``labels`` or, failing
+    that, the sorted labels its spans name."""
+    from labelwise.store.answers import check_answer_settings
+    from labelwise.store.errors import StoreError
+
+    space = list(labels) if labels is not None else sorted(span_labels(rows))
+    if len(space) < 2:
+        raise ImportFileError(
+            str(path), None, "the file names fewer than 2 labels: give --labels a,b,c"
+        )
+    try:
+        space = check_label_space(space)
+        merged = check_settings(settings)
+        merged["answer"] = check_answer_settings("spans", space, settings)
+    except StoreError as exc:
+        raise ImportFileError(str(path), None, str(exc)) from None
+    row = Project(
+        name=project,
+        task_type="text_classification",
+        answer_kind="spans",
+        label_space=space,
+        settings=merged,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    _tally.create(session, row.id)
+    return row
+
+
 def _check_header(path: Path, file_format: FileFormat, encoding: str) -> None:
     """Refuse a header without an ``id`` column, as the header's problem (not a row's)."""
     header = read_header(path, file_format, encoding)
@@ -226,10 +307,12 @@ def _load(
     checker: RowChecker,
     space: list[str] | None,
     columnar: bool,
+    rows: list[RawRow] | None = None,
 ) -> dict[str, Any]:
-    """Check every row of the file and insert the new ones; counts of what happened."""
+    """Check every row of the file (or ``rows``, a span file's) and insert the new ones;
+    counts of what happened."""
     if not columnar:
-        return load_rows(session, project_id, checker, space)
+        return load_rows(session, project_id, checker, space, rows)
     from labelwise.store._table_readers import (
         csv_line_of_row,
         read_csv_tables,

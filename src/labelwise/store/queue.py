@@ -381,7 +381,7 @@ def _label_if_complete(
     if len(values) < overlap:
         return None
     value, agreement, method = aggregate_answers(spec, values)
-    _hot.write_label(
+    value = _hot.write_label(
         driver, pending.project_id, sample_id, value, agreement, len(values), now, method
     )
     if state != "labeled":

@@ -306,3 +306,29 @@ class SampleFeature(Base):
     kind: Mapped[str] = mapped_column(String(60), primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary())
+
+
+class Suggestion(Base):
+    """The model's suggestion as served to an annotator with a task (rows only inserted).
+
+    Written when the annotation page asks for the task's suggestion, so that an answer can be
+    compared with what its annotator was shown: the answer's suggestion is the last row of its
+    task served before it (``served_at``, then ``id``). Since migration 0007.
+    """
+
+    __tablename__ = "suggestion"
+    __table_args__ = (
+        Index("ix_suggestion_task_id", "task_id"),
+        Index("ix_suggestion_project_id_annotator_id", "project_id", "annotator_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("sample.id"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotator.id"))
+    value: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float())
+    round_number: Mapped[int | None] = mapped_column(Integer())
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    served_at: Mapped[datetime] = mapped_column(DateTime())

@@ -33,7 +33,7 @@ from labelwise.strategies.base import (
     select_indices,
 )
 from labelwise.strategies.clustering import SquaredDistances, d2_seeding, euclidean_sq_dist
-from labelwise.strategies.validation import (
+from labelwise.validation import (
     check_batch_size,
     check_exclude,
     check_matrix_with_norms,

@@ -18,15 +18,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError, MissingInputError, UnknownStrategyError
-from labelwise.strategies.chunking import (
-    DEFAULT_CHUNK_SIZE,
-    STREAMS_BLOCKS_ATTR,
-    score_in_chunks,
-    streams_blocks,
-)
+from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, score_in_chunks
 from labelwise.strategies.target_validation import TARGET_CHECKS, check_target_shapes
 from labelwise.strategies.topk import top_k_masked
-from labelwise.strategies.validation import (
+from labelwise.validation import (
     check_batch_size,
     check_exclude,
     check_matrix,
@@ -240,6 +235,9 @@ class ScoringStrategy(Strategy):
     #: One score per pool item of the input array (pool axis ``POOL_AXIS``), higher = better;
     #: set it with ``staticmethod(function)``.
     score_fn: ClassVar[Callable[..., NDArray[np.float64]]]
+    #: Whether ``score_fn`` reads the pool block by block itself: it then gets the whole array,
+    #: not chunks of ``chunk_size``.
+    streams: ClassVar[bool] = False
 
     def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, n_jobs: int | None = None) -> None:
         self.chunk_size = chunk_size
@@ -265,11 +263,10 @@ class ScoringStrategy(Strategy):
         if _takes(fn, "n_jobs"):
             given = n_jobs if n_jobs is not None else n_threads
             params["n_jobs"] = self.n_jobs if given is None else given
-        axis = POOL_AXIS.get(self.input_name, 0)
-        if params:  # a bound function still streams its blocks when ``fn`` does
-            bound = functools.partial(fn, **params)
-            fn = streams_blocks(bound) if getattr(fn, STREAMS_BLOCKS_ATTR, False) else bound
-        return score_in_chunks(fn, array, axis, self.chunk_size)
+        bound = functools.partial(fn, **params)
+        if self.streams:
+            return np.asarray(bound(array), dtype=np.float64)
+        return score_in_chunks(bound, array, POOL_AXIS.get(self.input_name, 0), self.chunk_size)
 
     def _score_params(self) -> dict[str, Any]:
         """Keyword arguments of ``score_fn`` set by the strategy (a kernel choice), not n_jobs."""

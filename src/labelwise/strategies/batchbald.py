@@ -51,7 +51,7 @@ from labelwise.strategies.bayesian import (
     expected_entropy,
 )
 from labelwise.strategies.chunking import resolve_n_jobs, share_pieces
-from labelwise.strategies.validation import FloatArray, check_positive_int, check_rng
+from labelwise.validation import FloatArray, check_positive_int, check_rng
 
 #: Configurations of the batch's labels: enumerated exactly up to this many, sampled beyond.
 DEFAULT_N_CONFIGS = 1000

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from labelwise.errors import InvalidInputError
 from labelwise.strategies.base import scoring_strategy
 from labelwise.strategies.chunking import iter_chunks, share_pieces, threads_for
-from labelwise.strategies.validation import PROBA_SUM_ATOL, FloatArray, check_proba
+from labelwise.validation import PROBA_SUM_ATOL, FloatArray, check_proba
 
 #: Bytes of one chunk of samples.
 CHUNK_BYTES = 1024 * 1024
@@ -30,8 +30,8 @@ ChunkKernel = Callable[[NDArray[np.floating]], NDArray[np.floating]]
 
 
 def check_samples(samples: ArrayLike, name: str = "samples") -> FloatArray:
-    """Check the layout of (K, N, C) samples (integer arrays fully, converted); floating
-    values are checked chunk by chunk as the kernels read them (:func:`check_samples_chunk`)."""
+    """Check the layout of (K, N, C) samples, K >= 1; the kernels check the values chunk by
+    chunk as they read them (integer arrays are checked and converted here)."""
     arr = np.asarray(samples)
     if arr.ndim != 3 or arr.dtype.kind != "f" or arr.shape[-1] < 2:
         arr = check_proba(arr, name, ndim=3)
@@ -42,13 +42,12 @@ def check_samples(samples: ArrayLike, name: str = "samples") -> FloatArray:
 
 def check_samples_chunk(x: NDArray[np.floating], name: str = "samples") -> None:
     """Refuse NaN, negative values and rows not summing to one in a (K, n, C) chunk: row sums
-    and minimum first; where they fail, :func:`check_proba` raises its message."""
+    (one matrix-vector product) and minimum first; where they fail, :func:`check_proba` raises
+    its message."""
     if x.size == 0:
         return
-    ones = np.ones(x.shape[-1], dtype=x.dtype)
-    sums = x.reshape(-1, x.shape[-1]) @ ones
-    bad_sum = not bool((np.abs(sums - 1) <= PROBA_SUM_ATOL).all())
-    if bad_sum or x.min() < 0:
+    sums = x.reshape(-1, x.shape[-1]) @ np.ones(x.shape[-1], dtype=x.dtype)
+    if not (np.abs(sums - 1) <= PROBA_SUM_ATOL).all() or x.min() < 0:
         check_proba(x, name, ndim=3)
 
 
@@ -116,26 +115,14 @@ def _max_entropy_kernel(x: NDArray[np.floating]) -> NDArray[np.floating]:
     return -_neg_entropy_sum(mean, np.empty_like(mean))
 
 
-def mutual_information(
-    probs: ArrayLike, *, name: str = "samples", n_jobs: int | None = None
-) -> NDArray[np.float64]:
-    """``H[E_k p_k] - E_k H[p_k]`` over axis 0 of (K, N, C) ``probs`` (BALD, committee KL)."""
-    return _map_chunks(_bald_kernel, check_samples(probs, name), n_jobs, name)
-
-
-def predictive_entropy(
-    probs: ArrayLike, *, name: str = "samples", n_jobs: int | None = None
-) -> NDArray[np.float64]:
-    """``H[E_k p_k]`` over the first axis of (K, N, C) ``probs``: the entropy of the mean."""
-    return _map_chunks(_max_entropy_kernel, check_samples(probs, name), n_jobs, name)
-
-
 def expected_entropy(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64]:
     """``E_k H[p_k] = -(1/K) sum_k sum_c p_kc log p_kc``, BALD's second term, in nats."""
     return _map_chunks(_expected_entropy_kernel, check_samples(samples), n_jobs)
 
 
-def bald(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64]:
+def bald(
+    samples: ArrayLike, *, n_jobs: int | None = None, name: str = "samples"
+) -> NDArray[np.float64]:
     """Mutual information between the label and the model parameters (BALD).
 
     ``I[y; w | x] = H[E_k p_k] - E_k H[p_k]``, in nats, from K posterior samples: high when the
@@ -147,6 +134,7 @@ def bald(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64
     ----------
     samples : (K, N, C) probabilities of N items under K posterior samples.
     n_jobs : threads sharing the pool's chunks (default: the cores this process may use).
+    name : the array's name in error messages (a committee's ``committee_proba``).
 
     Returns
     -------
@@ -157,15 +145,17 @@ def bald(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64
     >>> round(float(bald([[[1.0, 0.0]], [[0.0, 1.0]]])[0]), 6)  # two confident, disagreeing
     0.693147
     """
-    return mutual_information(samples, n_jobs=n_jobs)
+    return _map_chunks(_bald_kernel, check_samples(samples, name), n_jobs, name)
 
 
-def max_entropy(samples: ArrayLike, *, n_jobs: int | None = None) -> NDArray[np.float64]:
+def max_entropy(
+    samples: ArrayLike, *, n_jobs: int | None = None, name: str = "samples"
+) -> NDArray[np.float64]:
     """Predictive entropy ``H[E_k p_k] = -sum_c pbar_c log pbar_c`` (Gal et al. 2017, eq. 1).
 
-    The entropy of the mean prediction over the K samples, in nats.
+    The entropy of the mean prediction over the K samples (axis 0), in nats.
     """
-    return predictive_entropy(samples, n_jobs=n_jobs)
+    return _map_chunks(_max_entropy_kernel, check_samples(samples, name), n_jobs, name)
 
 
 def variation_ratios(samples: ArrayLike) -> NDArray[np.float64]:

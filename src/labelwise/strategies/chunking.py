@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,12 +24,6 @@ BLOCK_BYTES = 1024 * 1024
 #: Below this many values (N * C) a second thread costs more than it saves.
 MIN_VALUES_FOR_THREADS = 1 << 18
 
-#: Marks a scoring function that already streams over its input block by block (see
-#: :func:`streams_blocks`); :func:`score_in_chunks` then hands it the whole array at once.
-STREAMS_BLOCKS_ATTR = "__labelwise_streams_blocks__"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def iter_chunks(n: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[slice]:
     """Yield consecutive slices covering ``range(n)``."""
@@ -39,25 +33,16 @@ def iter_chunks(n: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[slice]
         yield slice(start, min(start + chunk_size, n))
 
 
-def streams_blocks(fn: F) -> F:
-    """Mark ``fn`` as reading its pool block by block: :func:`score_in_chunks` calls it once."""
-    setattr(fn, STREAMS_BLOCKS_ATTR, True)
-    return fn
-
-
 def score_in_chunks(
     fn: Callable[[NDArray[np.floating]], NDArray[np.float64]],
     array: NDArray[np.floating],
     axis: int = 0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> NDArray[np.float64]:
-    """``fn(array)``, reading at most ``chunk_size`` items along the pool ``axis`` at once.
-
-    ``fn`` maps n pool items to n scores; one marked by :func:`streams_blocks` gets the whole
-    array.
-    """
+    """``fn(array)``, reading at most ``chunk_size`` items along the pool ``axis`` at once
+    (``fn`` maps n pool items to n scores)."""
     n = array.shape[axis]
-    if n <= chunk_size or (axis == 0 and getattr(fn, STREAMS_BLOCKS_ATTR, False)):
+    if n <= chunk_size:
         return np.asarray(fn(array), dtype=np.float64)
     out = np.empty(n, dtype=np.float64)
     index: list[slice] = [slice(None)] * array.ndim
@@ -70,19 +55,17 @@ def score_in_chunks(
 @dataclass(frozen=True, slots=True)
 class RowBlock:
     """m rows of an (N, C) array as ``t[c, i]`` (a copy the kernel may overwrite), scratch
-    ``work`` (same shape), ``vec``/``vec2`` (m,) and the block's scores ``out``."""
+    ``work`` (same shape), ``vec`` (m,) and the block's scores ``out``."""
 
     t: NDArray[Any]
     work: NDArray[Any]
     vec: NDArray[Any]
-    vec2: NDArray[Any]
     out: NDArray[np.float64]
 
 
-#: Computes one block's scores into ``block.out``.
-BlockKernel = Callable[[RowBlock], None]
-#: Tests one block's values (``t`` and the scratch ``vec``); False stops the whole map.
-BlockCheck = Callable[[NDArray[Any], NDArray[Any]], bool]
+#: Computes one block's scores into ``block.out``; returning False refuses the block and stops
+#: the map (a kernel that validates as it reads).
+BlockKernel = Callable[[RowBlock], bool | None]
 
 
 def block_rows_for(n_columns: int, itemsize: int, block_bytes: int = BLOCK_BYTES) -> int:
@@ -94,71 +77,37 @@ def map_row_blocks(
     kernel: BlockKernel,
     array: NDArray[np.floating],
     *,
-    check: BlockCheck | None = None,
-    check_dtype: np.dtype[Any] | None = None,
     n_jobs: int | None = None,
     block_rows: int | None = None,
 ) -> NDArray[np.float64] | None:
     """Run ``kernel`` over transposed blocks of the rows of an (N, C) ``array`` (any strides).
 
-    ``check(t, sums)``, when given, tests each block first (``sums``: (m,) scratch of
-    ``check_dtype``). Returns the (N,) float64 scores, or None once ``check`` refused a block;
-    the scores do not depend on ``n_jobs`` or ``block_rows`` (default: :data:`BLOCK_BYTES`).
+    Each block is copied to (C, rows), so that a reduction over the classes is C vectorized
+    operations. Returns the (N,) float64 scores, or None once the kernel refused a block; the
+    scores do not depend on ``n_jobs`` or ``block_rows`` (default: :data:`BLOCK_BYTES`).
     """
-    out = np.empty(array.shape[0], dtype=np.float64)
-    ok = _run_blocks(kernel, out, array, check, check_dtype, n_jobs, block_rows)
-    return out if ok else None
-
-
-def all_row_blocks(
-    check: BlockCheck,
-    array: NDArray[np.floating],
-    *,
-    check_dtype: np.dtype[Any] | None = None,
-    n_jobs: int | None = None,
-    block_rows: int | None = None,
-) -> bool:
-    """Whether ``check(t, sums)`` holds for every block of :func:`map_row_blocks`."""
-    return _run_blocks(None, None, array, check, check_dtype, n_jobs, block_rows)
-
-
-def _run_blocks(
-    kernel: BlockKernel | None,
-    out: NDArray[np.float64] | None,
-    array: NDArray[np.floating],
-    check: BlockCheck | None,
-    check_dtype: np.dtype[Any] | None,
-    n_jobs: int | None,
-    block_rows: int | None,
-) -> bool:
     n, c = array.shape
     rows = block_rows or block_rows_for(c, array.itemsize)
     n_blocks = -(-n // rows)
+    out = np.empty(n, dtype=np.float64)
 
     def worker() -> Callable[[int], bool]:
         """One thread's block function, with that thread's scratch blocks."""
         t_buf = np.empty((c, rows), dtype=array.dtype)
-        s_buf = np.empty(rows, dtype=check_dtype or array.dtype)
-        if kernel is not None:
-            w_buf = np.empty((c, rows), dtype=array.dtype)
-            v_buf = np.empty((2, rows), dtype=array.dtype)
+        w_buf = np.empty((c, rows), dtype=array.dtype)
+        v_buf = np.empty(rows, dtype=array.dtype)
 
         def run(i: int) -> bool:
-            start = i * rows
-            stop = min(start + rows, n)
-            m = stop - start
-            t = t_buf[:, :m]
-            with np.errstate(all="ignore"):  # garbage input may overflow; the check reports it
-                np.copyto(t, array[start:stop].T)
-                if check is not None and not check(t, s_buf[:m]):
-                    return False
-                if kernel is not None and out is not None:
-                    kernel(RowBlock(t, w_buf[:, :m], v_buf[0, :m], v_buf[1, :m], out[start:stop]))
-            return True
+            start, stop = i * rows, min(i * rows + rows, n)
+            t = t_buf[:, : stop - start]
+            np.copyto(t, array[start:stop].T)
+            block = RowBlock(t, w_buf[:, : stop - start], v_buf[: stop - start], out[start:stop])
+            return kernel(block) is not False
 
         return run
 
-    return share_pieces(n_blocks, threads_for(array.size, n_blocks, n_jobs), worker)
+    passed = share_pieces(n_blocks, threads_for(array.size, n_blocks, n_jobs), worker)
+    return out if passed else None
 
 
 def default_n_jobs() -> int:

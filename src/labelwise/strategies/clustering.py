@@ -23,7 +23,7 @@ from labelwise.strategies.base import (
     select_indices,
 )
 from labelwise.strategies.chunking import iter_chunks
-from labelwise.strategies.validation import (
+from labelwise.validation import (
     check_batch_size,
     check_exclude,
     check_matrix_with_norms,

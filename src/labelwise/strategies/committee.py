@@ -12,12 +12,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
 from labelwise.strategies.base import scoring_strategy
-from labelwise.strategies.bayesian import (
-    mutual_information,
-    predictive_entropy,
-    vote_counts,
-)
-from labelwise.strategies.validation import check_proba
+from labelwise.strategies.bayesian import bald, max_entropy, vote_counts
+from labelwise.validation import check_proba
 
 
 def check_votes(votes: ArrayLike, n_classes: int | None = None) -> tuple[NDArray[np.intp], int]:
@@ -82,7 +78,7 @@ def consensus_entropy(committee_proba: ArrayLike) -> NDArray[np.float64]:
     Soft vote entropy (Settles 2009, eq. 3.4 with the consensus probabilities; McCallum & Nigam
     1998 call the mean the committee's consensus).
     """
-    return predictive_entropy(committee_proba, name="committee_proba")
+    return max_entropy(committee_proba, name="committee_proba")
 
 
 def max_disagreement(committee_proba: ArrayLike) -> NDArray[np.float64]:
@@ -93,7 +89,7 @@ def max_disagreement(committee_proba: ArrayLike) -> NDArray[np.float64]:
     (1/M) sum_m H[p_m]`` (the generalised Jensen-Shannon divergence), computed by the same kernel
     as :func:`labelwise.strategies.bayesian.bald` (here over members instead of samples).
     """
-    return mutual_information(committee_proba, name="committee_proba")
+    return bald(committee_proba, name="committee_proba")
 
 
 VoteEntropy = scoring_strategy("VoteEntropy", "vote_entropy", "committee_proba", vote_entropy)

@@ -26,6 +26,7 @@ from labelwise.strategies.base import (
     select_indices,
 )
 from labelwise.strategies.chunking import iter_chunks
+from labelwise.validation import row_sq_norms
 
 #: Elements per (rows x centres) block of the distance passes.
 BLOCK_ELEMENTS = 1 << 21
@@ -124,11 +125,7 @@ def _working_copy(x: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray
 
 def _sq_norms(a: NDArray[np.floating]) -> NDArray[np.float32]:
     """Row squared norms accumulated in float64, stored as float32."""
-    out = np.empty(a.shape[0], dtype=np.float32)
-    for rows in iter_chunks(a.shape[0], max(1, BLOCK_ELEMENTS // max(a.shape[1], 1))):
-        chunk = np.asarray(a[rows], dtype=np.float64)
-        out[rows] = np.einsum("ij,ij->i", chunk, chunk)
-    return out
+    return row_sq_norms(a).astype(np.float32)
 
 
 def _tolerance(d: int, max_sq_norm: float) -> float:

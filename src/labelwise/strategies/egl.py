@@ -22,7 +22,7 @@ from labelwise.strategies.base import (
 )
 from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, iter_chunks
 from labelwise.strategies.topk import top_k_masked
-from labelwise.strategies.validation import check_matrix, check_proba
+from labelwise.validation import check_matrix, check_proba
 
 
 def expected_gradient_length(

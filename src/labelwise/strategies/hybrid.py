@@ -33,7 +33,7 @@ from labelwise.strategies.chunking import iter_chunks
 from labelwise.strategies.coreset import k_center_greedy
 from labelwise.strategies.topk import top_k_masked
 from labelwise.strategies.uncertainty import score_rows
-from labelwise.strategies.validation import check_positive_int, row_sq_norms
+from labelwise.validation import check_positive_int, row_sq_norms
 
 ScoreName = Literal["margin", "entropy", "least_confidence", "ratio"]
 _ROWS = 8192

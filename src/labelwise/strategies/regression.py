@@ -29,7 +29,7 @@ from labelwise.strategies.target_validation import (
     check_std,
 )
 from labelwise.strategies.topk import top_k_masked
-from labelwise.strategies.validation import (
+from labelwise.validation import (
     check_batch_size,
     check_exclude,
     check_matrix,

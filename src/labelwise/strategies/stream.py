@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.validation import check_rng
+from labelwise.validation import check_rng
 
 
 class BudgetedStream(ABC):

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.validation import check_finite
+from labelwise.validation import check_finite
 
 FloatArray = NDArray[np.floating]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.strategies.validation import (
+from labelwise.validation import (
     check_batch_size,
     check_exclude,
     check_rng,
@@ -31,10 +31,8 @@ def top_k_masked(
         if candidates is not None:
             order = np.lexsort((candidates, -scores[candidates]))[:k]
             return candidates[order].astype(np.intp, copy=False)
-    if mask is not None:
-        candidates = np.flatnonzero(~mask)
-        return candidates[_top_k_unchecked(scores[candidates], k)]
-    return _top_k_unchecked(scores, k)
+    candidates = np.arange(scores.size) if mask is None else np.flatnonzero(~mask)
+    return candidates[_top_k_by_id(scores[candidates], candidates, k)].astype(np.intp, copy=False)
 
 
 #: Pools at least this large are pre-filtered by block maxima before the exact top-k.
@@ -52,20 +50,6 @@ def _candidates_above_block_bound(s: NDArray[np.floating], k: int) -> NDArray[np
         return None
     candidates = np.flatnonzero(s >= bound)
     return candidates if candidates.size >= k else None
-
-
-def _top_k_unchecked(scores: NDArray[np.floating], k: int) -> NDArray[np.intp]:
-    n = scores.size
-    if k >= n:
-        idx = np.arange(n)
-    else:
-        part = np.argpartition(scores, n - k)[n - k :]
-        threshold = scores[part].min()
-        above = np.flatnonzero(scores > threshold)
-        at = np.flatnonzero(scores == threshold)[: k - above.size]
-        idx = np.concatenate([above, at])
-    order = np.lexsort((idx, -scores[idx]))
-    return idx[order].astype(np.intp, copy=False)
 
 
 def top_k(scores: ArrayLike, k: int, exclude: ArrayLike | None = None) -> NDArray[np.intp]:
@@ -135,7 +119,9 @@ class StreamingTopK:
         return self._ids.copy(), self._scores.copy()
 
 
-def _top_k_by_id(scores: NDArray[np.float64], ids: NDArray[np.int64], k: int) -> NDArray[np.intp]:
+def _top_k_by_id(
+    scores: NDArray[np.floating], ids: NDArray[np.integer], k: int
+) -> NDArray[np.intp]:
     """Positions of the k best (score desc, id asc): a partition finds the k-th score and only
     the items at or above it are sorted (all of them, NaN last, when NaN defeats that)."""
     if scores.size > 2 * k:

@@ -1,16 +1,22 @@
 """Uncertainty sampling over class probabilities (Lewis & Gale 1994; Settles 2009, sec. 3.1).
 
-Each score maps ``proba`` of shape (N, C) to N float64 scores, higher = more informative, in one
-pass that also validates the rows (summing to one, no negative value, no NaN). Two scorers do
-that pass, chosen by the ``kernel`` argument (:data:`Kernel`): the optional C extension
-``labelwise.strategies._fused``, which reads each row of a C-contiguous float32 or float64
-array once, in place, with the GIL released ("auto" takes it where it is built and takes the
-array, "compiled" insists on it); and numpy kernels on cache-sized blocks of rows copied
-transposed to (C, rows), so that each reduction over the classes is C vectorized operations
-(:func:`~labelwise.strategies.chunking.map_row_blocks`). Both give the same scores bit for bit,
-except the compiled entropy (float32 rows only), whose float32 logarithm (Cephes' logf) differs
-from numpy's by about 1e-7. ``n_jobs`` threads share the rows; extra memory is the (N,) result
-and a few blocks per thread.
+Each score maps ``proba`` of shape (N, C) to N float64 scores, higher = more informative. The
+``kernel`` argument (:data:`Kernel`) picks the scorer:
+
+* the optional C extension ``labelwise.strategies._fused`` ("auto" takes it where it is built
+  and takes the array, "compiled" insists on it) reads each row of a C-contiguous float32 or
+  float64 array once, in place, validating and scoring it in the same pass, on ``n_jobs``
+  threads with the GIL released;
+* the numpy kernels ("numpy", and every other layout) test and score cache-sized blocks of rows
+  copied transposed to (C, rows) (:func:`~labelwise.strategies.chunking.map_row_blocks`), so
+  that each reduction over the classes is C vectorized operations.
+
+Both test each row as they read it (:func:`_row_test`); where a row fails,
+:func:`~labelwise.validation.check_proba` raises its message.
+
+Both give the same scores bit for bit, except the compiled entropy (float32 rows only), whose
+float32 logarithm (Cephes' logf) differs from numpy's by about 1e-7. Extra memory is the (N,)
+result and a few blocks per thread.
 """
 
 from __future__ import annotations
@@ -29,16 +35,9 @@ from labelwise.strategies.chunking import (
     RowBlock,
     map_row_blocks,
     share_pieces,
-    streams_blocks,
     threads_for,
 )
-from labelwise.strategies.validation import (
-    check_proba,
-    check_proba_layout,
-    fast_sum_bounds,
-    proba_sums_dtype,
-    transposed_rows_are_proba,
-)
+from labelwise.validation import PROBA_SUM_ATOL, check_proba, check_proba_layout, fast_sum_bounds
 
 _extension: Any
 try:
@@ -51,7 +50,7 @@ FusedKind = Literal["least_confidence", "margin", "ratio", "entropy"]
 Kernel = Literal["auto", "compiled", "numpy"]
 KERNELS: tuple[Kernel, ...] = get_args(Kernel)
 _KIND_CODES = {"least_confidence": 0, "margin": 1, "ratio": 2, "entropy": 3}
-#: Rows per piece handed to a thread.
+#: Rows per piece of the compiled scorer handed to a thread.
 ROWS_PER_TASK = 1 << 15
 
 
@@ -73,8 +72,8 @@ def check_kernel(kernel: str) -> Kernel:
 
 
 def can_score(p: NDArray[np.floating], kind: FusedKind = "margin") -> bool:
-    """Whether :func:`fused_scores` takes ``p`` for ``kind``: built, C-contiguous, 2-D, float32
-    or float64 (float32 only for the entropy, whose logarithm is float32's)."""
+    """Whether the compiled scorer takes ``p`` for ``kind``: built, C-contiguous, 2-D, native
+    float32 or float64 (float32 only for the entropy, whose logarithm is float32's)."""
     dtypes = (np.float32,) if kind == "entropy" else (np.float32, np.float64)
     return (
         available()
@@ -86,43 +85,30 @@ def can_score(p: NDArray[np.floating], kind: FusedKind = "margin") -> bool:
     )
 
 
-def use_compiled(p: NDArray[np.floating], kind: FusedKind, kernel: Kernel) -> bool:
-    """Whether ``kernel`` picks the compiled scorer for ``p`` ("compiled" refuses what it can't)."""
-    if kernel == "numpy":
-        return False
-    takes = can_score(p, kind)
-    if kernel == "compiled" and not takes:
-        dtypes = "float32" if kind == "entropy" else "float32 or float64"
-        raise InvalidInputError(
-            f"kernel='compiled' scores C-contiguous {dtypes} (N, C) arrays, got {p.dtype} "
-            f"of shape {p.shape}: pass kernel='auto' or 'numpy', or convert the array"
-        )
-    return takes
+def _row_test(p: NDArray[np.floating]) -> tuple[float, float, bool]:
+    """The bounds of the one-pass row test and whether its sums are added in float64: in the
+    array's dtype while ``4 C eps`` stays a quarter of the tolerance (float32: up to 524
+    classes). A row passes when its sum lies within the bounds and its minimum is >= 0."""
+    c = p.shape[1]
+    in_double = p.dtype == np.float64 or 16 * c * float(np.finfo(p.dtype).eps) > PROBA_SUM_ATOL
+    lo, hi = fast_sum_bounds(c, np.dtype(np.float64) if in_double else p.dtype)
+    return lo, hi, in_double
 
 
-def fused_scores(
-    p: NDArray[np.floating], kind: FusedKind, *, n_jobs: int | None = None
+def _compiled_scores(
+    p: NDArray[np.floating], kind: FusedKind, n_jobs: int | None
 ) -> NDArray[np.float64] | None:
-    """Validate and score the rows of ``p`` (:func:`can_score` holds) with the C extension.
-
-    None when a row failed the fast test (:func:`~labelwise.strategies.validation.
-    fast_sum_bounds`): the caller's exact check then raises, or accepts a row at the edge.
-    """
-    assert _extension is not None and can_score(p, kind)
-    n, c = p.shape
-    sums_dtype = proba_sums_dtype(c, p.dtype)
-    lo, hi = fast_sum_bounds(c, sums_dtype)
-    sum_in_double = p.dtype == np.float32 and sums_dtype == np.float64
-    code = _KIND_CODES[kind]
+    """Validate and score the rows of ``p`` (:func:`can_score` holds) with the C extension;
+    None when a row failed the test of :func:`_row_test`."""
+    assert _extension is not None
+    n = p.shape[0]
     out = np.empty(n, dtype=np.float64)
     n_tasks = -(-n // ROWS_PER_TASK)
-    score = _extension.score
+    args = (_KIND_CODES[kind], *_row_test(p))
 
     def run(i: int) -> bool:
         start = i * ROWS_PER_TASK
-        return bool(
-            score(p, out, start, min(start + ROWS_PER_TASK, n), code, lo, hi, sum_in_double)
-        )
+        return bool(_extension.score(p, out, start, min(start + ROWS_PER_TASK, n), *args))
 
     passed = share_pieces(n_tasks, threads_for(p.size, n_tasks, n_jobs), lambda: run)
     return out if passed else None
@@ -139,36 +125,47 @@ def score_rows(
     n_jobs: int | None = None,
     kernel: Kernel = "auto",
     validate: bool = True,
-    block_rows: int | None = None,
 ) -> NDArray[np.float64]:
-    """The uncertainty score ``kind`` of every row of ``proba``, validated in the same pass.
+    """The uncertainty score ``kind`` of every row of ``proba``, validated in the same pass
+    (``validate=False``: already checked).
 
-    Where the pass's fast row test fails, :func:`check_proba` raises its message (or accepts a
-    row at the tolerance's edge, then scored unchecked). ``validate=False``: already checked.
+    Where the pass's row test (:func:`_row_test`) fails, :func:`check_proba` raises its message
+    (or accepts a row at the tolerance's edge, then scored unchecked by the numpy kernels).
     """
     kernel = check_kernel(kernel)
     p = check_proba_layout(proba, name)
     if p.shape[0] == 0:
         return np.empty(0, dtype=np.float64)
-    block_kernel = _BLOCK_KERNELS[kind]
-    if use_compiled(p, kind, kernel):
-        out = fused_scores(p, kind, n_jobs=n_jobs)
-    elif validate:
-        out = map_row_blocks(
-            block_kernel,
-            p,
-            check=transposed_rows_are_proba,
-            check_dtype=proba_sums_dtype(p.shape[1], p.dtype),
-            n_jobs=n_jobs,
-            block_rows=block_rows,
-        )
-    else:
-        out = None
-    if out is None:
-        if validate:
-            check_proba(p, name)  # raises, unless a row only came near the tolerance's edge
-        out = map_row_blocks(block_kernel, p, n_jobs=n_jobs, block_rows=block_rows)
-        assert out is not None  # no check, nothing to refuse
+    if kernel != "numpy":
+        if can_score(p, kind):
+            out = _compiled_scores(p, kind, n_jobs)
+            if out is not None:
+                return out
+        elif kernel == "compiled":
+            dtypes = "float32" if kind == "entropy" else "float32 or float64"
+            raise InvalidInputError(
+                f"kernel='compiled' scores C-contiguous {dtypes} (N, C) arrays, got {p.dtype} "
+                f"of shape {p.shape}: pass kernel='auto' or 'numpy', or convert the array"
+            )
+    score = _BLOCK_KERNELS[kind]
+    if validate:
+        lo, hi, in_double = _row_test(p)
+
+        def checked(b: RowBlock) -> bool:
+            sums = b.out if in_double else b.vec  # scratch, overwritten by the score
+            with np.errstate(all="ignore"):  # NaN and infinity fail the test
+                np.add.reduce(b.t, axis=0, dtype=sums.dtype, out=sums)
+                if not (b.t.min() >= 0.0 and sums.min() >= lo and sums.max() <= hi):
+                    return False
+            score(b)
+            return True
+
+        out = map_row_blocks(checked, p, n_jobs=n_jobs)
+        if out is not None:
+            return out
+        check_proba(p, name)  # raises, unless a row only came near the tolerance's edge
+    out = map_row_blocks(score, p, n_jobs=n_jobs)
+    assert out is not None  # no test, nothing refused
     return out
 
 
@@ -234,7 +231,7 @@ def _score(kind: FusedKind, doc: str) -> Callable[..., NDArray[np.float64]]:
 
     score.__name__ = score.__qualname__ = kind
     score.__doc__ = doc + _PARAMS
-    return streams_blocks(score)
+    return score
 
 
 _PARAMS = """
@@ -295,6 +292,7 @@ class UncertaintyStrategy(ScoringStrategy):
     """
 
     input_name = "proba"
+    streams = True
 
     def __init__(
         self,

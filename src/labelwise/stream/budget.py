@@ -18,7 +18,7 @@ import numpy as np
 
 from labelwise.errors import InvalidInputError
 from labelwise.strategies.stream import BudgetedStream
-from labelwise.strategies.validation import check_rng
+from labelwise.validation import check_rng
 
 
 class TimeWindowBudget:

@@ -11,8 +11,6 @@ Studio, as a deployment should.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.label_studio_process import TOKEN, free_port, wait_http
+from benchmarks.label_studio_process import label_studio as label_studio_process
 
 from tests.server.labelstudio.conftest import CONFIG
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "0123456789abcdef0123456789abcdef01234567"
 BACKEND_USER, BACKEND_PASS = "label-studio", "backend-secret-0123"
 TEXTS = [
     "a wonderful film, great acting",
@@ -37,26 +36,6 @@ TEXTS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(url: str, seconds: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"{url} did not answer in {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     url = os.environ.get("LABEL_STUDIO_URL")
@@ -66,46 +45,8 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     binary = os.environ.get("LABEL_STUDIO_BIN")
     if not binary:
         pytest.skip("set LABEL_STUDIO_BIN (the label-studio executable) or LABEL_STUDIO_URL")
-    data = tmp_path_factory.mktemp("label-studio")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "LABEL_STUDIO_USERNAME": "admin@example.com",
-        "LABEL_STUDIO_PASSWORD": "adminpass123",
-        "LABEL_STUDIO_USER_TOKEN": TOKEN,
-        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
-        "COLLECT_ANALYTICS": "false",
-        "SENTRY_DSN": "",
-        "FRONTEND_SENTRY_DSN": "",
-        "ML_BLOCK_LOCAL_IP": "false",
-        "SSRF_PROTECTION_ENABLED": "false",
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data),
-        "LABEL_STUDIO_HOST": f"http://127.0.0.1:{port}",  # the hostname /setup sends
-    }
-    log = (data / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            "start",
-            "--no-browser",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait(f"http://127.0.0.1:{port}/health", 300)
-        yield f"http://127.0.0.1:{port}", TOKEN
-    finally:
-        process.terminate()
-        process.wait(30)
-        log.close()
+    with label_studio_process(binary, tmp_path_factory.mktemp("label-studio"), 300) as (url, _):
+        yield url, TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -126,14 +67,37 @@ def backend(
         basic_auth_pass=BACKEND_PASS,
     )
     app = create_app(f"sqlite:///{folder / 'ls.db'}", settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    _wait(f"http://127.0.0.1:{port}/health", 30)
+    wait_http(f"http://127.0.0.1:{port}/health", 30)
     yield f"http://127.0.0.1:{port}", app.state.backend
     server.should_exit = True
     thread.join(10)
+
+
+def _connected(api: Any, project: Any, backend_url: str, texts: list[str]) -> tuple[int, dict]:
+    """The created ``project``'s id, connected to the backend with basic auth and given the
+    tasks ``texts``; and each text's task id."""
+    assert project.status_code == 201, project.text
+    pid = int(project.json()["id"])
+    connected = api.post(
+        "/api/ml",
+        json={
+            "url": backend_url,
+            "project": pid,
+            "title": "labelwise",
+            "auth_method": "BASIC_AUTH",
+            "basic_auth_user": BACKEND_USER,
+            "basic_auth_pass": BACKEND_PASS,
+        },
+    )
+    assert connected.status_code == 201, connected.text
+    imported = api.post(f"/api/projects/{pid}/import", json=[{"text": t} for t in texts])
+    assert imported.status_code == 201, imported.text
+    tasks = api.get("/api/tasks", params={"project": pid, "page_size": 100}).json()["tasks"]
+    return pid, {task["data"]["text"]: task["id"] for task in tasks}
 
 
 def test_label_studio_gets_scored_predictions_and_the_backend_trains(
@@ -153,24 +117,7 @@ def test_label_studio_gets_scored_predictions_and_the_backend_trains(
             "start_training_on_annotation_update": True,
         },
     )
-    assert project.status_code == 201, project.text
-    pid = project.json()["id"]
-    connected = api.post(
-        "/api/ml",
-        json={
-            "url": backend_url,
-            "project": pid,
-            "title": "labelwise",
-            "auth_method": "BASIC_AUTH",
-            "basic_auth_user": BACKEND_USER,
-            "basic_auth_pass": BACKEND_PASS,
-        },
-    )
-    assert connected.status_code == 201, connected.text
-    imported = api.post(f"/api/projects/{pid}/import", json=[{"text": t} for t in TEXTS])
-    assert imported.status_code == 201, imported.text
-    tasks = api.get("/api/tasks", params={"project": pid, "page_size": 100}).json()["tasks"]
-    by_text = {task["data"]["text"]: task["id"] for task in tasks}
+    pid, by_text = _connected(api, project, backend_url, TEXTS)
     for text, label in ((TEXTS[0], "Positive"), (TEXTS[1], "Negative")):
         saved = api.post(
             f"/api/tasks/{by_text[text]}/annotations",
@@ -199,3 +146,77 @@ def test_label_studio_gets_scored_predictions_and_the_backend_trains(
     hooks = api.get("/api/webhooks/", params={"project": pid}).json()
     ours = [h for h in hooks if str(h["url"]).startswith(backend_url)]
     assert ours and all("Authorization" in (h.get("headers") or {}) for h in ours)
+
+
+NER_TEXTS = [
+    "Ada Lovelace visited London",
+    "Alan Turing moved to Paris",
+    "Grace Hopper lives in Berlin",
+    "Marie Curie worked in Paris",
+    "Linus Torvalds left Helsinki",
+]
+
+
+def _span_regions(text: str, spans: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    regions = []
+    for i, (words, label) in enumerate(spans):
+        start = text.index(words)
+        value = {"start": start, "end": start + len(words), "text": words, "labels": [label]}
+        regions.append(
+            {
+                "id": f"r{i}",
+                "from_name": "label",
+                "to_name": "text",
+                "type": "labels",
+                "value": value,
+            }
+        )
+    return regions
+
+
+def test_a_ner_project_gets_span_predictions_and_its_answers_train_the_tagger(
+    label_studio: tuple[str, str], backend: tuple[str, Any]
+) -> None:
+    import httpx
+    from benchmarks.labelstudio_ner import check_prediction, ner_config
+
+    ls_url, token = label_studio
+    backend_url, state = backend
+    api = httpx.Client(base_url=ls_url, headers={"Authorization": f"Token {token}"}, timeout=60)
+    project = api.post(
+        "/api/projects",
+        json={"title": "labelwise NER test", "label_config": ner_config(["LOC", "PER"])},
+    )
+    pid, by_text = _connected(api, project, backend_url, NER_TEXTS)
+    gold = [
+        (NER_TEXTS[0], [("Ada Lovelace", "PER"), ("London", "LOC")]),
+        (NER_TEXTS[1], [("Alan Turing", "PER"), ("Paris", "LOC")]),
+    ]
+    for text, spans in gold:  # Label Studio's webhooks carry them to the backend
+        saved = api.post(
+            f"/api/tasks/{by_text[text]}/annotations", json={"result": _span_regions(text, spans)}
+        )
+        assert saved.status_code == 201, saved.text
+    # a model of both answers (the first may have been trained on one), pushed to Label Studio
+    deadline = time.monotonic() + 120
+    while True:
+        health = state.health().get(str(pid), {})
+        version = health.get("model_version")
+        ls_version = api.get(f"/api/projects/{pid}").json()["model_version"]
+        learned = health.get("labeled_tasks") == 2 and not health.get("pending_annotations")
+        if learned and health.get("state") == "ready" and version == ls_version:  # webhooks
+            break
+        assert time.monotonic() < deadline, str(health)
+        time.sleep(0.5)
+    predictions = [
+        p
+        for p in api.get("/api/predictions", params={"project": pid}).json()
+        if p["model_version"] == version
+    ]
+    text_of = {task_id: text for text, task_id in by_text.items()}
+    assert {p["task"] for p in predictions} == {by_text[t] for t in NER_TEXTS[2:]}
+    for prediction in predictions:  # offsets, text, label and scores as Label Studio keeps them
+        assert check_prediction(text_of[prediction["task"]], prediction, {"LOC", "PER"}) == []
+    assert any(prediction["result"] for prediction in predictions)
+    shown = api.get(f"/api/tasks/{by_text[NER_TEXTS[3]]}").json()["predictions"]
+    assert any(p["model_version"] == version for p in shown)  # what the page loads

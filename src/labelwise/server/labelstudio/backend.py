@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,6 +52,7 @@ from labelwise.server.labelstudio.ranking import Ranking, rank_scores
 from labelwise.server.labelstudio.resync import newest_revisions
 from labelwise.server.labelstudio.security import label_studio_access, require_connected
 from labelwise.server.labelstudio.settings import BackendSettings, project_id
+from labelwise.server.labelstudio.state import ProjectState
 from labelwise.server.labelstudio.task_features import TaskFeatures, text_encoder
 from labelwise.server.labelstudio.trainer import Trainer
 from labelwise.store import Store, list_projects
@@ -65,29 +65,6 @@ logger = logging.getLogger(__name__)
 ANNOTATION_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED")
 
 __all__ = ["ANNOTATION_ACTIONS", "BackendSettings", "LabelStudioBackend", "ProjectState"]
-
-
-@dataclass
-class ProjectState:
-    """What the backend holds in memory for one Label Studio project."""
-
-    ls_id: int
-    name: str
-    config: LabelConfig
-    features: TaskFeatures
-    revisions: list[state.Revision] = field(default_factory=list)
-    engine: RoundEngine | None = None  # the served model: replaced, never changed in place
-    version: str | None = None
-    trained_on: int = 0  # revisions the current model learned from
-    ranking: Ranking | None = None
-    pushed: str | None = None  # the model version of the last push
-    last_refresh: dict[str, Any] = field(default_factory=dict)  # what it did, its seconds
-    webhook_authorized: bool = False  # the project's webhook to us sends our credentials
-    seen: dict[int, str] = field(default_factory=dict)  # task -> value, without a client
-    ls_model_version: str | None = None
-    hostname: str = ""
-    token: str = ""
-    serve_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class LabelStudioBackend:
@@ -160,16 +137,10 @@ class LabelStudioBackend:
                     f"strategy {self.settings.strategy!r} ranks sequences: it serves NER "
                     f"projects (<Labels> over <Text>) only, and project {ls_id} classifies"
                 )
-            name = state.ensure_project(self.store, ls_id, config)
-            loaded = ProjectState(ls_id, name, config, self._task_features(ls_id, config))
-            loaded.revisions = state.load_revisions(self.store, name, spans=config.spans)
+            features = self._task_features(ls_id, config)
             previous = self._projects.get(ls_id)
-            if previous is not None:
-                loaded.ls_model_version = previous.ls_model_version
-                loaded.hostname, loaded.token = previous.hostname, previous.token
-            stored = state.last_model(self.store, name)
-            if stored is not None:
-                loaded.version, loaded.trained_on = stored.model_version, stored.n_revisions
+            loaded = state.load_project_state(self.store, ls_id, config, features, previous)
+            if loaded.version is not None:  # a stored model: refit it
                 self.trainer.ask(ls_id, "reload")
             self._projects[ls_id] = loaded
             return loaded

@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import threading
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelwise.errors import InvalidInputError
 from labelwise.server.labelstudio.label_config import LabelConfig
@@ -39,6 +40,11 @@ from labelwise.store import (
 )
 from labelwise.store.projects import project_row
 from labelwise.store.schema import Sample, TaskType
+
+if TYPE_CHECKING:
+    from labelwise.loop import RoundEngine
+    from labelwise.server.labelstudio.ranking import Ranking
+    from labelwise.server.labelstudio.task_features import TaskFeatures
 
 _REVISION = re.compile(r"^task-(\d+)\.a(-?\d+)\.r(\d+)$")
 #: The strategy name of the backend's rounds.
@@ -221,3 +227,49 @@ def save_model_round(store: Store, project: str, metrics: Mapping[str, Any]) -> 
         actor="labelstudio",
     )
     return version
+
+
+@dataclass
+class ProjectState:
+    """What the backend holds in memory for one Label Studio project."""
+
+    ls_id: int
+    name: str
+    config: LabelConfig
+    features: TaskFeatures
+    revisions: list[Revision] = field(default_factory=list)
+    engine: RoundEngine | None = None  # the served model: replaced, never changed in place
+    version: str | None = None
+    trained_on: int = 0  # revisions the current model learned from
+    ranking: Ranking | None = None
+    pushed: str | None = None  # the model version of the last push
+    last_refresh: dict[str, Any] = field(default_factory=dict)  # what it did, its seconds
+    webhook_authorized: bool = False  # the project's webhook to us sends our credentials
+    seen: dict[int, str] = field(default_factory=dict)  # task -> value, without a client
+    ls_model_version: str | None = None
+    hostname: str = ""
+    token: str = ""
+    serve_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def load_project_state(
+    store: Store,
+    ls_id: int,
+    config: LabelConfig,
+    features: TaskFeatures,
+    previous: ProjectState | None = None,
+) -> ProjectState:
+    """The state of Label Studio project ``ls_id`` as the store keeps it: its store project
+    (made on first use), its revisions and its last model's version and revision count (the
+    trainer refits that model: ``version`` is set, ``engine`` is not). ``previous``, the state
+    it replaces (a changed label config), hands on what Label Studio told about itself."""
+    name = ensure_project(store, ls_id, config)
+    loaded = ProjectState(ls_id, name, config, features)
+    loaded.revisions = load_revisions(store, name, spans=config.spans)
+    if previous is not None:
+        loaded.ls_model_version = previous.ls_model_version
+        loaded.hostname, loaded.token = previous.hostname, previous.token
+    stored = last_model(store, name)
+    if stored is not None:
+        loaded.version, loaded.trained_on = stored.model_version, stored.n_revisions
+    return loaded

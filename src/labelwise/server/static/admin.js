@@ -3,7 +3,7 @@
 // and invitations.
 "use strict";
 const base = () => "/api/admin/projects/" + encodeURIComponent(lw.$("project").value);
-const NUMBERS = ["batch_size", "overlap", "gold_fraction", "gold_threshold", "retrain_every", "lookahead", "budget", "target_accuracy", "stop_kappa", "max_uncertainty"];
+const NUMBERS = ["review_confidence", "batch_size", "overlap", "gold_fraction", "gold_threshold", "retrain_every", "lookahead", "budget", "target_accuracy", "stop_kappa", "max_uncertainty"];
 const AGREEMENT_HINT = "Undefined until two annotators have answered the same samples (set overlap to 2 or more).";
 
 async function signIn() {
@@ -99,18 +99,32 @@ function showAgreement(a) {
     + (a.undefined_because ? " It is " + a.undefined_because + "." : "");
 }
 
+// How often answers take the model's suggestion, beside how often the model is right.
+function showAcceptance(a) {
+  lw.$("acceptance-note").textContent = a.explanation;
+  const accuracy = "model right on eval: " + lw.pct(a.model_accuracy);
+  const box = lw.$("acceptance");
+  box.innerHTML = "";
+  box.appendChild(lw.table("Per annotator (" + accuracy + ")", ["annotator", "answers after a suggestion", "took it", "acceptance", "standing"],
+    a.annotators.map((r) => [r.key, r.n, r.accepted, lw.pct(r.rate), r.rubber_stamping ? "flagged: accepts far more often than the model is right" : "ok"]),
+    "No answer followed a suggestion yet."));
+  box.appendChild(lw.table("Per suggested class", ["suggested class", "answers", "took it", "acceptance"],
+    a.classes.map((r) => [r.key, r.n, r.accepted, lw.pct(r.rate)]), "No answer followed a suggestion yet."));
+}
+
 async function refresh() {
-  const [settings, overview, dashboard, agreement] = await Promise.all([
+  const [settings, overview, dashboard, agreement, acceptance] = await Promise.all([
     lw.api("GET", base() + "/settings"), lw.api("GET", base() + "/overview"), lw.api("GET", base() + "/dashboard"),
-    lw.api("GET", base() + "/agreement"),
+    lw.api("GET", base() + "/agreement"), lw.api("GET", base() + "/acceptance"),
   ]);
   const kind = kinds[lw.$("project").value] || "label";
   if (lw.$("strategy").dataset.kind !== kind) await listStrategies(kind);
-  const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget, show_suggestion: String(settings.show_suggestion) };
+  const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget, show_suggestion: String(settings.show_suggestion), review_confidence: settings.review_confidence };
   for (const input of lw.$("settings-form").querySelectorAll("input, select")) input.value = values[input.name] ?? "";
   showOverview(overview);
   showDashboard(dashboard);
   showAgreement(agreement);
+  showAcceptance(acceptance);
   lw.$("curve").src = URL.createObjectURL(await lw.api("GET", base() + "/learning-curve.png"));
   lw.$("balance").src = URL.createObjectURL(await lw.api("GET", base() + "/class-balance.png"));
 }

@@ -15,7 +15,7 @@ const lw = {
     const response = await fetch(path, { method, headers, body: payload });
     if (response.status === 204) return null;
     const type = response.headers.get("content-type") || "";
-    const data = type.includes("json") ? await response.json() : await response.blob();
+    const data = type.startsWith("application/json") ? await response.json() : await response.blob();
     if (!response.ok) throw new Error(lw.detail(data) || response.statusText);
     return data;
   },

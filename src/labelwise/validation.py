@@ -1,5 +1,6 @@
-"""Validation at the edge, once (as ``sklearn.utils.validation``): the kernels trust what
-passes these checks; strategies, model adapters, the round engine and the scale layer share them.
+"""Validation at the edge, once (as ``sklearn.utils.validation``): the checks every package
+applies to what a caller hands it (probabilities, matrices, batch sizes, exclusion masks, random
+generators). What passes is trusted by the kernels behind.
 """
 
 from __future__ import annotations
@@ -11,12 +12,24 @@ from numpy.typing import ArrayLike, NDArray
 
 from labelwise._random import check_rng as check_rng  # re-exported: one rule for rng
 from labelwise.errors import BatchSizeError, InvalidInputError
-from labelwise.strategies.chunking import all_row_blocks, iter_chunks
+
+__all__ = [
+    "PROBA_SUM_ATOL",
+    "check_batch_size",
+    "check_exclude",
+    "check_finite",
+    "check_matrix",
+    "check_matrix_with_norms",
+    "check_positive_int",
+    "check_proba",
+    "check_proba_layout",
+    "check_rng",
+    "check_scores",
+    "row_sq_norms",
+]
 
 #: Rows of a probability matrix must sum to one within this tolerance (float32 friendly).
 PROBA_SUM_ATOL = 1e-3
-#: Probability arrays with at least this many values take the fast blocked check first.
-FAST_CHECK_MIN_VALUES = 1 << 15
 
 FloatArray = NDArray[np.floating]
 IntArray = NDArray[np.intp]
@@ -24,13 +37,11 @@ IntArray = NDArray[np.intp]
 
 def _as_float(array: ArrayLike, name: str, ndim: int) -> FloatArray:
     arr = np.asarray(array)
-    if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":
+    if arr.dtype.kind not in "fiu":
         raise InvalidInputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
     if arr.ndim != ndim:
         raise InvalidInputError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    return arr
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
 
 
 def check_finite(arr: FloatArray, name: str) -> None:
@@ -41,39 +52,18 @@ def check_finite(arr: FloatArray, name: str) -> None:
 
 
 def check_proba_layout(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatArray:
-    """The dtype and shape half of :func:`check_proba`, for kernels that check the values as
-    they stream over the rows."""
+    """The dtype and shape half of :func:`check_proba` (a floating array, at least 2 classes),
+    for kernels that check the values as they read the rows."""
     arr = _as_float(proba, name, ndim)
     if arr.shape[-1] < 2:
         raise InvalidInputError(f"{name} needs at least 2 classes, got shape {arr.shape}")
     return arr
 
 
-def proba_sums_dtype(n_classes: int, dtype: np.dtype[Any]) -> np.dtype[Any]:
-    """Dtype of the fast tests' row sums: the array's while ``4 C eps <= PROBA_SUM_ATOL / 4``
-    (float32: up to 524 classes), else float64."""
-    own = np.dtype(dtype)
-    if 4 * n_classes * float(np.finfo(own).eps) <= PROBA_SUM_ATOL / 4:
-        return own
-    return np.dtype(np.float64)
-
-
-def transposed_rows_are_proba(t: FloatArray, sums: FloatArray) -> bool:
-    """Fast test of probability rows held transposed (``t[c, i]``): True only where
-    :func:`check_proba` accepts them (sums into the scratch ``sums`` within
-    :func:`fast_sum_bounds`, minimum >= 0; NaN fails both). Near the edge it says False."""
-    if sums.dtype == t.dtype:
-        np.add.reduce(t, axis=0, out=sums)
-    else:
-        np.add.reduce(t, axis=0, dtype=sums.dtype, out=sums)
-    lo, hi = fast_sum_bounds(t.shape[0], sums.dtype)
-    return bool(t.min() >= 0.0) and bool(sums.min() >= lo) and bool(sums.max() <= hi)
-
-
-def fast_sum_bounds(n_classes: int, sums_dtype: np.dtype[Any]) -> tuple[float, float]:
-    """Row sums a fast test accepts, ``1 +- (PROBA_SUM_ATOL - 4 C eps)``: its rounding can't
-    let a bad row through."""
-    slack = PROBA_SUM_ATOL - 4 * n_classes * float(np.finfo(sums_dtype).eps)
+def fast_sum_bounds(n_classes: int, dtype: np.dtype[Any]) -> tuple[float, float]:
+    """Row sums, added in ``dtype``, that are surely within ``PROBA_SUM_ATOL`` of one:
+    ``1 +- (PROBA_SUM_ATOL - 4 C eps)``, so that the sum's rounding cannot let a bad row in."""
+    slack = PROBA_SUM_ATOL - 4 * n_classes * float(np.finfo(dtype).eps)
     return 1.0 - slack, 1.0 + slack
 
 
@@ -83,25 +73,26 @@ def check_proba(proba: ArrayLike, name: str = "proba", ndim: int = 2) -> FloatAr
     Parameters
     ----------
     proba : array of shape (N, C), or (K, N, C) with ``ndim=3``
-        Probabilities: finite, in [0, 1], each row summing to one.
+        Probabilities: finite, in [0, 1], each row summing to one within ``PROBA_SUM_ATOL``.
 
     Returns
     -------
-    The same data as a floating array (no copy when it already is one). Large arrays take the
-    fast blocked test first; the exact check runs where it fails, and raises the message.
+    The same data as a floating array (no copy when it already is one).
+
+    The row sums are one pass in the array's dtype; only where one of them is near the
+    tolerance's edge (or the array holds a negative value or NaN) are they summed again in
+    float64, which decides and names the problem.
     """
     arr = check_proba_layout(proba, name, ndim)
     if arr.size == 0:
         return arr
-    if arr.size >= FAST_CHECK_MIN_VALUES and _rows_are_proba_fast(arr):
+    with np.errstate(all="ignore"):  # NaN and infinity fail the test below
+        sums = np.einsum("...c->...", arr)  # in the array's dtype, one pass, no BLAS threads
+    lo, hi = fast_sum_bounds(arr.shape[-1], arr.dtype)
+    if bool(sums.min() >= lo) and bool(sums.max() <= hi) and bool(arr.min() >= 0.0):
         return arr
-    check_proba_values(arr, name)
-    return arr
-
-
-def check_proba_values(arr: FloatArray, name: str = "proba") -> None:
-    """The exact value check of :func:`check_proba` on a floating array: raise its message."""
-    sums = arr.sum(axis=-1, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        sums = arr.sum(axis=-1, dtype=np.float64)
     ok = np.abs(sums - 1.0) <= PROBA_SUM_ATOL
     if not ok.all():
         check_finite(arr, name)
@@ -111,16 +102,7 @@ def check_proba_values(arr: FloatArray, name: str = "proba") -> None:
         )
     if arr.min() < 0.0 or arr.max() > 1.0 + PROBA_SUM_ATOL:
         raise InvalidInputError(f"{name} must lie in [0, 1]: are these logits, not probabilities?")
-
-
-def _rows_are_proba_fast(arr: FloatArray) -> bool:
-    """The fast test over every row of ``arr`` (2-D, or each (N, C) slice of a 3-D array)."""
-    c = arr.shape[-1]
-    matrices = [arr] if arr.ndim == 2 else list(arr.reshape(-1, *arr.shape[-2:]))
-    sums_dtype = proba_sums_dtype(c, arr.dtype)
-    return all(
-        all_row_blocks(transposed_rows_are_proba, rows, check_dtype=sums_dtype) for rows in matrices
-    )
+    return arr
 
 
 def check_matrix(x: ArrayLike, name: str) -> FloatArray:
@@ -133,9 +115,10 @@ def check_matrix(x: ArrayLike, name: str) -> FloatArray:
 def row_sq_norms(X: NDArray[np.floating]) -> NDArray[np.float64]:
     """``|x_i|^2`` of every row in float64, block by block (no float64 copy of ``X``)."""
     out = np.empty(X.shape[0], dtype=np.float64)
-    for rows in iter_chunks(X.shape[0], max(1, (1 << 18) // max(1, X.shape[1]))):
-        chunk = np.asarray(X[rows], dtype=np.float64)
-        out[rows] = np.einsum("ij,ij->i", chunk, chunk)
+    rows = max(1, (1 << 18) // max(1, X.shape[1]))
+    for start in range(0, X.shape[0], rows):
+        chunk = np.asarray(X[start : start + rows], dtype=np.float64)
+        out[start : start + rows] = np.einsum("ij,ij->i", chunk, chunk)
     return out
 
 
@@ -144,15 +127,9 @@ def check_matrix_with_norms(
 ) -> tuple[NDArray[np.floating], NDArray[np.float64]]:
     """:func:`check_matrix` (with features) and the row squared norms, in one blocked pass:
     a NaN or infinity shows up in the norms."""
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise InvalidInputError(f"{name} must be 2-dimensional, got shape {arr.shape}")
+    arr = _as_float(x, name, 2)
     if arr.shape[1] == 0:
         raise InvalidInputError(f"{name} has no features (shape {arr.shape})")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
     norms = row_sq_norms(arr)
     if not np.isfinite(norms).all():
         check_finite(arr, name)
