@@ -329,6 +329,9 @@ def select_indices(
 
 S = TypeVar("S", bound=type[Strategy])
 _REGISTRY: dict[str, type[Strategy]] = {}
+#: :func:`available_strategies`' answers by task, emptied whenever the registry changes (the
+#: service checks a project's settings, and with them the list, on every answer).
+_BY_TASK: dict[TaskType | None, tuple[str, ...]] = {}
 
 
 def register_strategy(cls: S) -> S:
@@ -337,12 +340,14 @@ def register_strategy(cls: S) -> S:
     if name in _REGISTRY and _REGISTRY[name] is not cls:
         raise ValueError(f"strategy name {name!r} registered twice")
     _REGISTRY[name] = cls
+    _BY_TASK.clear()
     return cls
 
 
 def unregister_strategy(name: str) -> None:
     """Remove a strategy from the registry (for plugins and tests that register their own)."""
     _REGISTRY.pop(name, None)
+    _BY_TASK.clear()
 
 
 def get_strategy(name: str, **params: Any) -> Strategy:
@@ -397,9 +402,16 @@ def available_strategies(task: TaskType | None = "classification") -> list[str]:
     """
     if task is not None and task not in TASK_TYPES:
         raise InvalidInputError(f"unknown task type {task!r}; known: {', '.join(TASK_TYPES)}")
-    return sorted(
-        name for name, cls in _REGISTRY.items() if task is None or task in strategy_tasks(cls)
-    )
+    found = _BY_TASK.get(task)
+    if found is None:
+        found = _BY_TASK[task] = tuple(
+            sorted(
+                name
+                for name, cls in _REGISTRY.items()
+                if task is None or task in strategy_tasks(cls)
+            )
+        )
+    return list(found)
 
 
 @functools.cache
