@@ -35,7 +35,7 @@ def test_eval_accuracy_and_stop_set_match_a_count_by_hand(tmp_path: Path) -> Non
     )
     settings = loop_settings({}, stop_set_size=12)
     measurer = RoundMeasurer(store, "p", "label", ["neg", "pos"], chunk_size=4)
-    features = feature_source_for(store, "p")
+    features = feature_source_for(store, "p", text="hashed")  # no model to load
     pool = sample_snapshot(store, "p", split="pool")
     truth = [label for _, label in labeled_set(store, "p", split="eval")]
     measured = measurer.measure(_Constant(1, 0.7), features, pool, settings)
