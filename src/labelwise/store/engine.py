@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
@@ -246,11 +246,10 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The migration a database is at, or None when it has no labelwise schema."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
-        return None if row is None else str(row[0])
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def init_store(url: str | None = None) -> Store:
