@@ -4,11 +4,12 @@ Each annotator labels for ``--seconds``, sending what its client sends (``--mode
 
 - ``ui`` (the default): exactly the requests of the annotation page
   (``server/static/annotate.js``, :class:`benchmarks.service.Page`): at sign-in ``GET /api/me``,
-  ``GET /api/projects``, ``GET /api/projects/{p}/model``, the first next task, its suggestion
-  (``GET /api/tasks/{t}/guess``) and the progress; then per label ``POST /api/tasks/{t}/answer``
-  (which brings the next task and the progress back) and the next task's suggestion; the model's
-  state every 10 s; a lease heartbeat if a task stays open 30 s; on an empty queue, next task
-  and progress again after 2 s. Text tasks: no image request.
+  ``GET /api/projects``, ``GET /api/projects/{p}/model``, the first next task (with its
+  suggestion) and the progress; then per label ``POST /api/tasks/{t}/answer``, one request
+  that brings the next task, its suggestion and the progress back; the model's state every
+  10 s (a new model: the progress and ``POST /api/tasks/{t}/guess``, its suggestion for the task
+  in view); a lease heartbeat if a task stays open 30 s; on an empty queue, next task and
+  progress again after 2 s. Text tasks: no image request.
 - ``ui-before``: the page before issue 16: answer, next task, progress (three per label).
 - ``combined`` / ``plain``: API clients (answer with ``?next=true``; next task then answer).
 
@@ -73,8 +74,7 @@ from labelwise.store.schema import Annotation
 
 #: The clients the benchmark can play, and what each sends per label.
 MODES = {
-    "ui": "the annotation page: the answer (bringing next task + progress) and the next task's"
-    " suggestion",
+    "ui": "the annotation page: the answer (bringing the next task, its suggestion and progress)",
     "ui-before": "the page before issue 16: answer, next task, progress (three requests per label)",
     "combined": "an API client: answer with ?next=true",
     "plain": "an API client: next task, then answer",
@@ -86,7 +86,7 @@ REQUESTS = {
     "next": "POST /api/projects/{p}/next",
     "progress": "GET /api/projects/{p}/progress",
     "answer": "POST /api/tasks/{t}/answer",
-    "guess": "GET /api/tasks/{t}/guess",
+    "guess": "POST /api/tasks/{t}/guess (a new model's suggestion)",
     "annotation": "POST /api/tasks/{t}/annotation",
     "lease": "POST /api/tasks/{t}/lease (heartbeat)",
 }

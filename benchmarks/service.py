@@ -324,7 +324,7 @@ class Page:
         self.next_task()
 
     def show(self, task: dict[str, Any] | None) -> None:
-        """A task in view: its suggestion is asked for (show_suggestion is on by default)."""
+        """A task in view, its suggestion as it came with the task (no request)."""
         self.task = task
         self.shown = time.perf_counter()
         if task is None:
@@ -332,7 +332,6 @@ class Page:
             self.retry_at = self.shown + EMPTY_WAIT_SECONDS
             return
         self.retry_at = None
-        self.send("guess", "GET", f"/api/tasks/{task['task_id']}/guess")
 
     def next_task(self) -> None:
         response = self.send("next", "POST", f"{self.path}/next")
@@ -347,8 +346,8 @@ class Page:
         self.model_round = found
         if retrained:
             self.send("progress", "GET", f"{self.path}/progress")
-            if self.task is not None:
-                self.send("guess", "GET", f"/api/tasks/{self.task['task_id']}/guess")
+            if self.task is not None:  # the new model's suggestion, served and kept
+                self.send("guess", "POST", f"/api/tasks/{self.task['task_id']}/guess")
 
     def answer(self, label: str) -> httpx.Response:
         """One label: the answer brings the next task and the progress back."""

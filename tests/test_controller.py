@@ -79,6 +79,9 @@ def test_loop_settings_are_checked() -> None:
         loop_settings({}, batch_size=0)
     with pytest.raises(InvalidInputError):
         loop_settings({"loop": {"typo": 1}})
+    with pytest.raises(InvalidInputError, match="diversity"):
+        loop_settings({}, diversity="sometimes")
+    assert loop_settings({"loop": {"diversity": "off"}}).diversity == "off"
 
 
 def test_rounds_learn_and_never_queue_the_eval_split(tmp_path: Path) -> None:
@@ -109,3 +112,30 @@ def test_rounds_learn_and_never_queue_the_eval_split(tmp_path: Path) -> None:
         )
     assert queued_splits == {"pool"}
     store.close()
+
+
+def _answered_store(tmp_path: Path, name: str, diversity: str) -> Controller:
+    from labelwise.store import add_annotator
+
+    store = init_store(f"sqlite:///{tmp_path / name}")
+    import_samples(
+        store, write_project_csv(tmp_path / f"{name}.csv", 120, 20, 0), "p", labels=["neg", "pos"]
+    )
+    add_annotator(store, "a")
+    controller = Controller(store, "p")
+    controller.configure(batch_size=10, stop_kappa=None, diversity=diversity, features="hashed")
+    controller.run_round()
+    for _ in range(10):
+        lease = lease_next_task(store, "p", "a")
+        assert lease is not None
+        label = "pos" if int(lease.external_id[1:]) % 2 else "neg"
+        submit_annotation(store, lease.task_id, "a", label)
+    return controller
+
+
+def test_the_diversity_setting_reaches_the_service_round(tmp_path: Path) -> None:
+    plain = _answered_store(tmp_path, "off.db", "off").run_round()
+    spread = _answered_store(tmp_path, "on.db", "on").run_round()
+    assert plain.strategy == spread.strategy == "margin"
+    assert len(set(spread.picks)) == len(spread.picks) == len(plain.picks)
+    assert set(spread.picks) != set(plain.picks)

@@ -19,9 +19,11 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return X / 16.0, y
 
 
-def seeded(X: np.ndarray, y: np.ndarray, strategy="margin", n: int = 30) -> ActiveLearner:
+def seeded(
+    X: np.ndarray, y: np.ndarray, strategy="margin", n: int = 30, **options
+) -> ActiveLearner:
     model = SklearnModel(LogisticRegression(max_iter=300), classes=range(10))
-    return ActiveLearner(model, strategy, X[:n], y[:n])
+    return ActiveLearner(model, strategy, X[:n], y[:n], **options)
 
 
 def test_query_picks_the_smallest_margins_of_the_pool(digits) -> None:
@@ -110,6 +112,22 @@ def test_a_strategy_object_and_a_committee_work_together(digits) -> None:
     assert learner.query(X[40:240], batch_size=4, rng=0).shape == (4,)
 
 
+def test_large_batches_are_spread_out_unless_diversity_is_off(digits) -> None:
+    from labelwise.loop.diversity import DIVERSE_FACTOR
+
+    X, y = digits
+    pool = X[200:1000]
+    plain = seeded(X, y, n=40, diversity="off")
+    proba = plain.predict_proba(pool)
+    gaps = [sorted(row)[-1] - sorted(row)[-2] for row in proba]
+    by_margin = sorted(range(len(pool)), key=lambda i: (gaps[i], i))
+    off = plain.query(pool, 50, rng=0)
+    auto = seeded(X, y, n=40).query(pool, 50, rng=0)
+    assert sorted(off.tolist()) == sorted(by_margin[:50])
+    assert len(set(auto.tolist())) == 50 and set(auto.tolist()) != set(off.tolist())
+    assert set(auto.tolist()) <= set(by_margin[: DIVERSE_FACTOR * 50])
+
+
 def test_bad_arguments_are_refused_clearly() -> None:
     model = SklearnModel(LogisticRegression())
     with pytest.raises(UnknownStrategyError, match="unknown strategy"):
@@ -120,6 +138,8 @@ def test_bad_arguments_are_refused_clearly() -> None:
         ActiveLearner(object(), "margin")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="teach"):
         ActiveLearner(model).fit()
+    with pytest.raises(InvalidInputError, match="diversity"):
+        ActiveLearner(model, diversity="sometimes")  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

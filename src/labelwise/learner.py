@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
 from labelwise.loop import ColdStart, RoundEngine, RoundResult
+from labelwise.loop.diversity import Diversity
 from labelwise.models._labels import check_targets, n_rows
 from labelwise.models.base import Model
 from labelwise.strategies import Selection, Strategy
@@ -55,6 +56,9 @@ class ActiveLearner:
         with its members)
     cold_start : how to choose before the model has seen two classes: ``"kmeans"`` (one
         representative per cluster of the features) or ``"random"``
+    diversity : ``"auto"`` (default: batches of 50 or more from a pure uncertainty strategy are
+        spread out by k-means over the model's embeddings, :mod:`labelwise.loop.diversity`),
+        ``"on"`` (every batch) or ``"off"`` (plain top-k)
 
     Only what the strategy declared it needs is computed for the pool (probabilities, MC samples,
     embeddings...). A strategy the model cannot serve is refused when the features are first
@@ -69,12 +73,10 @@ class ActiveLearner:
         y_labeled: ArrayLike | None = None,
         n_samples: int = 20,
         cold_start: ColdStart = "kmeans",
+        diversity: Diversity = "auto",
     ):
         self.engine = RoundEngine(
-            model,
-            strategy,
-            n_samples=n_samples,
-            cold_start=cold_start,
+            model, strategy, n_samples=n_samples, cold_start=cold_start, diversity=diversity
         )
         self._X: Any = None
         self._y: NDArray[Any] | None = None

@@ -67,6 +67,22 @@ def test_model_auto_picks_one_that_serves_the_strategy(url: str) -> None:
     assert settings["model"] == "auto" and settings["resolved_model"] == "committee"
 
 
+def test_diversity_is_a_project_setting_and_a_bad_value_stores_nothing(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = json.loads(
+        run_ok("project", "set", "reviews", "--diversity", "off", "--json", "--store", url)
+    )
+    assert settings["diversity"] == "off"
+    code, err = run_main(
+        capsys, "project", "set", "reviews", "--diversity", "sometimes", "--store", url
+    )
+    assert code == 2 and "diversity must be" in one_error_line(err)
+    store = init_store(url)
+    assert get_project(store, "reviews").settings["loop"]["diversity"] == "off"
+    store.close()
+
+
 def test_round_run_reports_picks_version_and_timings(url: str) -> None:
     run_ok(
         "project",

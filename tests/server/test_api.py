@@ -250,6 +250,10 @@ def test_settings_are_checked_before_they_are_stored(served: Served) -> None:
     )
     assert fine.status_code == 200
     assert fine.json()["loop"]["strategy"] == "entropy" and fine.json()["overlap"] == 2
+    bad = served.client.patch(url, headers=served.admin, json={"diversity": "sometimes"})
+    assert bad.status_code == 422 and "diversity" in bad.text
+    off = served.client.patch(url, headers=served.admin, json={"diversity": "off"})
+    assert off.status_code == 200 and off.json()["loop"]["diversity"] == "off"
 
 
 def test_dashboard_and_learning_curve(served: Served) -> None:

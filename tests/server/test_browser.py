@@ -86,6 +86,18 @@ def test_annotator_labels_with_buttons_and_keys(
         expect(page.locator("#suggestion")).to_have_text(
             re.compile("^Model suggests [0-9] "), timeout=30_000
         )
+        # one request per label: the answer brings the next task with its suggestion
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(f"{r.method} {r.url.removeprefix(url)}"))
+        shown_on = page.locator("#sample img").get_attribute("alt")
+        page.keyboard.press("4")
+        expect(page.locator("#my-labels")).to_have_text("4")
+        expect(page.locator("#sample img")).not_to_have_attribute("alt", str(shown_on))
+        expect(page.locator("#suggestion")).to_have_text(re.compile("^Model suggests [0-9] "))
+        api = [r for r in sent if " /api/" in r and not r.endswith("/model")]  # model: a timer
+        assert [r for r in api if not r.endswith("/image")] == [
+            next(r for r in api if r.startswith("POST /api/tasks/") and r.endswith("/answer"))
+        ], sent  # no guess, next task or progress request; the new task's image, as always
         page.screenshot(path=str(tmp_path / "annotate.png"), full_page=True)
         shot = Path("/tmp/labelwise-annotate.png")
         shot.write_bytes((tmp_path / "annotate.png").read_bytes())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from labelwise.store import (
     NotFoundError,
     Store,
     StoreError,
+    TaskLease,
     enqueue,
     lease_next_task,
     list_samples,
@@ -204,3 +206,32 @@ def test_scores_of_every_round_answer_why_a_sample_was_chosen(store: Store, tmp_
         (1, "entropy", 0.9, True),
         (2, "margin", 0.9, False),
     ]
+
+
+def _lease_at(
+    start: threading.Barrier, store: Store, who: str, got: dict[str, TaskLease | None]
+) -> None:
+    start.wait()
+    got[who] = lease_next_task(store, "p", who)
+
+
+def test_two_leases_of_one_sample_at_the_same_moment_count_it_in_progress_once(
+    store: Store, tmp_path: Path
+) -> None:
+    """Both leases read the sample as queued; only the first moves it (PostgreSQL)."""
+    ids = pool_project(store, tmp_path, n=8, overlap=2, annotators=2)
+    enqueue(store, "p", [ids[f"s{i}"] for i in range(8)])
+    for _ in range(8):
+        start, got = threading.Barrier(2), dict[str, TaskLease | None]()
+        threads = [
+            threading.Thread(target=_lease_at, args=(start, store, who, got))
+            for who in ("a0", "a1")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for who, lease in got.items():
+            assert lease is not None
+            submit_annotation(store, lease.task_id, who, "pos")
+    assert tally_matches_samples(store)

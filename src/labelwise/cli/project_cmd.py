@@ -137,6 +137,11 @@ def set_loop(
     features: str | None = typer.Option(
         None, "--features", help="Text features: auto, minilm or hashed."
     ),
+    diversity: str | None = typer.Option(
+        None,
+        "--diversity",
+        help="auto (spread out batches of 50+ from uncertainty strategies), on or off.",
+    ),
     store: str | None = STORE,
     as_json: bool = AS_JSON,
 ) -> None:
@@ -153,6 +158,7 @@ def set_loop(
         "retrain_every": retrain_every,
         "lookahead": lookahead,
         "features": features,
+        "diversity": diversity,
     }
     changes = {k: v for k, v in given.items() if v is not None}
     opened = open_store(store)

@@ -210,6 +210,7 @@ class Controller:
                 model, strategy, chunk_size=self.chunk_size, dense_features=True
             )
             self._engine_key = key
+        self._engine.diversity = settings.diversity
         return self._engine
 
     # the queue --------------------------------------------------------------------------

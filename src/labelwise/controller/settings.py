@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from labelwise.controller.features import TextFeatures
 from labelwise.controller.models import MODEL_CHOICES, TASK_MODELS, resolve_model
 from labelwise.errors import InvalidInputError
 from labelwise.strategies import available_strategies, get_strategy, strategy_tasks
+
+if TYPE_CHECKING:
+    from labelwise.loop.diversity import Diversity
 
 __all__ = [
     "ANSWER_TASKS",
@@ -76,6 +79,9 @@ class LoopSettings:
         project: ``"auto"`` picks one that serves the strategy; a model that cannot serve it is
         refused here. Regression and multi-label projects run their task's model.
     batch_size : samples the queue holds ahead of the annotators after each round, at least.
+    diversity : ``"auto"`` (batches of 50 or more from a pure uncertainty strategy are spread
+        out by k-means over the model's embeddings, :mod:`labelwise.loop.diversity`), ``"on"``
+        (every batch) or ``"off"`` (plain top-k).
     features : text features: ``"auto"`` (all-MiniLM-L6-v2 sentence embeddings where the text
         extra is installed, else hashed words), ``"minilm"`` or ``"hashed"``; image and tabular
         projects have one kind each (:mod:`labelwise.controller.features`).
@@ -100,6 +106,7 @@ class LoopSettings:
     model: str = "auto"
     features: TextFeatures = "auto"
     batch_size: int = 20
+    diversity: Diversity = "auto"
     lookahead: int = 3
     active_seconds: float = 300.0
     retrain_every: int = 10
@@ -122,6 +129,9 @@ class LoopSettings:
         elif self.model not in MODEL_CHOICES:
             choices = ", ".join(MODEL_CHOICES)
             raise InvalidInputError(f"unknown model {self.model!r}; choose one of {choices}")
+        from labelwise.loop.diversity import check_diversity
+
+        check_diversity(self.diversity)
         if self.features not in TEXT_FEATURES:
             choices = ", ".join(TEXT_FEATURES)
             raise InvalidInputError(f"features must be one of {choices}, got {self.features!r}")

@@ -8,7 +8,9 @@ The API, the CLI and library callers share these, so a rule holds whoever asks:
   (:func:`labelwise.store.lease_next_task`), for any caller: answers plus live leases never
   pass it, so the answers never do.
 - **overlap**: a sample gets ``overlap`` tasks when queued and its label once that many
-  answered (:mod:`labelwise.store.queue`).
+  answered (:mod:`labelwise.store.queue`); with **relabeling** on, a label less certain than
+  ``relabel_below`` gets one more annotator, up to ``max_annotators``
+  (:mod:`labelwise.store.relabel`).
 - **gold** and **lease length**: the project's loop settings (``gold_fraction``,
   ``lease_seconds``, :func:`~labelwise.controller.loop_settings`) are applied here, so a caller
   cannot forget them.

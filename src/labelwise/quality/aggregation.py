@@ -8,12 +8,13 @@ Both take the long annotation table of ``(item, annotator, label)`` rows (see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import sparse
-from scipy.special import logsumexp
+
+if TYPE_CHECKING:  # SciPy is imported by Dawid-Skene, not with the store that imports this
+    from scipy import sparse
 
 from labelwise._random import check_rng
 from labelwise.errors import InvalidInputError
@@ -179,6 +180,8 @@ def _e_step(
     confusion: FloatArray,
 ) -> tuple[FloatArray, float]:
     """Posterior ``T_ij ∝ p_j prod_k prod_l pi_jl^k ^ n_il^k`` and the log-likelihood."""
+    from scipy.special import logsumexp
+
     log_confusion = np.log(np.maximum(confusion, _LOG_FLOOR))
     per_annotation = log_confusion[table.annotators, :, table.labels]  # (M, C)
     joint = np.log(np.maximum(priors, _LOG_FLOOR)) + np.asarray(by_item @ per_annotation)
@@ -231,6 +234,8 @@ def dawid_skene(
     Dawid, A. P., & Skene, A. M. (1979). Maximum likelihood estimation of observer error-rates
     using the EM algorithm. Journal of the Royal Statistical Society, Series C, 28(1), 20-28.
     """
+    from scipy import sparse
+
     table = check_annotations(annotations, n_classes, n_items=n_items, n_annotators=n_annotators)
     _check_covered(table)
     max_iter = check_count(max_iter, "max_iter")

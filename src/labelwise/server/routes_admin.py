@@ -51,6 +51,8 @@ from labelwise.store.answers import check_answer_settings
 from labelwise.store.browse import annotated_class_balance
 from labelwise.store.importing import SPAN_SUFFIXES
 from labelwise.store.members import add_member, update_settings
+from labelwise.store.projects import check_settings
+from labelwise.store.relabel import RELABEL_KEYS, relabel_count
 from labelwise.store.review_queue import review_confidence
 from labelwise.store.suggestions import answered_suggestions
 
@@ -58,7 +60,7 @@ router = APIRouter(prefix="/api/admin", tags=["admin"], responses=ERROR_RESPONSE
 
 ProjectName = Annotated[str, Path(min_length=1, max_length=200)]
 _SUFFIXES = (".csv", ".jsonl", ".parquet", *SPAN_SUFFIXES)  # span files: a spans project
-_PROJECT_KEYS = ("overlap", "budget", "show_suggestion", "review_confidence")
+_PROJECT_KEYS = ("overlap", "budget", "show_suggestion", "review_confidence", *RELABEL_KEYS)
 
 
 def _public(name: str, store: StoreDep) -> ProjectPublic:
@@ -238,6 +240,8 @@ def _settings_public(project: str, runtime: RuntimeDep) -> ProjectSettingsView:
         loop=loop.to_dict() | {"strategy": running},
         show_suggestion=bool(info.settings.get("show_suggestion", True)),
         review_confidence=review_confidence(info.settings),
+        relabel_below=info.settings.get("relabel_below"),
+        max_annotators=info.settings.get("max_annotators"),
     )
 
 
@@ -251,7 +255,8 @@ def get_settings(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> 
 def change_settings(
     project: ProjectName, body: ProjectSettingsChange, admin: AdminDep, runtime: RuntimeDep
 ) -> ProjectSettingsView:
-    """Change settings; fields left out keep their value (budget: send it to change it)."""
+    """Change settings; fields left out keep their value (budget, relabel_below and
+    max_annotators: send null to clear them; relabel_below null turns relabeling off)."""
     given = body.model_dump(exclude_unset=True)
     loop_changes = {k: v for k, v in given.items() if k not in _PROJECT_KEYS}
     project_changes = {k: v for k, v in given.items() if k in _PROJECT_KEYS}
@@ -260,6 +265,12 @@ def change_settings(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{key} cannot be null")
     controller = runtime.loop(project).controller
     controller.settings()  # 404 for an unknown project before anything is stored
+    if project_changes:  # checked before anything is stored (max_annotators against overlap)
+        info = get_project(runtime.store, project)
+        try:
+            check_settings({**info.settings, **project_changes}, info.answer_kind)
+        except StoreError as exc:
+            raise _unprocessable(str(exc)) from None
     if loop_changes:
         controller.configure(actor=admin.name, **loop_changes)
     if project_changes:
@@ -385,6 +396,7 @@ def overview(project: ProjectName, admin: AdminDep, runtime: RuntimeDep) -> Over
         sentence=guidance(trend, found, counts.budget, counts.budget_used, reason),
         stopped=loop.stopped,
         stop_reason=reason,
+        relabeled=relabel_count(runtime.store, project),
     )
 
 

@@ -1,5 +1,10 @@
 """The annotator's API: next task, answer, lease heartbeat, skip, undo, guess, progress.
 
+A task handed out (next task, answer and next, undo) carries the model's suggestion for it
+where the project shows suggestions, kept as served by the request that serves it
+(:mod:`labelwise.controller.suggesting`); ``GET .../guess`` only reads the model, ``POST
+.../guess`` (the page's "show suggestion" key) serves and keeps it.
+
 Routes translate HTTP only: who may touch which task or project (404), an answer the project
 does not take (422: a label outside the label space, a number out of bounds or off the step, an
 unknown label in a set, an answer of the wrong kind). Every rule of leasing and answering
@@ -15,8 +20,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import FileResponse, Response
 
-from labelwise.controller import StopDecision, loop_settings
+from labelwise.controller import Guess, StopDecision, loop_settings
 from labelwise.controller import tasks as annotating
+from labelwise.controller.suggesting import suggestion_on_request, suggestion_with_task
 from labelwise.server.deps import RuntimeDep, StoreDep, UserDep, member_project
 from labelwise.server.runtime import Runtime
 from labelwise.server.schemas import (
@@ -48,7 +54,6 @@ from labelwise.store import (
 from labelwise.store.corrections import skip_task, undo_last
 from labelwise.store.members import is_member
 from labelwise.store.progress import AnnotatorProgress
-from labelwise.store.suggestions import record_suggestion
 from labelwise.store.tasks import TaskView, task_view
 
 router = APIRouter(prefix="/api", tags=["annotate"], responses=ERROR_RESPONSES)
@@ -64,7 +69,7 @@ TaskId = Annotated[int, Path(ge=1, le=2**62, description="a task id")]
 ProjectName = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-def _task_public(project: str, lease: TaskLease) -> TaskPublic:
+def _task_public(project: str, lease: TaskLease, suggestion: Guess | None = None) -> TaskPublic:
     return TaskPublic(
         task_id=lease.task_id,
         project=project,
@@ -72,6 +77,20 @@ def _task_public(project: str, lease: TaskLease) -> TaskPublic:
         text=lease.text,
         image_url=None if lease.uri is None else f"/api/tasks/{lease.task_id}/image",
         expires_at=lease.expires_at,
+        suggestion=None if suggestion is None else _guess_public(suggestion),
+    )
+
+
+def _guess_public(found: Guess | None) -> GuessPublic:
+    if found is None:
+        return GuessPublic(label=None, probability=None, round=None)
+    spans = (
+        None
+        if found.spans is None
+        else [SpanSuggestionPublic(start=a, end=b, label=c, score=p) for a, b, c, p in found.spans]
+    )
+    return GuessPublic(
+        label=found.label, probability=found.probability, round=found.round, spans=spans
     )
 
 
@@ -126,7 +145,7 @@ def _next_task(project: str, user: AnnotatorInfo, runtime: Runtime) -> NextTaskP
     info = member_project(runtime.store, user, project)
     stop = _stop_of(runtime, project)
     found = annotating.next_task(runtime.store, project, user.name, info=info, stop=stop)
-    return _next_public(project, found)
+    return _next_public(runtime, info, found)
 
 
 def _stop_of(runtime: Runtime, project: str) -> StopDecision:
@@ -135,10 +154,14 @@ def _stop_of(runtime: Runtime, project: str) -> StopDecision:
     return StopDecision(loop.stopped, loop.stop_reason)
 
 
-def _next_public(project: str, found: annotating.NextTask) -> NextTaskPublic:
-    if found.lease is None:
+def _next_public(
+    runtime: Runtime, info: ProjectInfo | None, found: annotating.NextTask
+) -> NextTaskPublic:
+    """The task handed out, with the model's suggestion where the project shows them."""
+    if found.lease is None or info is None:
         return NextTaskPublic(task=None, reason=found.reason)
-    return NextTaskPublic(task=_task_public(project, found.lease))
+    shown = suggestion_with_task(runtime.loop(info.name).controller, info, found.lease)
+    return NextTaskPublic(task=_task_public(info.name, found.lease, shown))
 
 
 def _answerable(
@@ -215,7 +238,7 @@ def _annotate(
         task_id=task_id,
         label=done.annotation.value,
         created_at=done.annotation.created_at,
-        next=None if done.next is None else _next_public(view.project, done.next),
+        next=None if done.next is None else _next_public(runtime, view.project_info, done.next),
     )
 
 
@@ -281,7 +304,7 @@ def _answer_next_progress(
         task_id=task_id,
         label=done.annotation.value,
         created_at=done.annotation.created_at,
-        next=_next_public(view.project, done.next),
+        next=_next_public(runtime, view.project_info, done.next),
         progress=shown,
     )
 
@@ -316,34 +339,34 @@ def _heartbeat(task_id: int, user: AnnotatorInfo, runtime: Runtime) -> LeasePubl
 
 @router.post("/projects/{project}/undo", response_model=TaskPublic)
 def undo(project: ProjectName, user: UserDep, runtime: RuntimeDep) -> TaskPublic:
-    """Take back your last answer in the project: its task is yours again."""
-    member_project(runtime.store, user, project)
-    lease = undo_last(
-        runtime.store, project, user.name, runtime.loop(project).controller.settings().lease_seconds
-    )
-    return _task_public(project, lease)
+    """Take back your last answer in the project: its task is yours again (with the model's
+    suggestion, where the project shows them)."""
+    info = member_project(runtime.store, user, project)
+    controller = runtime.loop(project).controller
+    lease = undo_last(runtime.store, project, user.name, controller.settings().lease_seconds)
+    return _task_public(project, lease, suggestion_with_task(controller, info, lease))
 
 
 @router.get("/tasks/{task_id}/guess", response_model=GuessPublic)
 def guess(task_id: TaskId, user: UserDep, runtime: RuntimeDep) -> GuessPublic:
-    """The model's current answer for the task (pre-annotation); what the task's annotator is
-    shown is kept with the task, so that their answer can be compared with it."""
+    """The model's current answer for the task (pre-annotation); reading it keeps nothing
+    (``POST`` serves it to the task's annotator)."""
     view = _own_task(runtime.store, user, task_id)
-    found = runtime.loop(view.project).controller.guess(view.sample)
-    if found is None:
-        return GuessPublic(label=None, probability=None, round=None)
-    if view.annotator == user.name and view.state == "leased":  # kept for acceptance
-        record_suggestion(
-            runtime.store, task_id, user.name, found.label, found.probability, found.round
-        )
-    spans = (
-        None
-        if found.spans is None
-        else [SpanSuggestionPublic(start=a, end=b, label=c, score=p) for a, b, c, p in found.spans]
-    )
-    return GuessPublic(
-        label=found.label, probability=found.probability, round=found.round, spans=spans
-    )
+    return _guess_public(runtime.loop(view.project).controller.guess(view.sample))
+
+
+@router.post("/tasks/{task_id}/guess", response_model=GuessPublic)
+async def serve_guess(task_id: TaskId, user: UserDep, runtime: RuntimeDep) -> GuessPublic:
+    """The model's current answer for the task, as its annotator is shown it on request (the
+    page's "show suggestion" key, or a new model's): kept with the task, so that their answer
+    can be compared with it. Anyone else (an admin) only reads it."""
+    return await runtime.call(_serve_guess, task_id, user, runtime)
+
+
+def _serve_guess(task_id: int, user: AnnotatorInfo, runtime: Runtime) -> GuessPublic:
+    view = _own_task(runtime.store, user, task_id)
+    controller = runtime.loop(view.project).controller
+    return _guess_public(suggestion_on_request(controller, view, user.name))
 
 
 @router.get(

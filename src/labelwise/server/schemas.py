@@ -83,8 +83,29 @@ class ProjectPublic(BaseModel):
     answer: AnswerRulesPublic | None = None  # bounds and step of a number project
 
 
+class SpanSuggestionPublic(BaseModel):
+    """A span the model suggests (code-point offsets) and its score in [0, 1]."""
+
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+class GuessPublic(BaseModel):
+    """The model's current answer for a task (pre-annotation); label None before any model.
+    A spans project's guess lists its spans with their scores in ``spans``."""
+
+    label: str | None
+    probability: float | None
+    round: int | None
+    spans: list[SpanSuggestionPublic] | None = None
+
+
 class TaskPublic(BaseModel):
-    """A task as its annotator sees it: the sample's content, never its gold answer."""
+    """A task as its annotator sees it: the sample's content, never its gold answer, and,
+    where the project shows suggestions and a model exists, the model's suggestion for it
+    (kept as shown to its annotator, for suggestion acceptance)."""
 
     task_id: int
     project: str
@@ -92,6 +113,7 @@ class TaskPublic(BaseModel):
     text: str | None
     image_url: str | None
     expires_at: UtcDateTime
+    suggestion: GuessPublic | None = None
 
 
 class NextTaskPublic(BaseModel):
@@ -103,15 +125,6 @@ class NextTaskPublic(BaseModel):
 
 #: One span of an answer: ``[start, end, label]``, ``text[start:end]`` in Python code points.
 SpanAnswer = tuple[StrictInt, StrictInt, Annotated[str, Field(min_length=1, max_length=200)]]
-
-
-class SpanSuggestionPublic(BaseModel):
-    """A span the model suggests (code-point offsets) and its score in [0, 1]."""
-
-    start: int
-    end: int
-    label: str
-    score: float
 
 
 class AnnotationCreate(_Body):
@@ -171,16 +184,6 @@ class LeasePublic(BaseModel):
     expires_at: UtcDateTime
 
 
-class GuessPublic(BaseModel):
-    """The model's current answer for a task (pre-annotation); label None before any model.
-    A spans project's guess lists its spans with their scores in ``spans``."""
-
-    label: str | None
-    probability: float | None
-    round: int | None
-    spans: list[SpanSuggestionPublic] | None = None
-
-
 class ProgressPublic(BaseModel):
     project: str
     my_labels: int
@@ -214,6 +217,7 @@ class ProjectSettingsUpdate(_Body):
     model: Literal["auto", "logreg", "committee", "mc_dropout"] | None = None
     features: Literal["auto", "minilm", "hashed"] | None = None
     batch_size: int | None = Field(None, ge=1, le=100_000)
+    diversity: Literal["auto", "on", "off"] | None = None
     lookahead: int | None = Field(None, ge=0, le=1_000)
     overlap: int | None = Field(None, ge=1, le=100)
     gold_fraction: float | None = Field(None, ge=0, lt=1, allow_inf_nan=False)
@@ -344,6 +348,7 @@ class OverviewPublic(BaseModel):
     sentence: str
     stopped: bool
     stop_reason: str | None
+    relabeled: int = 0  # times relabeling gave an uncertain label one more annotator
 
 
 class ProjectSettingsChange(ProjectSettingsUpdate):
@@ -353,11 +358,17 @@ class ProjectSettingsChange(ProjectSettingsUpdate):
 
     show_suggestion: bool | None = None
     review_confidence: float | None = Field(None, ge=0.5, le=1, allow_inf_nan=False)
+    #: Relabeling (:mod:`labelwise.store.relabel`): one more annotator for a sample whose
+    #: label's agreement is under this (null: off), up to ``max_annotators`` (null: overlap + 1).
+    relabel_below: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
+    max_annotators: int | None = Field(None, ge=2, le=100)
 
 
 class ProjectSettingsView(ProjectSettingsPublic):
     show_suggestion: bool = True
     review_confidence: float = 0.9
+    relabel_below: float | None = None
+    max_annotators: int | None = None
 
 
 class AcceptanceRowPublic(BaseModel):

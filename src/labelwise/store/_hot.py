@@ -54,9 +54,15 @@ EXPIRED = Prepared(
         Task.lease_expires_at <= bindparam("now"),
     )
 )
+#: An expired lease back to the queue; the lease is checked again here, so that a task
+#: answered while this transaction waited for its row (PostgreSQL) stays answered.
 RELEASE = Prepared(
     update(Task)
-    .where(Task.id == bindparam("tid"))
+    .where(
+        Task.id == bindparam("tid"),
+        Task.state == "leased",
+        Task.lease_expires_at <= bindparam("now"),
+    )
     .values(state="open", annotator_id=None, leased_at=None, lease_expires_at=None)
 )
 BUSY = Prepared(
@@ -107,6 +113,14 @@ TAKE = Prepared(
 SAMPLE_STATE = Prepared(select(Sample.split, Sample.state).where(Sample.id == bindparam("sid")))
 SET_SAMPLE_STATE = Prepared(
     update(Sample).where(Sample.id == bindparam("sid")).values(state=bindparam("new_state"))
+)
+#: A sample's state changed only from the one it was read in: of two transactions that read
+#: the same state (two leases of one sample's slots on PostgreSQL), the second changes no row.
+MOVE_SAMPLE = Prepared(
+    update(Sample)
+    .where(Sample.id == bindparam("sid"), Sample.state == bindparam("old_state"))
+    .values(state=bindparam("new_state"))
+    .returning(Sample.id)
 )
 LEASE_VIEW = Prepared(
     select(
@@ -185,7 +199,11 @@ SUBMITTED_TASK = Prepared(
     .join(Project, Project.id == Task.project_id)
     .join(Sample, Sample.id == Task.sample_id)
     .where(Task.id == bindparam("tid"))
-    .with_for_update(of=Task)
+    # the sample too (PostgreSQL): two answers to one sample's slots take turns, so the later
+    # one reads the earlier's vote and completes the label (both read one vote otherwise, and
+    # the sample stayed unlabeled). NO KEY UPDATE: inserting an annotation or a task that
+    # points at the row (a KEY SHARE lock) does not wait for it.
+    .with_for_update(of=(Task, Sample), key_share=True)
 )
 ADD_ANNOTATION = Prepared(
     insert(Annotation).returning(Annotation.id),
@@ -347,6 +365,17 @@ class Pending:
 def set_sample_state(driver: Driver, sample_id: int, state: str) -> None:
     """Change one sample's state (the caller records the tally move)."""
     driver.run(SET_SAMPLE_STATE, sid=sample_id, new_state=state)
+
+
+def move_sample(
+    driver: Driver, pending: Pending, sample_id: int, split: str, old: str, new: str
+) -> bool:
+    """Change a sample's state from ``old`` to ``new`` and count the move in ``pending``;
+    False (nothing changed, nothing counted) when another transaction moved it first."""
+    if driver.scalar(MOVE_SAMPLE, sid=sample_id, old_state=old, new_state=new) is None:
+        return False
+    pending.move(split, old, new)
+    return True
 
 
 def write_label(

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labelwise.store import _audit, _bulk, _tally
+from labelwise.store import _audit, _bulk
 from labelwise.store._import_spans import (
     SPAN_SUFFIXES,
     SpanFileFormat,
@@ -52,9 +52,14 @@ from labelwise.store._import_spans import (
 )
 from labelwise.store._rows import RowChecker, load_rows
 from labelwise.store.answers import AnswerSpec
-from labelwise.store.engine import Store, utcnow
+from labelwise.store.engine import Store
 from labelwise.store.errors import ImportFileError
-from labelwise.store.projects import check_label_space, check_settings, project_row
+from labelwise.store.projects import (
+    add_project_row,
+    check_label_space,
+    check_settings,
+    project_row,
+)
 from labelwise.store.readers import (
     FileFormat,
     RawRow,
@@ -198,16 +203,14 @@ def _import(
         else:
             space = None if labels is None else check_label_space(labels)
             task_type = None
-            row = Project(
-                name=project,
-                task_type="text_classification",
-                label_space=space or [],
-                settings=check_settings(settings),
-                created_at=utcnow(),
+            row = add_project_row(
+                session,
+                project,
+                "text_classification",
+                "label",
+                space or [],
+                check_settings(settings),
             )
-            session.add(row)
-            session.flush()
-            _tally.create(session, row.id)
         checker = RowChecker(path, file_format, task_type, encoding, answers)
         if spans_format is not None:
             checker.unit = span_unit(spans_format)
@@ -266,18 +269,7 @@ def _new_spans_project(
         merged["answer"] = check_answer_settings("spans", space, settings)
     except StoreError as exc:
         raise ImportFileError(str(path), None, str(exc)) from None
-    row = Project(
-        name=project,
-        task_type="text_classification",
-        answer_kind="spans",
-        label_space=space,
-        settings=merged,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    _tally.create(session, row.id)
-    return row
+    return add_project_row(session, project, "text_classification", "spans", space, merged)
 
 
 def _check_header(path: Path, file_format: FileFormat, encoding: str) -> None:

@@ -161,8 +161,7 @@ def lease_in(
     until = now + timedelta(seconds=lease_seconds)
     driver.run(_hot.TAKE, tid=task_id, who=who, now=now, until=until)
     if state == "queued":
-        _hot.set_sample_state(driver, sample_id, "in_progress")
-        pending.move(split, "queued", "in_progress")
+        _hot.move_sample(driver, pending, sample_id, split, "queued", "in_progress")
     pending.record(
         annotator,
         "lease",
@@ -180,13 +179,12 @@ def _reclaim_expired(driver: Driver, pending: _hot.Pending, now: datetime) -> in
     expired = driver.all(_hot.EXPIRED, pid=pending.project_id, now=now)
     if not expired:
         return 0
-    driver.many(_hot.RELEASE, [{"tid": task_id} for task_id, _ in expired])
+    driver.many(_hot.RELEASE, [{"tid": task_id, "now": now} for task_id, _ in expired])
     for sample_id in sorted({sample_id for _, sample_id in expired}):
         busy = driver.scalar(_hot.BUSY, sid=sample_id)
         found = driver.first(_hot.SAMPLE_STATE, sid=sample_id)
         if not busy and found is not None and found[1] == "in_progress":
-            _hot.set_sample_state(driver, sample_id, "queued")
-            pending.move(found[0], "in_progress", "queued")
+            _hot.move_sample(driver, pending, sample_id, found[0], "in_progress", "queued")
     return len(expired)
 
 

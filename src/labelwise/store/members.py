@@ -30,14 +30,15 @@ def update_settings(
 ) -> ProjectInfo:
     """Merge ``changes`` into the project's settings and return the project.
 
-    ``overlap`` and ``budget`` are checked as in :func:`labelwise.store.create_project`; the
+    ``overlap``, ``budget`` and relabeling (``relabel_below``, ``max_annotators``:
+    :mod:`labelwise.store.relabel`) are checked as in :func:`labelwise.store.create_project`; the
     member list cannot be set here (use :func:`add_member`).
     """
     if _MEMBERS in changes:
         raise StoreError("annotators join a project through add_member, not through settings")
     with store.write() as session:
         row = project_row(session, project, lock=True)
-        merged = check_settings({**row.settings, **dict(changes)})
+        merged = check_settings({**row.settings, **dict(changes)}, row.answer_kind)
         row.settings = merged
         _audit.record(
             session,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from labelwise.store import _audit, _tally
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import NotFoundError, StoreError
+from labelwise.store.relabel import check_relabel
 from labelwise.store.schema import (
     ROLES,
     TASK_TYPES,
@@ -105,7 +106,11 @@ def check_label_space(labels: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+def check_settings(
+    settings: Mapping[str, Any] | None, answer_kind: str | None = None
+) -> dict[str, Any]:
+    """``settings`` over the defaults, checked: ``overlap``, ``budget`` and relabeling
+    (:func:`labelwise.store.relabel.check_relabel`, for a project of ``answer_kind``)."""
     merged = {**DEFAULT_SETTINGS, **(settings or {})}
     overlap = merged["overlap"]
     if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 1:
@@ -113,6 +118,7 @@ def check_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     budget = merged["budget"]
     if budget is not None and (not isinstance(budget, int) or budget < 0):
         raise StoreError(f"budget must be a non-negative integer or None, got {budget!r}")
+    check_relabel(merged, answer_kind)
     return merged
 
 
@@ -129,6 +135,29 @@ def project_row(session: Session, name: str, *, lock: bool = False) -> Project:
         names = session.scalars(select(Project.name).order_by(Project.name)).all()
         known = ", ".join(names) if names else "none yet: import a file or create one"
         raise NotFoundError(f"no project named {name!r} in the store (projects: {known})")
+    return row
+
+
+def add_project_row(
+    session: Session,
+    name: str,
+    task_type: str,
+    answer_kind: str,
+    label_space: list[str],
+    settings: dict[str, Any],
+) -> Project:
+    """Add a project's row (checked values) and its tally row, flushed so it has its id."""
+    row = Project(
+        name=name,
+        task_type=task_type,
+        answer_kind=answer_kind,
+        label_space=label_space,
+        settings=settings,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    _tally.create(session, row.id)
     return row
 
 
@@ -167,23 +196,13 @@ def create_project(
         raise StoreError(f"task type must be one of {', '.join(TASK_TYPES)}, got {task_type!r}")
     answer = check_answer_settings(answer_kind, list(labels), settings)
     label_space = [] if answer_kind == "number" and not labels else check_label_space(labels)
-    merged = check_settings(settings)
+    merged = check_settings(settings, answer_kind)
     if answer is not None:
         merged["answer"] = answer
     with store.write() as session:
         if session.scalars(select(Project.id).where(Project.name == name)).first() is not None:
             raise StoreError(f"a project named {name!r} already exists")
-        row = Project(
-            name=name,
-            task_type=task_type,
-            answer_kind=answer_kind,
-            label_space=label_space,
-            settings=merged,
-            created_at=utcnow(),
-        )
-        session.add(row)
-        session.flush()
-        _tally.create(session, row.id)
+        row = add_project_row(session, name, task_type, answer_kind, label_space, merged)
         _audit.record(
             session,
             actor=actor,

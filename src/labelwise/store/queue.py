@@ -11,7 +11,8 @@ the open task of highest priority (the strategy's score; ties: newest first) tha
 annotator has not had on that sample; a lease whose time ran out goes back to the queue at
 the next lease call. With a gold fraction f, every annotator's n-th task is a gold question
 whenever floor(n f) grows (one in 1/f tasks, evenly spaced; see :mod:`labelwise.store.gold`).
-``submit_annotation`` is idempotent per task. Each function is one
+With relabeling on, a sample whose label comes out uncertain gets one more task, up to a cap
+(:mod:`labelwise.store.relabel`). ``submit_annotation`` is idempotent per task. Each function is one
 transaction with its audit row. Samples of the eval split are never queued (refused here, and
 by a CHECK constraint).
 """
@@ -19,9 +20,10 @@ by a CHECK constraint).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -42,6 +44,7 @@ from labelwise.store.leasing import (
     lease_next_task,
 )
 from labelwise.store.projects import project_row
+from labelwise.store.relabel import ask_another, relabel_rule
 from labelwise.store.schema import Project, Round, Sample, Task
 
 __all__ = [
@@ -347,9 +350,8 @@ def _submit_in(
     driver.run(_hot.TASK_DONE, tid=task_id)
     label = None
     if split != "gold":  # gold answers are checked against the gold label, never aggregated
-        overlap = int((settings or {}).get("overlap", 1))
         label = _label_if_complete(
-            driver, pending, sample_id, split, sample_state, overlap, now, spec
+            driver, pending, task_id, sample_id, split, sample_state, settings or {}, now, spec
         )
     pending.record(
         annotator,
@@ -367,18 +369,22 @@ def _submit_in(
 def _label_if_complete(
     driver: Driver,
     pending: _Pending,
+    task_id: int,
     sample_id: int,
     split: str,
     state: str,
-    overlap: int,
+    settings: Mapping[str, Any],
     now: datetime,
     spec: AnswerSpec,
 ) -> str | None:
     """The label once ``overlap`` answers are in: the majority (as
     :func:`write_majority_label`), the median or mean of numbers, the per-label majority of
-    label sets (:func:`labelwise.store.answer_aggregation.aggregate_answers`)."""
+    label sets (:func:`labelwise.store.answer_aggregation.aggregate_answers`). Where it is
+    less certain than the project's relabeling asks, the sample gets one more task
+    (:func:`labelwise.store.relabel.ask_another`): this is where a sample is judged to need
+    another answer, for overlap and relabeling alike."""
     values = [row[0] for row in driver.all(_hot.VOTES, sid=sample_id)]
-    if len(values) < overlap:
+    if len(values) < int(settings.get("overlap", 1)):
         return None
     value, agreement, method = aggregate_answers(spec, values)
     value = _hot.write_label(
@@ -387,6 +393,8 @@ def _label_if_complete(
     if state != "labeled":
         pending.move(split, state, "labeled")
         _hot.set_sample_state(driver, sample_id, "labeled")
+    rule = relabel_rule(settings)
+    ask_another(driver, pending, task_id, sample_id, agreement, len(values), rule, now)
     return value
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import ClassVar, Literal
 
 import numpy as np
-import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.strategies.base import (
@@ -236,6 +235,8 @@ def lloyd(
 
     An emptied cluster is moved to the point farthest from its centroid (as scikit-learn does).
     """
+    import scipy.sparse  # here, not at import: the store and the server need no SciPy
+
     n, k = points.shape[0], centroids.shape[0]
     variance = float(np.mean(np.var(points, axis=0))) if points.shape[1] else 0.0
     labels = np.full(n, -1, dtype=np.intp)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import ClassVar, Literal, get_args
 
 import numpy as np
-import scipy.cluster.hierarchy
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
@@ -268,6 +267,8 @@ class ClusterMargin(Strategy):
         m = short.size
         labels = np.zeros(1, dtype=np.intp)
         if m > 1:
+            import scipy.cluster.hierarchy  # here, not at import: the server needs no SciPy
+
             points = np.asarray(x[short], dtype=np.float64)
             tree = scipy.cluster.hierarchy.linkage(points, method="average", metric="euclidean")
             t = min(batch_size if self.n_clusters is None else self.n_clusters, m)

@@ -3,7 +3,9 @@
 // and invitations.
 "use strict";
 const base = () => "/api/admin/projects/" + encodeURIComponent(lw.$("project").value);
-const NUMBERS = ["review_confidence", "batch_size", "overlap", "gold_fraction", "gold_threshold", "retrain_every", "lookahead", "budget", "target_accuracy", "stop_kappa", "max_uncertainty"];
+const NUMBERS = ["review_confidence", "relabel_below", "max_annotators", "batch_size", "overlap", "gold_fraction", "gold_threshold", "retrain_every", "lookahead", "budget", "target_accuracy", "stop_kappa", "max_uncertainty"];
+// Settings an empty field clears (sent as null): no budget, relabeling off, its default cap.
+const CLEARABLE = ["budget", "relabel_below", "max_annotators"];
 const AGREEMENT_HINT = "Undefined until two annotators have answered the same samples (set overlap to 2 or more).";
 
 async function signIn() {
@@ -61,6 +63,7 @@ function showOverview(o) {
   lw.$("ov-trend").textContent = o.accuracy_change === null ? "trend after the next round"
     : (o.accuracy_change >= 0 ? "+" : "") + (100 * o.accuracy_change).toFixed(1) + " points over " + o.trend_labels + " labels";
   lw.$("ov-rounds").textContent = o.rounds;
+  lw.$("ov-relabeled").textContent = o.relabeled;
   lw.$("ov-sentence").textContent = o.sentence;
   lw.$("ov-sentence").dataset.stopped = o.stopped;
   put("ov-criteria", lw.table("Stopping criteria: current value against threshold", ["criterion", "current", "threshold", "met", "in words"],
@@ -119,7 +122,8 @@ async function refresh() {
   ]);
   const kind = kinds[lw.$("project").value] || "label";
   if (lw.$("strategy").dataset.kind !== kind) await listStrategies(kind);
-  const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget, show_suggestion: String(settings.show_suggestion), review_confidence: settings.review_confidence };
+  const values = { ...settings.loop, overlap: settings.overlap, budget: settings.budget, show_suggestion: String(settings.show_suggestion), review_confidence: settings.review_confidence,
+    relabel_below: settings.relabel_below, max_annotators: settings.max_annotators };
   for (const input of lw.$("settings-form").querySelectorAll("input, select")) input.value = values[input.name] ?? "";
   showOverview(overview);
   showDashboard(dashboard);
@@ -137,7 +141,7 @@ lw.$("settings-form").addEventListener("submit", (event) => attempt(async () => 
   event.preventDefault();
   const body = {};
   for (const input of event.target.querySelectorAll("input, select")) {
-    if (input.value === "") { if (input.name === "budget") body.budget = null; continue; }
+    if (input.value === "") { if (CLEARABLE.includes(input.name)) body[input.name] = null; continue; }
     if (input.name === "show_suggestion") body.show_suggestion = input.value === "true";
     else body[input.name] = NUMBERS.includes(input.name) ? Number(input.value) : input.value;
   }

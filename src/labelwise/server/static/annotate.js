@@ -1,8 +1,10 @@
 // The annotator's page: next task with the model's suggestion, skip, multi-step undo, progress
-// and the model's age. What is asked depends on the project's answer kind: one button per label
-// (keys from keys.js), a number input (type the number, Enter submits), one checkbox per label
-// (its key toggles it, Enter submits the set) or, for NER spans, the text to select in and tag
-// (spans.js: a label's key tags the selection, the model's spans come pre-filled, Enter submits).
+// and the model's age; one request per label (the answer brings the next task, its suggestion
+// and the progress back). What is asked depends on the project's answer kind: one button per
+// label (keys from keys.js), a number input (type the number, Enter submits), one checkbox per
+// label (its key toggles it, Enter submits the set) or, for NER spans, the text to select in and
+// tag (spans.js: a label's key tags the selection, the model's spans come pre-filled, Enter
+// submits).
 "use strict";
 let labels = [];
 let keys = [];
@@ -193,7 +195,7 @@ async function show(next) {
   }
   shownAt = performance.now();
   if (kind === "number") lw.$("number").focus(); // type the number, Enter sends it
-  if (showSuggestion) await guess();
+  if (showSuggestion) showGuess(task.suggestion || null); // it came with the task
 }
 
 async function keepLease() {
@@ -253,25 +255,29 @@ async function undo() {
   } catch (error) { lw.say(error.message); }
 }
 
-// The model's suggestion for the task in view, with its confidence; its button is marked.
+// The model's suggestion for the task in view, asked for (the g key, the button, a new model):
+// the server keeps that it was shown, as it does for the suggestion that comes with a task.
 async function guess() {
   if (!task) return;
+  try { showGuess(await lw.api("POST", "/api/tasks/" + task.task_id + "/guess")); }
+  catch (error) { lw.say(error.message); }
+}
+
+// A suggestion (null or a null label: no model yet) with its confidence; its button is marked.
+function showGuess(g) {
   const box = lw.$("suggestion");
-  try {
-    const g = await lw.api("GET", "/api/tasks/" + task.task_id + "/guess");
-    box.classList.remove("hidden");
-    if (g.label === null) { box.textContent = "No model yet: no suggestion."; return; }
-    if (kind === "number") { box.textContent = "Model suggests " + g.label + " (round " + g.round + ")"; return; }
-    if (kind === "spans") {
-      lwSpans.suggest(g.spans || []);
-      box.textContent = "Model suggests " + (g.spans || []).length + " span(s), shown in the text (round " + g.round + "): click one to remove it";
-      return;
-    }
-    const suggested = kind === "labels" ? JSON.parse(g.label) : [g.label];
-    const named = suggested.length ? suggested.join(", ") : "no label";
-    box.textContent = "Model suggests " + named + " (" + Math.round(100 * g.probability) + "% confident, round " + g.round + ")";
-    for (const b of lw.$("labels").children) b.classList.toggle("suggested", suggested.includes(b.dataset.label));
-  } catch (error) { lw.say(error.message); }
+  box.classList.remove("hidden");
+  if (!g || g.label === null) { box.textContent = "No model yet: no suggestion."; return; }
+  if (kind === "number") { box.textContent = "Model suggests " + g.label + " (round " + g.round + ")"; return; }
+  if (kind === "spans") {
+    lwSpans.suggest(g.spans || []);
+    box.textContent = "Model suggests " + (g.spans || []).length + " span(s), shown in the text (round " + g.round + "): click one to remove it";
+    return;
+  }
+  const suggested = kind === "labels" ? JSON.parse(g.label) : [g.label];
+  const named = suggested.length ? suggested.join(", ") : "no label";
+  box.textContent = "Model suggests " + named + " (" + Math.round(100 * g.probability) + "% confident, round " + g.round + ")";
+  for (const b of lw.$("labels").children) b.classList.toggle("suggested", suggested.includes(b.dataset.label));
 }
 
 async function refreshProgress() {
