@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import labelwise.cli.datasets_cmd  # registers the command
 import labelwise.cli.simulate_cmd  # noqa: F401 - registers the command
 from labelwise.cli import app, main
 
@@ -63,3 +64,26 @@ def test_bad_span_options_are_named(
         main(["simulate", "--task", "spans", "--out", str(tmp_path), *extra])
     assert exited.value.code != 0
     assert message in capsys.readouterr().err
+
+
+def test_a_span_corpus_runs_the_span_simulation_without_task(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["simulate", "--dataset", "hironsan", "--seeds", "1", "--initial", "10"]
+    args += ["--batch-size", "10", "--budget", "20", "--pool-size", "60", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    header = (out / "rounds.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.split(",")[-1] == "span_f1"
+    assert json.loads((out / "summary.json").read_text())["strategies"].keys() == {
+        "random",
+        "mnlp",
+    }
+
+
+def test_datasets_lists_the_span_corpora_as_json() -> None:
+    result = CliRunner().invoke(app, ["datasets", "--task", "spans", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert {d["name"] for d in listed} == {"wnut16", "hironsan"}
+    assert {d["task"] for d in listed} == {"spans"}
+    assert all(d["installed"] for d in listed)  # the spans extra installs both packages

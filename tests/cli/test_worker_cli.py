@@ -396,14 +396,16 @@ def test_annotators_meet_no_deadlock_while_a_worker_trains(pg_url: str, tmp_path
         store.close()
 
 
-def _http(base: str, method: str, path: str, token: str) -> tuple[int, dict]:
+def _http(
+    base: str, method: str, path: str, token: str, body: dict | None = None
+) -> tuple[int, dict]:
     import json
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(
-        base + path, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, json.loads(answer.read() or b"null")
@@ -486,7 +488,73 @@ def test_serve_with_workers_runs_api_processes_that_leave_rounds_to_the_worker(
             serve.kill()
             output, _ = serve.communicate()
         store.close()
-    assert "2 API processes" in output and "labelwise worker --store" in output, output
+    assert "2 API process(es)" in output and "labelwise worker --store" in output, output
+
+
+@pytest.mark.slow
+def test_an_api_process_suggests_with_the_model_the_worker_kept(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from labelwise.cli.serve_cmd import free_port
+    from labelwise.store.members import add_member
+
+    store = init_store(pg_url)
+    text_project(store, tmp_path, n_pool=300)
+    add_member(store, "p", "a0")
+    port = free_port("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("w")  # a file: a pipe nobody reads would fill up
+    serve = subprocess.Popen(
+        [*CLI, "serve", "--workers", "1", "--trainer", "worker", "--store", pg_url,
+         "--port", str(port)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    worker = Worker(pg_url)
+    try:
+        worker.wait_for(r"^round end p 1 ", timeout=90)  # cold: a queue, no model yet
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                status, found = _http(base, "POST", "/api/projects/p/next", "a0-token")
+                break
+            except OSError:
+                assert serve.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        assert status == 200 and found["task"] is not None, found
+        assert found["task"]["suggestion"] is None  # no round has fitted a model yet
+        task, answered = found["task"], 0
+        while (suggestion := task["suggestion"]) is None:
+            assert time.monotonic() < deadline, (answered, worker.lines, _tail(tmp_path))
+            label = "pos" if any(w in task["text"] for w in WORDS["pos"]) else "neg"
+            path = f"/api/tasks/{task['task_id']}/annotation?next=true"
+            status, reply = _http(base, "POST", path, "a0-token", {"label": label})
+            assert status == 201, reply
+            answered += 1
+            time.sleep(0.1)  # an annotator's pace, if a fast one's: the API looks every 2 s
+            task = reply["next"]["task"]
+            while task is None:  # the worker tops the queue up every quarter second
+                assert time.monotonic() < deadline, (answered, worker.lines, _tail(tmp_path))
+                time.sleep(0.2)
+                task = _http(base, "POST", "/api/projects/p/next", "a0-token")[1]["task"]
+        # the suggestion is the model of a round the worker ran and kept
+        ended = {int(n) for phase, n, _ in worker.rounds() if phase == "end"}
+        assert suggestion["round"] in ended and suggestion["round"] >= 2, (suggestion, ended)
+        assert suggestion["label"] in ("neg", "pos") and 0.5 <= suggestion["probability"] <= 1
+        assert answered >= 3  # retrain_every labels before the first fitted round
+    finally:
+        worker.stop()
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+        log.close()
+        store.close()
+
+
+def _tail(folder: Path) -> str:
+    return "\n".join((folder / "serve.log").read_text().splitlines()[-30:])
 
 
 #: One API process's store work for an annotator: lease and answer until the queue is empty.

@@ -125,3 +125,21 @@ def test_suggestion_scores_bound_the_span_probability_from_above(tagger: CRFTagg
         )
         assert exact <= s.score + 1e-3
         assert 0 < s.score <= 1
+
+
+def test_the_shape_marks_the_scripts_of_text_without_spaces() -> None:
+    shapes = [f["shape"] for f in token_features(["東京タワー", "ダーバン", "で", "2005", "서울"])]
+    assert shapes == ["一ア", "ア", "あ", "d", "가"]
+    assert token_features(["McDonald's"])[0]["shape"] == "XxXx'x"
+
+
+def test_an_unseen_katakana_word_is_tagged_as_the_katakana_names_it_learned() -> None:
+    # every word of the test sentence is unseen: only the kind of script can carry over
+    words = [["ダーバン", "は", "港"], ["ロンドン", "の", "橋"], ["ベルリン", "が", "好き"]]
+    words += [["今日", "は", "雨"], ["明日", "の", "天気"], ["先生", "が", "来る"]]
+    tags = [["B-LOC", "O", "O"]] * 3 + [["O", "O", "O"]] * 3
+    tagger = CRFTagger().fit(words, tags)
+    assert tagger.predict([["ローマ", "と", "山"], ["昨日", "と", "山"]]) == [
+        ["B-LOC", "O", "O"],
+        ["O", "O", "O"],
+    ]

@@ -70,15 +70,22 @@ def _random_samples(rng: random.Random, n: int) -> list[tuple[str, list[tuple[in
     return samples
 
 
-def _fill(store: Store, samples: list[tuple[str, list[tuple[int, int, str]]]]) -> None:
-    create_project(store, "p", LABELS, answer_kind="spans")
-    ids = add_samples(store, "p", [{"id": f"s{i}", "text": t} for i, (t, _) in enumerate(samples)])
-    add_annotator(store, "a")
-    enqueue(store, "p", ids, scores=[float(len(ids) - k) for k in range(len(ids))])
+def _fill(
+    store: Store,
+    samples: list[tuple[str, list[tuple[int, int, str]]]],
+    project: str = "p",
+    annotator: str = "a",
+) -> None:
+    """A spans project ``project`` whose samples ``annotator`` labeled with their spans."""
+    create_project(store, project, LABELS, answer_kind="spans")
+    rows = [{"id": f"s{i}", "text": t} for i, (t, _) in enumerate(samples)]
+    ids = add_samples(store, project, rows)
+    add_annotator(store, annotator)
+    enqueue(store, project, ids, scores=[float(len(ids) - k) for k in range(len(ids))])
     for _, spans in samples:
-        lease = lease_next_task(store, "p", "a")
+        lease = lease_next_task(store, project, annotator)
         assert lease is not None
-        submit_annotation(store, lease.task_id, "a", [list(s) for s in spans])
+        submit_annotation(store, lease.task_id, annotator, [list(s) for s in spans])
 
 
 def _stored(samples: list[tuple[str, list[tuple[int, int, str]]]]) -> list[list[Span]]:

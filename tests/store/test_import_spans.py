@@ -20,6 +20,7 @@ from labelwise.store import (
     list_projects,
     list_samples,
 )
+from labelwise.store._import_spans import file_digest
 from tests.store.databases import BACKENDS, fresh_database_url
 from tests.store.test_export_spans import LABELS, _fill, _samples, _squeezed
 
@@ -67,10 +68,11 @@ def test_an_export_imports_into_a_fresh_project_with_the_same_spans(
     assert (info.answer_kind, info.label_space) == ("spans", tuple(LABELS))
     before, after = _labeled(store, "p", tmp_path), _labeled(store, "q", tmp_path)
     assert [(t, s) for _, t, s in after] == [(t, s) for _, t, s in before]
-    if file_format != "spacy-json":  # spaCy's JSON keeps no ids: documents are numbered
+    if file_format != "spacy-json":  # spaCy's JSON keeps no ids: the file's digest and places
         assert [i for i, _, _ in after] == [i for i, _, _ in before]
     else:
-        assert [i for i, _, _ in after] == [str(n) for n in range(len(before))]
+        prefix = file_digest(out)
+        assert [i for i, _, _ in after] == [f"{prefix}-{n}" for n in range(len(before))]
 
 
 def test_a_conll_export_imports_with_the_same_span_words_and_labels(
@@ -139,6 +141,33 @@ def test_prodigy_jsonl_spans_make_a_spans_project(store: Store, tmp_path: Path) 
     assert first["meta"] == {"answer": "accept"}  # Prodigy's other fields kept, not its tokens
 
 
+@pytest.mark.parametrize("file_format", ["conll", "spacy-json"])
+def test_two_files_without_ids_import_into_one_project_and_export_back(
+    any_store: Store, tmp_path: Path, file_format: str
+) -> None:
+    store = any_store
+    suffix = {"conll": ".conll", "spacy-json": ".json"}[file_format]
+    paths = []
+    for name, samples in (("p1", _samples(2)[:5]), ("p2", _samples(3)[:5])):
+        _fill(store, samples, project=name, annotator=f"a-{name}")
+        paths.append(tmp_path / f"{name}{suffix}")
+        export_labeled(store, name, paths[-1], file_format)  # type: ignore[arg-type]
+    alone = []  # each file in a project of its own: what the shared project must hold
+    for n, path in enumerate(paths):
+        import_samples(store, path, f"alone{n}", labels=LABELS)
+        alone += _labeled(store, f"alone{n}", tmp_path)
+    reports = [import_samples(store, path, "both", labels=LABELS) for path in paths]
+    assert [(r.inserted, r.labeled) for r in reports] == [(5, 5), (5, 5)]
+    both = _labeled(store, "both", tmp_path)
+    assert both == alone and len({i for i, _, _ in both}) == 10
+    again = import_samples(store, paths[1], "both")  # the same file: the same ids, nothing new
+    assert (again.inserted, again.unchanged) == (0, 5)
+    out = tmp_path / f"both{suffix}"  # the shared project exports and imports back whole
+    export_labeled(store, "both", out, file_format)  # type: ignore[arg-type]
+    assert import_samples(store, out, "copy", labels=LABELS).labeled == 10
+    assert [(t, s) for _, t, s in _labeled(store, "copy", tmp_path)] == [(t, s) for _, t, s in both]
+
+
 BAD_CONLL = "Ada\tB-PER\nLovelace\tI-PER\n\nin\tO\nParis\tI-LOC\n"
 
 
@@ -204,7 +233,8 @@ def test_the_cli_imports_a_conll_file(tmp_path: Path) -> None:
         labeled = _labeled(opened, "ner", tmp_path)
     finally:
         opened.close()
+    prefix = file_digest(path)
     assert labeled == [
-        ("1", "Ada Lovelace in Paris", [(0, 12, "PER"), (16, 21, "LOC")]),
-        ("2", "hi", []),
+        (f"{prefix}-1", "Ada Lovelace in Paris", [(0, 12, "PER"), (16, 21, "LOC")]),
+        (f"{prefix}-2", "hi", []),
     ]

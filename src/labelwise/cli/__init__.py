@@ -37,6 +37,7 @@ app = typer.Typer(
 #: its commands (or a group: ``app.add_typer(project_app, name="project")``) to ``app``.
 COMMAND_MODULES: tuple[str, ...] = (
     "strategies_cmd",
+    "datasets_cmd",
     "store_cmd",
     "simulate_cmd",
     "select_cmd",
@@ -52,6 +53,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 #: a command of a group is keyed "group command"). tests/cli checks that each one parses.
 EXAMPLES: dict[str, str] = {
     "strategies": "labelwise strategies --json",
+    "datasets": "labelwise datasets --task spans --json",
     "init": "labelwise init --store sqlite:///labels.db",
     "import": "labelwise import reviews.csv --labels pos,neg --store sqlite:///labels.db",
     "export": "labelwise export --out labeled.jsonl --format jsonl",

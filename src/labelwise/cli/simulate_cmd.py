@@ -121,6 +121,10 @@ def simulate(
     Each strategy runs once per seed against random; the report says how many labels each one
     needs to reach the target and how that compares with random.
     """
+    if not _given(ctx, "task") and _given(ctx, "dataset"):  # a named set knows its task
+        from labelwise.simulate.catalog import dataset_task
+
+        task = dataset_task(dataset) or task  # type: ignore[assignment]
     if task == "spans":
         _simulate_spans(ctx, out, baseline=not no_baseline)
         return

@@ -145,7 +145,8 @@ class ClaimedController(Controller):
     Its rounds first claim the project (PostgreSQL advisory lock): one asked for here while a
     trainer holds the project is refused with :class:`RoundsBusyError`, never run twice. Its
     stop state is read from the store again when older than ``fresh_seconds``, since rounds
-    recorded by another process decide it.
+    recorded by another process decide it; so is the model it suggests with, which the
+    trainer's rounds keep in the store (:mod:`labelwise.controller.published`).
     """
 
     fresh_seconds: ClassVar[float] = 1.0

@@ -20,12 +20,13 @@ One :meth:`Controller.run_round`:
 
 The queue's depth follows the team: ``batch_size`` plus ``lookahead`` tasks per active
 annotator. The eval split is never scored nor queued. The latest model stays in memory for
-pre-annotation (:meth:`Controller.guess`).
+pre-annotation (:meth:`Controller.guess`), and is kept with its round in the store
+(:mod:`labelwise.controller.published`), so that a process that did not train it (an API
+process beside ``labelwise worker``, or a server restarted) serves it too.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 import time
@@ -48,6 +49,7 @@ from labelwise.controller.models import (
     task_targets,
 )
 from labelwise.controller.pool import PoolFeatures
+from labelwise.controller.published import NewestStoredModel, publishable, served_copy
 from labelwise.controller.settings import LOOP_KEY, LoopSettings, loop_settings
 from labelwise.controller.stopping import StopDecision, decide_stop
 from labelwise.controller.weighting import reweight_by_gold
@@ -146,6 +148,8 @@ class Controller:
         setting (:func:`~labelwise.controller.features.feature_source_for`), followed when the
         setting changes
     chunk_size : samples featurised and scored at once
+    model_check_seconds : how often :meth:`guess` asks the store whether a newer model than
+        its own was stored (by a trainer in another process); one indexed read
     """
 
     def __init__(
@@ -155,6 +159,7 @@ class Controller:
         *,
         features: FeatureSource | None = None,
         chunk_size: int = 4096,
+        model_check_seconds: float = 2.0,
     ) -> None:
         info = get_project(store, project)
         self.store = store
@@ -172,6 +177,7 @@ class Controller:
         self._engine: RoundEngine | None = None
         self._engine_key: tuple[str, str, int] | None = None
         self._fitted: tuple[Any, int] | None = None  # (model copy, round number)
+        self._stored = NewestStoredModel(store, project, check_seconds=model_check_seconds)
         self._round_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._reserve: deque[tuple[int, float]] = deque()  # the last ranking's unqueued tail
@@ -190,6 +196,12 @@ class Controller:
         new = loop_settings(info.settings, answer_kind=info.answer_kind, **changes)
         update_settings(self.store, self.project, {LOOP_KEY: new.to_dict()}, actor=actor)
         return new
+
+    def _follow_features(self, settings: LoopSettings) -> None:
+        """Follow a change of the ``features`` setting (a source given by the caller stays)."""
+        if self._features_choice not in (None, settings.features):
+            self._features_choice = settings.features
+            self.features = feature_source_for(self.store, self.project, text=settings.features)
 
     def _model_name(self, settings: LoopSettings) -> str:
         """The service model that runs: the setting's, or the task's for a regression or
@@ -279,9 +291,7 @@ class Controller:
         t0 = time.perf_counter()
         info = get_project(self.store, self.project)
         settings = loop_settings(info.settings)
-        if self._features_choice not in (None, settings.features):
-            self._features_choice = settings.features
-            self.features = feature_source_for(self.store, self.project, text=settings.features)
+        self._follow_features(settings)
         rounds = list_rounds(self.store, self.project)
         rng = np.random.default_rng(settings.seed + len(rounds))
         reweight_by_gold(self.store, self.project, settings.gold_threshold, actor=actor)
@@ -361,6 +371,10 @@ class Controller:
         }
         model_version = None if model is None else f"v{engine.version}-labels-{len(labeled)}"
         t0 = time.perf_counter()
+        features_name = None if self.kind == "spans" else self.features.name
+        blob = None if model is None else publishable(model, features_name)
+        timings["publish"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         recorded = record_round(
             self.store,
             self.project,
@@ -370,8 +384,11 @@ class Controller:
             sample_ids=picked_ids,
             scores=[] if result is None else _finite(result.scores).tolist(),
             batch_size=depth,
+            model=blob,
             actor=actor,
         )
+        if model is not None:  # served while refitting; this process need not read it back
+            self._fitted = (served_copy(model), recorded.number)
         queued = 0
         if not stop.stop and picked_ids:
             queued = self._requeue(
@@ -379,8 +396,6 @@ class Controller:
             )
         timings["record_and_queue"] = time.perf_counter() - t0
         self._stop = stop
-        if model is not None:
-            self._fitted = (_served_copy(model), recorded.number)  # served while refitting
         return RoundReport(
             number=recorded.number,
             strategy=strategy_name,
@@ -468,8 +483,13 @@ class Controller:
 
     # reading the model ------------------------------------------------------------------
     def guess(self, sample: SampleRecord) -> Guess | None:
-        """The latest model's most probable label for ``sample``; None before any model."""
-        fitted = self._fitted
+        """The latest model's most probable label for ``sample``; None before any model.
+
+        The latest model is this object's own (the round it ran last) or, when the store
+        holds a newer round's (trained by another process, or before a restart), that one,
+        read once per round (:class:`~labelwise.controller.published.NewestStoredModel`).
+        """
+        fitted = self._serving()
         if fitted is None:
             return None
         model, number = fitted
@@ -492,24 +512,33 @@ class Controller:
         best = int(np.argmax(proba))
         return Guess(self.classes[best], float(proba[best]), number)
 
+    def _serving(self) -> tuple[Any, int] | None:
+        """The model :meth:`guess` uses and its round: this object's own, unless the store
+        holds a newer one that reads the features this object makes."""
+        own = self._fitted
+        stored = self._stored.newer_than(None if own is None else own[1])
+        if stored is None:
+            return own
+        if self.kind != "spans" and stored.features != self.features.name:
+            self._follow_features(self.settings())  # the setting changed in another process
+            if stored.features != self.features.name:
+                self._stored.refuse(
+                    stored,
+                    f"round {stored.round}'s model reads {stored.features} features, this "
+                    f"process makes {self.features.name}: install the same extras where the "
+                    "trainer and the API processes run",
+                )
+                return own
+        return stored.model, stored.round
+
     @property
     def model_round(self) -> int | None:
-        """The round whose model :meth:`guess` uses, None before the first fit."""
-        return None if self._fitted is None else self._fitted[1]
-
-
-def _served_copy(model: Any) -> Any:
-    """A copy of the fitted model, served while the next round refits the engine's. A CRF's
-    compiled tagger cannot be deep-copied: the copy opens a tagger of its own from the
-    model's bytes."""
-    if hasattr(model, "model_bytes_") and hasattr(model, "tagger_"):
-        import pycrfsuite
-
-        clone = copy.copy(model)
-        clone.tagger_ = pycrfsuite.Tagger()
-        clone.tagger_.open_inmemory(model.model_bytes_)
-        return clone
-    return copy.deepcopy(model)
+        """The round whose model :meth:`guess` used last (this object's own or one read
+        from the store), None before the first fit; reads nothing."""
+        rounds = [self._fitted[1]] if self._fitted is not None else []
+        if self._stored.loaded is not None:
+            rounds.append(self._stored.loaded.round)
+        return max(rounds, default=None)
 
 
 def _finite(values: NDArray[Any]) -> NDArray[np.float64]:

@@ -11,6 +11,7 @@ Needs ``python-crfsuite`` (``pip install 'labelwise[spans]'``), imported when a 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -27,44 +28,62 @@ __all__ = ["CRFTagger", "token_features"]
 Features = dict[str, float | str]
 
 
+#: Scripts of text written without spaces, each shown in a word's shape by one character
+#: (CJK ideographs, hiragana, katakana with its long-vowel mark and half-width forms, Hangul):
+#: ``"南アフリカ共和国"`` -> ``"一ア一"``. Their words are mostly unseen in a small labeled set;
+#: the kind of script (katakana: a foreign name; kanji then hiragana: a verb) generalizes.
+_SCRIPTS = (
+    (re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆]"), "一"),
+    (re.compile(r"[\u3041-\u309f]"), "あ"),
+    (re.compile(r"[\u30a0-\u30ff\uff66-\uff9f]"), "ア"),
+    (re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"), "가"),
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def _shape(word: str) -> str:
-    """Word shape with runs collapsed: ``"McDonald's"`` -> ``"XxXx'x"``, ``"2024"`` -> ``"d"``."""
+    """Word shape with runs collapsed: ``"McDonald's"`` -> ``"XxXx'x"``, ``"2024"`` -> ``"d"``,
+    ``"東京タワー"`` -> ``"一ア"`` (:data:`_SCRIPTS`). Cached: a corpus repeats its words."""
     shape = re.sub(r"[A-Z]", "X", word)
     shape = re.sub(r"[a-z]", "x", shape)
     shape = re.sub(r"\d", "d", shape)
+    if not shape.isascii():
+        for pattern, mark in _SCRIPTS:
+            shape = pattern.sub(mark, shape)
     return re.sub(r"(.)\1+", r"\1", shape)
 
 
-def _word_features(word: str, prefix: str) -> Features:
-    low = word.lower()
+def _word_features(word: str, low: str, shape: str) -> Features:
     return {
-        f"{prefix}lower": low,
-        f"{prefix}shape": _shape(word),
-        f"{prefix}suf3": low[-3:],
-        f"{prefix}suf2": low[-2:],
-        f"{prefix}pre2": low[:2],
-        f"{prefix}title": float(word.istitle()),
-        f"{prefix}upper": float(word.isupper()),
-        f"{prefix}digit": float(word.isdigit()),
-        f"{prefix}at": float(word.startswith(("@", "#"))),
-        f"{prefix}url": float(word.startswith(("http", "www."))),
+        "lower": low,
+        "shape": shape,
+        "suf3": low[-3:],
+        "suf2": low[-2:],
+        "pre2": low[:2],
+        "title": float(word.istitle()),
+        "upper": float(word.isupper()),
+        "digit": float(word.isdigit()),
+        "at": float(word.startswith(("@", "#"))),
+        "url": float(word.startswith(("http", "www."))),
     }
 
 
 def token_features(words: Sequence[str]) -> list[Features]:
     """Features of each token: its own (lower case, shape, affixes, case flags) and its
     neighbours' within two positions, plus sentence-boundary markers."""
+    lows = [word.lower() for word in words]
+    shapes = [_shape(word) for word in words]
+    titles = [float(word.istitle()) for word in words]
     features: list[Features] = []
     for i, word in enumerate(words):
         feats: Features = {"bias": 1.0, "pre1": word[:1].lower(), "suf1": word[-1:].lower()}
-        feats.update(_word_features(word, ""))
+        feats.update(_word_features(word, lows[i], shapes[i]))
         for offset in (-2, -1, 1, 2):
             j = i + offset
             if 0 <= j < len(words):
-                near = words[j]
-                feats[f"{offset}:lower"] = near.lower()
-                feats[f"{offset}:shape"] = _shape(near)
-                feats[f"{offset}:title"] = float(near.istitle())
+                feats[f"{offset}:lower"] = lows[j]
+                feats[f"{offset}:shape"] = shapes[j]
+                feats[f"{offset}:title"] = titles[j]
             else:
                 feats[f"{offset}:pad"] = 1.0
         features.append(feats)

@@ -4,23 +4,30 @@ The formats are those :mod:`labelwise.store.export_spans` writes, read by
 :mod:`labelwise.spans.formats` (their one reader each), plus Prodigy's JSONL:
 
 - ``.conll``, ``.bio``, ``.iob``: CoNLL, one sentence per sample (BIO or BILUO tags), its text
-  the words joined by spaces; ids are the sentences' numbers (``"1"``, ``"2"``...);
+  the words joined by spaces; ids are the file's digest and the sentence's number
+  (``"3f09c2a81b-1"``, ``"3f09c2a81b-2"``...);
 - ``.json``: spaCy v2 training JSON, one paragraph per sample, the text its ``raw``; ids are the
-  documents' places (``"0"``, ``"0.1"`` for a second paragraph);
+  file's digest and the document's place (``"3f09c2a81b-0"``, ``"3f09c2a81b-0.1"`` for a second
+  paragraph);
 - ``.spacy``: spaCy v3 DocBin (needs spaCy), ids from the docs' ``user_data["id"]`` (as the
-  export writes them), else their numbers from 1;
+  export writes them), else the file's digest and their numbers from 1;
 - ``.jsonl``: the store's own rows (``id``, ``text``, ``label`` a list of spans) or Prodigy's
   (``spans`` as ``{"start", "end", "label"}`` objects; its ``tokens`` are not kept).
+
+The digest (:func:`file_digest`, the first 10 hex digits of the file's SHA-256) makes the ids of
+formats without ids unique across the files of a project, whatever the files are called (an
+upload reaches the importer under a made-up name), while importing the same file again finds
+the same ids and changes nothing.
 
 Each document becomes a row ``{"id", "text", "label": [[start, end, label], ...]}`` with the
 place it came from (the sentence's first line; the document's number for JSON and DocBin), so
 that the row path (:func:`labelwise.store._rows.load_rows`) checks it against the project's
-entity labels and names the file and place of the first bad one. A format without ids gives
-numbers: give ids (JSONL, DocBin) to import several files into one project.
+entity labels and names the file and place of the first bad one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +40,7 @@ from labelwise.store.readers import RawRow, read_rows
 __all__ = [
     "SPAN_SUFFIXES",
     "SpanFileFormat",
+    "file_digest",
     "jsonl_has_spans",
     "span_format",
     "span_labels",
@@ -99,6 +107,16 @@ def span_rows(path: Path, file_format: SpanFileFormat, encoding: str = "utf-8") 
     return _spacy_json_rows(path, text)
 
 
+def file_digest(path: Path) -> str:
+    """The first 10 hex digits of the SHA-256 of ``path``'s bytes: the prefix of the ids made
+    for the documents of a format without ids."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:10]
+
+
 def span_labels(rows: list[RawRow]) -> set[str]:
     """The entity labels the rows' spans name (a new project's label space)."""
     found: set[str] = set()
@@ -143,10 +161,11 @@ def _conll_rows(path: Path, text: str) -> list[RawRow]:
     from labelwise.spans.formats import FormatError, conll_document, conll_sentences
 
     rows = []
+    prefix = file_digest(path)
     try:
         for number, (line, words) in enumerate(conll_sentences(text), start=1):
             try:
-                rows.append(_row(line, str(number), conll_document(words)))
+                rows.append(_row(line, f"{prefix}-{number}", conll_document(words)))
             except SpanError as exc:
                 raise ImportFileError(str(path), line, f"the sentence here: {exc}") from None
     except FormatError as exc:
@@ -163,9 +182,10 @@ def _spacy_json_rows(path: Path, text: str) -> list[RawRow]:
         raise ImportFileError(
             str(path), exc.lineno, f"not valid JSON: {exc.msg}", column=exc.colno
         ) from None
+    prefix = file_digest(path)
     try:
         return [
-            _row(n, place, document)
+            _row(n, f"{prefix}-{place}", document)
             for n, (place, document) in enumerate(spacy_json_documents(data), start=1)
         ]
     except InvalidInputError as exc:  # SpanError too; the message names document and paragraph
@@ -179,7 +199,8 @@ def _docbin_rows(path: Path) -> list[RawRow]:
         documents = from_docbin(path.read_bytes())
     except InvalidInputError as exc:
         raise ImportFileError(str(path), None, str(exc)) from None
+    prefix = file_digest(path)
     return [
-        _row(n, document.id if document.id is not None else str(n), document)
+        _row(n, document.id if document.id is not None else f"{prefix}-{n}", document)
         for n, document in enumerate(documents, start=1)
     ]

@@ -144,16 +144,18 @@ def lease_in(
     project_id = pending.project_id
     reclaimed = _reclaim_expired(driver, pending, now)
     held = driver.scalar(_hot.HELD, pid=project_id, who=who, now=now)
-    if held is not None:
-        return _lease_of(driver, int(held), annotator)
+    lease = None if held is None else _lease_of(driver, int(held), annotator)
+    if lease is not None:
+        return lease
     if project.budget is not None:
         driver.run(_hot.LOCK_PROJECT, pid=project_id)  # PostgreSQL: budgeted leases queue
         if _budget_used(driver, project_id) >= project.budget:
             return None
     if gold_fraction > 0 and gold.gold_due(driver, project_id, who, gold_fraction):
         question = gold.lease_gold(driver, pending, who, now, lease_seconds)
-        if question is not None:
-            return _lease_of(driver, question, annotator)
+        lease = None if question is None else _lease_of(driver, question, annotator)
+        if lease is not None:
+            return lease
     picked = driver.first(_hot.PICK, pid=project_id, who=who)
     if picked is None:
         return None
@@ -188,11 +190,14 @@ def _reclaim_expired(driver: Driver, pending: _hot.Pending, now: datetime) -> in
     return len(expired)
 
 
-def _lease_of(driver: Driver, task_id: int, annotator: str) -> TaskLease:
+def _lease_of(driver: Driver, task_id: int, annotator: str) -> TaskLease | None:
+    """The lease on ``task_id``; None when it is no longer leased: on PostgreSQL another
+    transaction may reclaim a lease that expired between the caller's read and this one."""
     found = driver.first(_hot.LEASE_VIEW, tid=task_id)
     if found is None:  # pragma: no cover - the caller just read or wrote this task
         raise NotFoundError(f"no task {task_id} in the store")
-    assert found[6] is not None
+    if found[6] is None:
+        return None
     return TaskLease(
         task_id=found[0],
         sample_id=found[1],

@@ -2,7 +2,9 @@
 
 ``record_round`` stores the round, the score of every sample the strategy scored and, by
 default, a dataset version of the labeled set the round's model was trained on, all in one
-transaction. ``why_chosen`` answers "why was this sample chosen?" from those scores.
+transaction, with the round's fitted model as bytes when the caller gives them
+(:mod:`labelwise.store.round_models`). ``why_chosen`` answers "why was this sample chosen?"
+from those scores.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from labelwise.store import _audit
 from labelwise.store.engine import Store, utcnow
 from labelwise.store.errors import NotFoundError, StoreError
 from labelwise.store.projects import project_row
+from labelwise.store.round_models import MODELS_KEPT, ModelBlob, keep_round_model
 from labelwise.store.schema import DatasetVersion, Round, Sample, Score, Task
 from labelwise.store.versions import snapshot
 
@@ -61,6 +64,8 @@ def record_round(
     scores: Sequence[float] = (),
     batch_size: int = 0,
     create_version: bool = True,
+    model: ModelBlob | None = None,
+    keep_models: int = MODELS_KEPT,
     actor: str = "labelwise",
 ) -> RoundInfo:
     """Record a round: strategy, model version, metrics and the scores of the pool.
@@ -77,6 +82,9 @@ def record_round(
         How many samples the round asks to label.
     create_version : bool
         Also snapshot the labeled set as a dataset version tied to this round.
+    model : ModelBlob, optional
+        The round's fitted model as bytes, kept with the round for processes that did not
+        train it; the project's models older than the newest ``keep_models`` are dropped.
     """
     ids = [int(i) for i in sample_ids]
     values = [float(s) for s in scores]
@@ -124,6 +132,8 @@ def record_round(
         if foreign:
             raise NotFoundError(f"{foreign} scored sample(s) are not in project {project!r}")
         version = snapshot(session, row.id, round_row.id, None) if create_version else None
+        if model is not None:
+            keep_round_model(session, row.id, number, model, keep_models)
         _audit.record(
             session,
             actor=actor,
@@ -131,7 +141,12 @@ def record_round(
             object_type="round",
             object_id=round_row.id,
             project_id=row.id,
-            detail={"number": number, "strategy": strategy, "scores": len(ids)},
+            detail={
+                "number": number,
+                "strategy": strategy,
+                "scores": len(ids),
+                "model_bytes": None if model is None else len(model.data),
+            },
         )
         return RoundInfo(
             number,

@@ -8,7 +8,9 @@ and its lease),
 split and state, kept in the same transactions as the samples so that status reads 15 rows
 instead of scanning the pool), and the computed features of samples: ``feature_set`` (one per
 project and kind: its dimension and fixed parameters) and ``sample_feature`` (one float32
-vector per sample and kind). Constraints carry names from one convention, for Alembic.
+vector per sample and kind), the suggestions served (``suggestion``) and the newest rounds'
+fitted models as bytes (``round_model``). Constraints carry names from one convention, for
+Alembic.
 """
 
 from __future__ import annotations
@@ -332,3 +334,25 @@ class Suggestion(Base):
     round_number: Mapped[int | None] = mapped_column(Integer())
     model_version: Mapped[str | None] = mapped_column(String(200))
     served_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class RoundModel(Base):
+    """A round's fitted model as bytes, for the processes that did not train it (since 0008).
+
+    Written in the round's own transaction (:func:`labelwise.store.record_round`), so a
+    process that sees a round sees its model; only the newest few of a project are kept.
+    ``format`` says how ``data`` was made (the reader refuses one it does not make itself),
+    ``features`` the feature kind the model reads (None for a spans project's tagger).
+    """
+
+    __tablename__ = "round_model"
+    __table_args__ = (
+        ForeignKeyConstraint(["project_id", "round_number"], ["round.project_id", "round.number"]),
+    )
+
+    project_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    round_number: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    format: Mapped[str] = mapped_column(String(400))
+    features: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    data: Mapped[bytes] = mapped_column(LargeBinary())
