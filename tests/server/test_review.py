@@ -73,7 +73,7 @@ def test_resolution_refuses_annotators_foreign_labels_and_gold(served: Served) -
     url = f"{REVIEW}/samples/{item['sample_id']}/resolution"
     assert served.client.post(url, headers=served.alice, json={"label": "neg"}).status_code == 403
     wrong = served.client.post(url, headers=rita, json={"label": "meh"})
-    assert wrong.status_code == 422 and "not one of neg, pos" in wrong.json()["detail"]
+    assert wrong.status_code == 422 and "label space (neg, pos)" in wrong.json()["detail"]
     gold = next(s for s in list_samples(served.store, "reviews") if s.split == "gold")
     refused = served.client.post(
         f"{REVIEW}/samples/{gold.id}/resolution", headers=rita, json={"label": "neg"}

@@ -238,3 +238,22 @@ def test_the_cli_imports_a_conll_file(tmp_path: Path) -> None:
         (f"{prefix}-1", "Ada Lovelace in Paris", [(0, 12, "PER"), (16, 21, "LOC")]),
         (f"{prefix}-2", "hi", []),
     ]
+
+
+def test_a_gold_document_with_many_entities_is_kept_whole(any_store: Store, tmp_path: Path) -> None:
+    # 20 entities: 276 characters of spans, past the 200 a gold label had before 0009
+    text = " ".join(["Ada"] * 20)
+    spans = [[4 * i, 4 * i + 3, "PER"] for i in range(20)]
+    path = tmp_path / "gold.jsonl"
+    row = {"id": "g0", "text": text, "split": "gold", "label": spans}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    create_project(any_store, "long", ["PER", "LOC"], answer_kind="spans")
+    assert import_samples(any_store, path, "long").inserted == 1
+    from sqlalchemy import select
+
+    from labelwise.store.schema import Sample
+
+    with any_store.read() as session:
+        stored = session.scalar(select(Sample.gold_label).where(Sample.external_id == "g0"))
+    assert stored is not None and len(stored) > 200
+    assert [list(s) for s in json.loads(stored)] == spans

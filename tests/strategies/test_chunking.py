@@ -68,6 +68,21 @@ def test_any_strides_are_read(layout: str) -> None:
     np.testing.assert_allclose(got, reference(x), rtol=1e-12)
 
 
+@pytest.mark.parametrize("layout", ["fortran", "one_row"])
+def test_a_kernel_may_overwrite_its_block_but_never_the_input(layout: str) -> None:
+    base = np.random.default_rng(7).random((1 if layout == "one_row" else 600, 5))
+    x = np.asfortranarray(base) if layout == "fortran" else base
+    before = x.copy()
+
+    def overwrite(b: RowBlock) -> None:
+        b.t[:] = -1.0
+        b.out[:] = b.t[0]
+
+    got = map_row_blocks(overwrite, x, block_rows=256)
+    assert got is not None and (got == -1.0).all()
+    np.testing.assert_array_equal(x, before)
+
+
 def test_blocks_are_sized_for_the_cache() -> None:
     assert block_rows_for(10, 4, 256 * 1024) == 6553
     assert block_rows_for(100_000, 8) == 256  # never fewer rows than this

@@ -43,12 +43,13 @@ class GoldStanding:
 def gold_standing(
     answers: Sequence[GoldAnswer], n_classes: int, threshold: float
 ) -> dict[int, GoldStanding]:
-    """Each gold-answering annotator's standing, by annotator id."""
+    """Each gold-answering annotator's standing, by annotator id (an answer is correct when
+    it passed: :func:`labelwise.store.answers.gold_credit`)."""
     ids = sorted({a.annotator_id for a in answers})
     names = {a.annotator_id: a.annotator for a in answers}
     answered = np.array([sum(a.annotator_id == i for a in answers) for i in ids], dtype=np.int64)
     correct = np.array(
-        [sum(a.annotator_id == i and a.value == a.gold_label for a in answers) for i in ids],
+        [sum(a.annotator_id == i and a.passed for a in answers) for i in ids],
         dtype=np.int64,
     )
     report = GoldReport(answered=answered, correct=correct)

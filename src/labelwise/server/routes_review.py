@@ -44,8 +44,16 @@ from labelwise.server.schemas import (
     SamplePublic,
     WhyPublic,
 )
-from labelwise.store import AnnotatorInfo, SampleRecord, Vote, list_rounds, reaggregate
+from labelwise.store import (
+    AnnotatorInfo,
+    ProjectInfo,
+    SampleRecord,
+    Vote,
+    list_rounds,
+    reaggregate,
+)
 from labelwise.store.aggregation import REVIEW_METHOD
+from labelwise.store.answers import AnswerError, AnswerSpec, encode_answer
 from labelwise.store.browse import (
     BrowseFilters,
     SampleView,
@@ -168,12 +176,8 @@ def resolve(
 ) -> SamplePublic:
     """Set a sample's final label; it is stored with the method ``review`` (and audited)."""
     info = member_project(runtime.store, reviewer, project)
-    if body.label not in info.label_space:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"label {body.label!r} is not one of {', '.join(info.label_space)}",
-        )
     view = sample_view(runtime.store, project, sample_id)
+    label = _reviewed_answer(info, view.text, body.label)
     if view.split == "gold":
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -186,10 +190,10 @@ def resolve(
             f"sample {view.external_id!r} has no label from annotators yet: resolve it once"
             " its answers are in",
         )
-    share = sum(a.value == body.label for a in view.answers) / len(view.answers)
+    share = sum(a.value == label for a in view.answers) / len(view.answers)
 
     def chosen(_votes: Sequence[Vote]) -> dict[int, tuple[str, float | None]]:
-        return {sample_id: (body.label, share)}
+        return {sample_id: (label, share)}
 
     reaggregate(runtime.store, project, chosen, REVIEW_METHOD, actor=reviewer.name)
     return _public(project, sample_view(runtime.store, project, sample_id))
@@ -356,19 +360,26 @@ def check_gold(
     """A failed gold question checked: ``label`` is its right answer (the gold label is
     corrected when it differs); it leaves the review queue. Audited."""
     info = member_project(store, reviewer, project)
-    if body.label not in info.label_space:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"label {body.label!r} is not one of {', '.join(info.label_space)}",
-        )
     view = sample_view(store, project, sample_id)
+    label = _reviewed_answer(info, view.text, body.label)
     if view.split != "gold":
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"sample {view.external_id!r} is not a gold question: resolve its label instead",
         )
-    corrected = review_gold(store, project, sample_id, body.label, reviewer.name)
-    return GoldReviewPublic(sample_id=sample_id, gold_label=body.label, corrected=corrected)
+    corrected = review_gold(store, project, sample_id, label, reviewer.name)
+    return GoldReviewPublic(sample_id=sample_id, gold_label=label, corrected=corrected)
+
+
+def _reviewed_answer(info: ProjectInfo, text: str | None, given: str) -> str:
+    """A reviewer's answer in the stored form of the project's answer kind (a label of the
+    label space, a number on the project's grid, a JSON list of labels or of
+    ``[start, end, label]`` spans within the text); 422 naming the problem otherwise."""
+    spec = AnswerSpec.of(info.answer_kind, info.label_space, info.settings)
+    try:
+        return encode_answer(spec, given, info.name, text)
+    except AnswerError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
 
 @router.get(

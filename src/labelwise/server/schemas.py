@@ -439,9 +439,10 @@ class SamplePagePublic(BaseModel):
 
 
 class ResolutionCreate(_Body):
-    """The reviewer's final label for a sample."""
+    """The reviewer's final answer for a sample in the project's answer kind: a label, a
+    number, or the JSON text of a list of labels or of ``[start, end, label]`` spans."""
 
-    label: str = Field(min_length=1, max_length=200)
+    label: str = Field(min_length=1, max_length=100_000)
 
 
 class ReviewReasonPublic(BaseModel):

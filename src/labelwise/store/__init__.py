@@ -12,7 +12,14 @@ Examples
 
 from labelwise.store.adding import add_samples
 from labelwise.store.aggregation import Aggregator, Vote, majority, reaggregate
-from labelwise.store.answers import AnswerError, AnswerSpec, decode_answer, encode_answer
+from labelwise.store.answers import (
+    AnswerError,
+    AnswerSpec,
+    decode_answer,
+    encode_answer,
+    gold_credit,
+    gold_score,
+)
 from labelwise.store.engine import (
     DEFAULT_URL,
     Store,
@@ -98,6 +105,8 @@ __all__ = [
     "enqueue",
     "export_labeled",
     "get_project",
+    "gold_credit",
+    "gold_score",
     "import_samples",
     "init_store",
     "iter_features",

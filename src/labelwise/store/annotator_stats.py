@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from labelwise.store.answers import AnswerSpec, gold_credit
 from labelwise.store.engine import Store
 from labelwise.store.projects import annotator_row, project_row
 from labelwise.store.schema import Annotation, Annotator, Sample, SampleTally
@@ -35,13 +36,15 @@ class PoolVote:
 
 @dataclass(frozen=True)
 class GoldAnswer:
-    """One annotation on a gold sample, with the gold label it is checked against."""
+    """One annotation on a gold sample, with the gold label it is checked against and whether
+    it passed (:func:`labelwise.store.answers.gold_credit`, by the project's answer kind)."""
 
     sample_id: int
     annotator: str
     value: str
     gold_label: str
     annotator_id: int
+    passed: bool
 
 
 def annotation_count(store: Store, project: str, annotator: str) -> int:
@@ -80,9 +83,11 @@ def pool_votes(store: Store, project: str) -> list[PoolVote]:
 
 
 def gold_answers(store: Store, project: str) -> list[GoldAnswer]:
-    """Every answer to a gold question of the project, with its gold label."""
+    """Every answer to a gold question of the project, with its gold label and whether it
+    passed."""
     with store.read() as session:
         row = project_row(session, project)
+        spec = AnswerSpec.of(row.answer_kind, row.label_space, row.settings)
         found = session.execute(
             select(
                 Annotation.sample_id,
@@ -101,7 +106,9 @@ def gold_answers(store: Store, project: str) -> list[GoldAnswer]:
             )
             .order_by(Annotation.id)
         )
-        return [GoldAnswer(s, a, v, str(g), i) for s, a, v, g, i in found]
+        return [
+            GoldAnswer(s, a, v, str(g), i, gold_credit(spec, v, str(g))) for s, a, v, g, i in found
+        ]
 
 
 def labeled_count(store: Store, project: str, split: str = "pool") -> int:

@@ -24,6 +24,13 @@ equal to the label for ``label``, the mean pairwise Jaccard similarity of the se
 alpha, interval metric for numbers and MASI or Jaccard for sets). Spans aggregate by strict
 majority of the annotators (:func:`labelwise.spans.agreement.aggregate_spans`), with the mean
 pairwise exact span F1 as their agreement.
+
+An answer to a gold question passes (:func:`gold_credit`) when it says what the gold label says,
+whatever its serialisation: the same label, the same set of labels, the same number (within half
+the project's ``step``, so on the same grid point; else equal as floats), or, for a gold
+document of spans, an exact span F1 (:func:`labelwise.spans.agreement.span_f1`) of at least the
+project's ``gold_f1`` (``{"answer": {"gold_f1": ...}}``, default :data:`GOLD_SPAN_F1`): finding
+5 of 6 entities and nothing else is F1 0.91, a pass; 3 of 6 is 0.67, a failure.
 """
 
 from __future__ import annotations
@@ -36,11 +43,13 @@ from typing import Any
 
 from labelwise.errors import InvalidInputError
 from labelwise.quality.numeric import check_numeric_answer
+from labelwise.spans.agreement import span_f1
 from labelwise.spans.document import Span, SpanError, check_spans
 from labelwise.store.errors import StoreError
 from labelwise.store.schema import ANSWER_KINDS
 
 __all__ = [
+    "GOLD_SPAN_F1",
     "AnswerError",
     "AnswerSpec",
     "check_answer_settings",
@@ -48,6 +57,8 @@ __all__ = [
     "decode_spans",
     "encode_answer",
     "encode_spans",
+    "gold_credit",
+    "gold_score",
 ]
 
 #: The longest multi-label answer text (a label set must stay short; span answers, in the
@@ -56,6 +67,9 @@ MAX_ANSWER_CHARS = 200
 NUMBER_AGGREGATIONS: tuple[str, ...] = ("median", "mean")
 #: No text to check span ends against: only ``start >= 0`` and ``end > start`` are checked.
 _NO_END = 2**62
+#: A gold document of spans passes from this exact span F1 on (a spans project's
+#: ``{"answer": {"gold_f1": ...}}`` setting overrides it).
+GOLD_SPAN_F1 = 0.8
 
 
 class AnswerError(StoreError, InvalidInputError):
@@ -72,6 +86,7 @@ class AnswerSpec:
     high: float | None = None
     step: float | None = None
     aggregation: str = "median"
+    gold_f1: float = GOLD_SPAN_F1
 
     @classmethod
     def of(cls, kind: str, labels: Sequence[str], settings: Mapping[str, Any] | None) -> AnswerSpec:
@@ -84,6 +99,7 @@ class AnswerSpec:
             high=answer.get("max"),
             step=answer.get("step"),
             aggregation=str(answer.get("aggregation", "median")),
+            gold_f1=float(answer.get("gold_f1", GOLD_SPAN_F1)),
         )
 
 
@@ -115,14 +131,19 @@ def check_answer_settings(
             raise StoreError("'answer' settings (bounds, step) apply to number projects only")
         return None
     if kind == "spans":
-        unknown = sorted(set(answer) - {"aggregation"})
+        unknown = sorted(set(answer) - {"aggregation", "gold_f1"})
         if unknown:
-            raise StoreError(f"a spans project takes no answer settings {unknown}")
+            raise StoreError(
+                f"a spans project takes no answer settings {unknown}: use aggregation, gold_f1"
+            )
         if answer.get("aggregation", "majority") != "majority":
             raise StoreError("a spans project aggregates by span 'majority'")
         if not labels:
             raise StoreError("a spans project needs entity labels (for example PER,ORG,LOC)")
-        return {"aggregation": "majority"}
+        gold_f1 = _number_or_none("gold_f1", answer.get("gold_f1"))
+        if gold_f1 is not None and not 0.0 < gold_f1 <= 1.0:
+            raise StoreError(f"answer gold_f1 must be in (0, 1], got {gold_f1:g}")
+        return {"aggregation": "majority"} | ({} if gold_f1 is None else {"gold_f1": gold_f1})
     if kind == "labels":
         unknown = sorted(set(answer) - {"aggregation"})
         if unknown:
@@ -309,3 +330,46 @@ def decode_answer(
     if spec.kind == "labels":
         return list(json.loads(text))
     return text
+
+
+def _spec_of(spec: AnswerSpec | str) -> AnswerSpec:
+    return AnswerSpec(kind=spec) if isinstance(spec, str) else spec
+
+
+def gold_score(spec: AnswerSpec | str, value: str, gold_label: str) -> float:
+    """How much of the gold answer ``gold_label`` the answer ``value`` (both stored texts, or
+    any serialisation :func:`encode_answer` takes) gets right, in [0, 1].
+
+    ``spec`` is the project's (or only its answer kind: a number is then compared without a
+    step). Spans score their exact span F1 against the gold spans (1 when both are empty);
+    the other kinds 1 or 0: the same label, the same set of labels (in any order), the same
+    number (within half the ``step``, else equal as floats). An answer that cannot be read as
+    its kind scores 0 unless it is the gold text itself.
+    """
+    spec = _spec_of(spec)
+    if value == gold_label:
+        return 1.0
+    try:
+        if spec.kind == "spans":
+            got = [_span_of(i, item) for i, item in enumerate(_parse_spans(value))]
+            gold = [_span_of(i, item) for i, item in enumerate(_parse_spans(gold_label))]
+            return span_f1([got], [gold], "exact").f1
+        if spec.kind == "labels":
+            return float(set(_parse_labels(value)) == set(_parse_labels(gold_label)))
+        if spec.kind == "number":
+            answer, expected = _parse_number(value), _parse_number(gold_label)
+            if spec.step is not None:
+                return float(abs(answer - expected) < spec.step / 2)
+            return float(math.isclose(answer, expected, rel_tol=1e-9, abs_tol=1e-12))
+    except (AnswerError, TypeError):
+        return 0.0
+    return 0.0
+
+
+def gold_credit(spec: AnswerSpec | str, value: str, gold_label: str) -> bool:
+    """Whether the answer ``value`` to a gold question passes against ``gold_label``: a span
+    F1 of at least ``spec.gold_f1`` (:data:`GOLD_SPAN_F1` by default) for spans, a full
+    score (:func:`gold_score`) for the other kinds."""
+    spec = _spec_of(spec)
+    need = spec.gold_f1 if spec.kind == "spans" else 1.0
+    return gold_score(spec, value, gold_label) >= need

@@ -9,7 +9,9 @@ Four reasons put a sample in the queue:
   standing answer of the project, when that label's posterior is at least
   :data:`DAWID_SKENE_SURE` (more likely than every other label together; single-label
   projects);
-- ``gold_failed``: an answer to a gold question differs from its gold label.
+- ``gold_failed``: an answer to a gold question fails against its gold label
+  (:func:`labelwise.store.answers.gold_credit`: the same label, label set or number, or spans
+  with an exact F1 of at least the project's ``gold_f1``).
 
 A pool sample is resolved once a reviewer set its label (method ``review``,
 :func:`labelwise.store.reaggregate`); a gold question once a reviewer checked it
@@ -28,7 +30,7 @@ from labelwise.store import _audit
 from labelwise.store.aggregation import REVIEW_METHOD, Vote
 from labelwise.store.annotator_stats import gold_answers
 from labelwise.store.answer_aggregation import dawid_skene_labels
-from labelwise.store.answers import AnswerSpec
+from labelwise.store.answers import AnswerSpec, encode_answer
 from labelwise.store.browse import SampleView, views_of
 from labelwise.store.engine import Store
 from labelwise.store.errors import NotFoundError, StoreError
@@ -192,7 +194,7 @@ def review_queue(
         add(_against_dawid_skene(store, project_id, spec))
     if "gold_failed" in kinds:
         for g in gold_answers(store, project):
-            if g.value != g.gold_label and not (open_only and g.sample_id in checked):
+            if not g.passed and not (open_only and g.sample_id in checked):
                 failed = ReviewReason("gold_failed", g.annotator, g.value, g.gold_label)
                 add({g.sample_id: [failed]})
     with store.read() as session:
@@ -204,15 +206,17 @@ def review_queue(
 
 
 def review_gold(store: Store, project: str, sample_id: int, label: str, reviewer: str) -> bool:
-    """A reviewer's check of a failed gold question: ``label`` is the right answer. The gold
-    label is corrected when it differs (True), confirmed otherwise (False); audited."""
+    """A reviewer's check of a failed gold question: ``label`` is the right answer (any form
+    :func:`~labelwise.store.answers.encode_answer` takes for the project's answer kind; kept in
+    its canonical form). The gold label is corrected when it differs (True), confirmed
+    otherwise (False); audited."""
     with store.write() as session:
         row = project_row(session, project, lock=True)
         sample = session.get(Sample, sample_id)
         if sample is None or sample.project_id != row.id or sample.split != "gold":
             raise NotFoundError(f"no gold question {sample_id} in project {project!r}")
-        if label not in row.label_space:
-            raise StoreError(f"label {label!r} is not one of {', '.join(row.label_space)}")
+        spec = AnswerSpec.of(row.answer_kind, row.label_space, row.settings)
+        label = encode_answer(spec, label, project, sample.text)  # AnswerError names a bad one
         before = sample.gold_label
         sample.gold_label = label
         _audit.record(

@@ -130,7 +130,7 @@ class Sample(Base):
     uri: Mapped[str | None] = mapped_column(Text)
     split: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(12))
-    gold_label: Mapped[str | None] = mapped_column(String(200))
+    gold_label: Mapped[str | None] = mapped_column(Text)  # Text since 0009: gold spans
     meta: Mapped[dict[str, Any] | None]
     content_hash: Mapped[str] = mapped_column(String(32))
 

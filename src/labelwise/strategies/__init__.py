@@ -44,7 +44,7 @@ from labelwise.strategies.multilabel import (
     max_margin_uncertainty,
     mmc,
 )
-from labelwise.strategies.random_sampling import Random
+from labelwise.strategies.random_sampling import Random, random
 from labelwise.strategies.regression import (
     committee_variance,
     emcm,
@@ -59,7 +59,7 @@ from labelwise.strategies.stream import (
     RandomizedVariableUncertainty,
     VariableUncertainty,
 )
-from labelwise.strategies.topk import StreamingTopK, random, top_k
+from labelwise.strategies.topk import StreamingTopK, top_k
 from labelwise.strategies.uncertainty import entropy, least_confidence, margin, ratio
 
 __all__ = [

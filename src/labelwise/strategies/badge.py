@@ -33,13 +33,7 @@ from labelwise.strategies.base import (
     select_indices,
 )
 from labelwise.strategies.clustering import SquaredDistances, d2_seeding, euclidean_sq_dist
-from labelwise.validation import (
-    check_batch_size,
-    check_exclude,
-    check_matrix_with_norms,
-    check_rng,
-    row_sq_norms,
-)
+from labelwise.validation import row_sq_norms
 
 
 def gradient_embedding_distances(
@@ -88,31 +82,9 @@ def badge(
     if grad_embeddings is None:
         arrays = {"proba": proba, "embeddings": embeddings}
         return select_indices(Badge(), batch_size, rng, exclude, **arrays)
-    g = check_matrix_with_norms(grad_embeddings, "grad_embeddings")[0]
-    mask = check_exclude(exclude, g.shape[0])
-    k = check_batch_size(batch_size, g.shape[0] - int(mask.sum()))
-    return _badge(None, None, g, k, check_rng(rng), mask)[0]
-
-
-def _badge(
-    proba: NDArray[np.floating] | None,
-    embeddings: NDArray[np.floating] | None,
-    grad_embeddings: NDArray[np.floating] | None,
-    batch_size: int,
-    rng: np.random.Generator,
-    exclude: NDArray[np.bool_],
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    """Seed on checked inputs (explicit gradients when given); (indices, gradient norm of each)."""
-    sq_dist: SquaredDistances
-    if grad_embeddings is not None:
-        sq_norms = row_sq_norms(grad_embeddings)
-        sq_dist = euclidean_sq_dist(grad_embeddings, sq_norms)
-    else:
-        assert proba is not None and embeddings is not None
-        sq_dist, sq_norms = gradient_embedding_distances(proba, embeddings)
-    first = int(np.argmax(np.where(exclude, -np.inf, sq_norms)))
-    indices = d2_seeding(sq_dist, sq_norms.size, batch_size, rng, ~exclude, first)
-    return indices, np.sqrt(sq_norms[indices])
+    return select_indices(
+        _GivenGradients(), batch_size, rng, exclude, grad_embeddings=grad_embeddings
+    )
 
 
 @register_strategy
@@ -128,7 +100,19 @@ class Badge(Strategy):
     wants = frozenset({"grad_embeddings"})
 
     def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
-        idx, norms = _badge(
-            inputs.proba, inputs.embeddings, inputs.grad_embeddings, batch_size, rng, exclude
-        )
-        return Selection(idx, norms)
+        sq_dist: SquaredDistances
+        if inputs.grad_embeddings is not None:
+            sq_norms = row_sq_norms(inputs.grad_embeddings)
+            sq_dist = euclidean_sq_dist(inputs.grad_embeddings, sq_norms)
+        else:
+            assert inputs.proba is not None and inputs.embeddings is not None
+            sq_dist, sq_norms = gradient_embedding_distances(inputs.proba, inputs.embeddings)
+        first = int(np.argmax(np.where(exclude, -np.inf, sq_norms)))
+        indices = d2_seeding(sq_dist, sq_norms.size, batch_size, rng, ~exclude, first)
+        return Selection(indices, np.sqrt(sq_norms[indices]))
+
+
+class _GivenGradients(Badge):
+    """BADGE over explicit gradient embeddings alone (:func:`badge` given them)."""
+
+    needs = frozenset({"grad_embeddings"})

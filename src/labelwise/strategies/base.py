@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError, MissingInputError, UnknownStrategyError
-from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, score_in_chunks
+from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, iter_chunks, score_in_chunks
 from labelwise.strategies.target_validation import TARGET_CHECKS, check_target_shapes
 from labelwise.strategies.topk import top_k_masked
 from labelwise.validation import (
@@ -120,9 +120,11 @@ class PoolInputs:
     @property
     def n_pool(self) -> int:
         """Number of pool items, read off the first pool-sized input present."""
+        not_pool = LABELED_INPUTS | {"exclude", "pool_size"}
         sizes = {
-            name: np.shape(value)[POOL_AXIS.get(name, 0)]
-            for name, value in self._pool_arrays().items()
+            f.name: np.shape(value)[POOL_AXIS.get(f.name, 0)]
+            for f in fields(self)
+            if f.name not in not_pool and (value := getattr(self, f.name)) is not None
         }
         if self.pool_size is not None:
             sizes["pool_size"] = int(self.pool_size)
@@ -133,14 +135,6 @@ class PoolInputs:
                 f"pool inputs disagree on the pool size (rows per item): {sizes}"
             )
         return int(next(iter(sizes.values())))
-
-    def _pool_arrays(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name not in LABELED_INPUTS | {"exclude", "pool_size"}
-            and getattr(self, f.name) is not None
-        }
 
     def require(self, needs: frozenset[str], strategy: str) -> None:
         """Raise a clear error when an input the strategy declared is missing."""
@@ -218,11 +212,11 @@ class Strategy(ABC):
 
 
 class ScoringStrategy(Strategy):
-    """Top-k of a per-item score computed from one input, chunk by chunk.
+    """Top-k of a per-item score computed from the declared inputs, chunk by chunk.
 
-    Subclasses (see :func:`scoring_strategy`) set ``name``, ``input_name`` (``needs`` follows)
-    and ``score_fn``, a pure function from the input array to one score per pool item, higher =
-    more informative, that validates its input as it scores it.
+    Subclasses (see :func:`scoring_strategy`) set ``name``, ``input_name`` (and ``more_inputs``;
+    ``needs`` follows) and ``score_fn``, a pure function from the input arrays to one score per
+    pool item, higher = more informative, that validates its inputs as it scores them.
 
     Parameters
     ----------
@@ -232,7 +226,9 @@ class ScoringStrategy(Strategy):
     """
 
     input_name: ClassVar[InputName]
-    #: One score per pool item of the input array (pool axis ``POOL_AXIS``), higher = better;
+    #: Further pool inputs that ``score_fn`` takes after the first, pool axis 0, chunked alike.
+    more_inputs: ClassVar[tuple[InputName, ...]] = ()
+    #: One score per pool item of the input arrays (pool axis ``POOL_AXIS``), higher = better;
     #: set it with ``staticmethod(function)``.
     score_fn: ClassVar[Callable[..., NDArray[np.float64]]]
     #: Whether ``score_fn`` reads the pool block by block itself: it then gets the whole array,
@@ -246,7 +242,7 @@ class ScoringStrategy(Strategy):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "input_name" in cls.__dict__:
-            cls.needs = frozenset({cls.input_name})
+            cls.needs = frozenset({cls.input_name, *cls.more_inputs})
 
     def score(
         self, inputs: PoolInputs, n_jobs: int | None = None, *, n_threads: int | None = None
@@ -257,7 +253,7 @@ class ScoringStrategy(Strategy):
         them; None keeps the strategy's own. The scores do not depend on it.
         """
         inputs.require(self.needs, self.name)
-        array = getattr(inputs, self.input_name)
+        arrays = [getattr(inputs, name) for name in (self.input_name, *self.more_inputs)]
         fn = type(self).score_fn
         params = self._score_params()
         if _takes(fn, "n_jobs"):
@@ -265,8 +261,14 @@ class ScoringStrategy(Strategy):
             params["n_jobs"] = self.n_jobs if given is None else given
         bound = functools.partial(fn, **params)
         if self.streams:
-            return np.asarray(bound(array), dtype=np.float64)
-        return score_in_chunks(bound, array, POOL_AXIS.get(self.input_name, 0), self.chunk_size)
+            return np.asarray(bound(*arrays), dtype=np.float64)
+        if self.more_inputs:  # several pool-first arrays: a chunk of each at a time
+            out = np.empty(inputs.n_pool, dtype=np.float64)
+            for chunk in iter_chunks(out.size, self.chunk_size):
+                out[chunk] = bound(*(array[chunk] for array in arrays))
+            return out
+        axis = POOL_AXIS.get(self.input_name, 0)
+        return score_in_chunks(bound, arrays[0], axis, self.chunk_size)
 
     def _score_params(self) -> dict[str, Any]:
         """Keyword arguments of ``score_fn`` set by the strategy (a kernel choice), not n_jobs."""

@@ -6,22 +6,14 @@ distribution, of the cross-entropy gradient with respect to the last layer's wei
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from labelwise.errors import InvalidInputError
-from labelwise.strategies.base import (
-    Mask,
-    PoolInputs,
-    Rng,
-    Selection,
-    Strategy,
-    register_strategy,
-)
-from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE, iter_chunks
-from labelwise.strategies.topk import top_k_masked
+from labelwise.strategies.base import ScoringStrategy, register_strategy
+from labelwise.strategies.chunking import DEFAULT_CHUNK_SIZE
 from labelwise.validation import check_matrix, check_proba
 
 
@@ -80,34 +72,18 @@ def _sq_residual_norms(p: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 @register_strategy
-class ExpectedGradientLength(Strategy):
+class ExpectedGradientLength(ScoringStrategy):
     """Top-k by :func:`expected_gradient_length`, scored chunk by chunk over the pool."""
 
-    name: ClassVar[str] = "egl"
-    needs = frozenset({"proba", "embeddings"})
+    name = "egl"
+    input_name, more_inputs = "proba", ("embeddings",)
+    score_fn = staticmethod(expected_gradient_length)
 
-    def __init__(self, bias: bool = False, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    def __init__(
+        self, bias: bool = False, chunk_size: int = DEFAULT_CHUNK_SIZE, n_jobs: int | None = None
+    ) -> None:
+        super().__init__(chunk_size, n_jobs)
         self.bias = bias
-        self.chunk_size = chunk_size
 
-    def score(
-        self, inputs: PoolInputs, n_jobs: int | None = None, *, n_threads: int | None = None
-    ) -> NDArray[np.float64]:
-        """Expected gradient length of every pool item (excluded ones too), on one thread
-        (``n_jobs`` and its older name ``n_threads`` are accepted for a uniform signature)."""
-        inputs.require(self.needs, self.name)
-        proba, embeddings = inputs.proba, inputs.embeddings
-        assert proba is not None and embeddings is not None
-        n = inputs.n_pool
-        out = np.empty(n, dtype=np.float64)
-        for chunk in iter_chunks(n, self.chunk_size):
-            out[chunk] = expected_gradient_length(proba[chunk], embeddings[chunk], bias=self.bias)
-        return out
-
-    def _check_inputs(self, inputs: PoolInputs) -> PoolInputs:
-        return inputs  # score() validates each chunk as it reads it
-
-    def _select(self, inputs: PoolInputs, batch_size: int, rng: Rng, exclude: Mask) -> Selection:
-        scores = self.score(inputs)
-        indices = top_k_masked(scores, batch_size, exclude)
-        return Selection(indices, scores[indices], scores)
+    def _score_params(self) -> dict[str, Any]:
+        return {"bias": self.bias}

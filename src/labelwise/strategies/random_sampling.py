@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from labelwise.strategies.base import (
     Mask,
@@ -13,12 +14,23 @@ from labelwise.strategies.base import (
     Selection,
     Strategy,
     register_strategy,
+    select_indices,
 )
+
+
+def random(
+    n_pool: int,
+    batch_size: int,
+    rng: np.random.Generator | int | None = None,
+    exclude: ArrayLike | None = None,
+) -> NDArray[np.intp]:
+    """``batch_size`` distinct pool indices drawn uniformly outside ``exclude`` (the baseline)."""
+    return select_indices(Random(), batch_size, rng, exclude, pool_size=n_pool)
 
 
 @register_strategy
 class Random(Strategy):
-    """Uniform random sampling (:func:`~labelwise.strategies.topk.random`); scores are zeros.
+    """Uniform random sampling (:func:`random`); scores are zeros.
 
     Reads no array: ``PoolInputs(pool_size=n)`` is enough for a pool of n items.
     """

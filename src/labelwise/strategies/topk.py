@@ -1,4 +1,4 @@
-"""Top-k and random selection, exact under ties, and a streaming top-k for chunked pools.
+"""Top-k selection, exact under ties, and a streaming top-k for chunked pools.
 
 Ties are broken by the lower pool index, so a selection is deterministic and equals the one
 computed chunk by chunk or shard by shard.
@@ -9,12 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from labelwise.validation import (
-    check_batch_size,
-    check_exclude,
-    check_rng,
-    check_scores,
-)
+from labelwise.validation import check_batch_size, check_exclude, check_scores
 
 
 def top_k_masked(
@@ -70,20 +65,6 @@ def top_k(scores: ArrayLike, k: int, exclude: ArrayLike | None = None) -> NDArra
     mask = check_exclude(exclude, s.size)
     check_batch_size(k, s.size - int(mask.sum()))
     return top_k_masked(s, int(k), mask)
-
-
-def random(
-    n_pool: int,
-    batch_size: int,
-    rng: np.random.Generator | int | None = None,
-    exclude: ArrayLike | None = None,
-) -> NDArray[np.intp]:
-    """``batch_size`` distinct pool indices drawn uniformly outside ``exclude`` (the baseline)."""
-    mask = check_exclude(exclude, n_pool)
-    candidates = np.flatnonzero(~mask)
-    check_batch_size(batch_size, candidates.size)
-    chosen = check_rng(rng).choice(candidates, size=int(batch_size), replace=False)
-    return np.asarray(chosen, dtype=np.intp)
 
 
 class StreamingTopK:

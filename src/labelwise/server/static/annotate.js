@@ -169,7 +169,19 @@ function labelButtons(box) {
   });
 }
 
+// Calls of show() overlap (a project switch while a task loads): only the latest one draws, and
+// it fetches the image before clearing the old task, so the page never goes blank between tasks.
+let showing = 0;
 async function show(next) {
+  const mine = ++showing;
+  let img = null;
+  if (next && next.image_url) {
+    const blob = await lw.api("GET", next.image_url);
+    if (mine !== showing) return;
+    img = document.createElement("img");
+    img.alt = "sample " + next.external_id;
+    img.src = URL.createObjectURL(blob);
+  }
   task = next;
   clearInterval(heartbeat);
   heartbeat = task ? setInterval(keepLease, HEARTBEAT_MS) : null;
@@ -180,13 +192,7 @@ async function show(next) {
   for (const c of checkboxes()) c.checked = false;
   if (kind === "number") lw.$("number").value = "";
   if (!task) return;
-  if (task.image_url) {
-    const blob = await lw.api("GET", task.image_url);
-    const img = document.createElement("img");
-    img.alt = "sample " + task.external_id;
-    img.src = URL.createObjectURL(blob);
-    sample.appendChild(img);
-  }
+  if (img) sample.appendChild(img);
   if (task.text) {
     const div = document.createElement("div");
     div.className = "text"; div.textContent = task.text;
