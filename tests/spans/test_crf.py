@@ -143,3 +143,18 @@ def test_an_unseen_katakana_word_is_tagged_as_the_katakana_names_it_learned() ->
         ["B-LOC", "O", "O"],
         ["O", "O", "O"],
     ]
+
+
+def test_a_pickled_or_copied_tagger_reopens_its_model(tagger: CRFTagger) -> None:
+    import copy
+    import pickle
+
+    words = [["Alice", "visited", "Paris"], ["Bob", "met", "Carol", "in", "Rome"]]
+    expected = tagger.marginals(words)
+    state = tagger.__getstate__()
+    assert "tagger_" not in state and "model_bytes_" in state  # the C object is not pickled
+    for clone in (pickle.loads(pickle.dumps(tagger)), copy.deepcopy(tagger)):
+        assert clone.tagger_ is not tagger.tagger_
+        for got, want in zip(clone.marginals(words), expected, strict=True):
+            np.testing.assert_allclose(got, want)
+    assert not hasattr(pickle.loads(pickle.dumps(CRFTagger())), "tagger_")  # unfitted stays so

@@ -9,7 +9,8 @@ the service trains are named in :mod:`labelwise.controller.models`, the features
 """
 
 from labelwise.controller.background import Retrainer
-from labelwise.controller.loop import Controller, Guess, RoundReport, stop_state
+from labelwise.controller.guessing import Guess
+from labelwise.controller.loop import Controller, RoundReport, stop_state
 from labelwise.controller.settings import LOOP_KEY, LoopSettings, loop_settings
 from labelwise.controller.stopping import (
     StopDecision,

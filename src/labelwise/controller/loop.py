@@ -27,18 +27,16 @@ process beside ``labelwise worker``, or a server restarted) serves it too.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from labelwise.controller.features import FeatureSource, TextFeatures, feature_source_for
-from labelwise.controller.measure import RoundMeasurer, round_kappas, suggest_for
+from labelwise.controller.guessing import Guess, model_guess
+from labelwise.controller.measure import RoundMeasurer, round_kappas
 from labelwise.controller.models import (
     TASK_MODELS,
     build_model,
@@ -50,6 +48,7 @@ from labelwise.controller.models import (
 )
 from labelwise.controller.pool import PoolFeatures
 from labelwise.controller.published import NewestStoredModel, publishable, served_copy
+from labelwise.controller.queue import RankingQueue, finite_scores, ranking_priorities
 from labelwise.controller.settings import LOOP_KEY, LoopSettings, loop_settings
 from labelwise.controller.stopping import StopDecision, decide_stop
 from labelwise.controller.weighting import reweight_by_gold
@@ -57,17 +56,14 @@ from labelwise.loop import RoundEngine
 from labelwise.store import (
     SampleRecord,
     Store,
-    enqueue,
     get_project,
     labeled_set,
     list_rounds,
-    list_samples,
-    queue_depth,
     record_round,
     status,
 )
 from labelwise.store.members import update_settings
-from labelwise.store.samples import SampleSnapshot, sample_snapshot
+from labelwise.store.samples import sample_snapshot
 
 __all__ = ["Controller", "Guess", "RoundReport", "stop_state"]
 
@@ -112,18 +108,6 @@ class RoundReport:
             "stop_reason": self.stop.reason,
             "timings": self.timings,
         }
-
-
-@dataclass(frozen=True)
-class Guess:
-    """The model's current answer for a sample (pre-annotation)."""
-
-    label: str
-    probability: float | None  # None for a number (a regressor's guess has no probability)
-    round: int
-    #: A spans project's suggestions, ``(start, end, label, score)`` in code points, in text
-    #: order (``label`` is then their answer text, ``probability`` the lowest score).
-    spans: tuple[tuple[int, int, str, float], ...] | None = None
 
 
 def stop_state(store: Store, project: str) -> StopDecision:
@@ -179,9 +163,7 @@ class Controller:
         self._fitted: tuple[Any, int] | None = None  # (model copy, round number)
         self._stored = NewestStoredModel(store, project, check_seconds=model_check_seconds)
         self._round_lock = threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._reserve: deque[tuple[int, float]] = deque()  # the last ranking's unqueued tail
-        self._reserve_round: int | None = None
+        self._queue = RankingQueue(store, project)
         self._measurer = RoundMeasurer(store, project, self.kind, self.classes, chunk_size)
         self._stop: StopDecision | None = None
 
@@ -228,9 +210,7 @@ class Controller:
     # the queue --------------------------------------------------------------------------
     def depth(self, settings: LoopSettings | None = None) -> int:
         """Open tasks the queue should hold: ``batch_size`` + ``lookahead`` per active annotator."""
-        settings = settings or self.settings()
-        found = queue_depth(self.store, self.project, active_seconds=settings.active_seconds)
-        return settings.batch_size + settings.lookahead * found.active_annotators
+        return self._queue.depth(settings or self.settings())
 
     def top_up(self, *, actor: str = "labelwise") -> int:
         """Fill the queue to its depth from the last round's ranking; tasks created.
@@ -238,41 +218,11 @@ class Controller:
         Cheap (two indexed reads, and a write only when the queue is short), so the trainer
         calls it often, also while a round trains. When no ranking is left (before the first
         round, or a round slower than the team) it queues random unlabeled samples, so the
-        queue never runs dry.
+        queue never runs dry (:class:`~labelwise.controller.queue.RankingQueue`).
         """
         if self.stop_decision().stop:
             return 0
-        with self._queue_lock:
-            settings = self.settings()
-            found = queue_depth(self.store, self.project, active_seconds=settings.active_seconds)
-            short = settings.batch_size + settings.lookahead * found.active_annotators
-            short -= found.open_tasks
-            if short <= 0:
-                return 0
-            if not self._reserve:
-                self._random_reserve(settings, short)
-            created = 0
-            while short > 0 and self._reserve:
-                take = [self._reserve.popleft() for _ in range(min(short, len(self._reserve)))]
-                made = enqueue(
-                    self.store,
-                    self.project,
-                    [i for i, _ in take],
-                    [p for _, p in take],
-                    self._reserve_round,
-                    actor=actor,
-                    skip_unavailable=True,
-                )
-                created += made
-                short -= made
-            return created
-
-    def _random_reserve(self, settings: LoopSettings, n: int) -> None:
-        rng = np.random.default_rng([settings.seed, len(self._reserve), n])
-        fresh = list_samples(self.store, self.project, split="pool", state="unlabeled")
-        order = rng.permutation(len(fresh))[: 4 * n]
-        self._reserve.extend((fresh[int(i)].id, -1.0) for i in order)
-        self._reserve_round = None
+        return self._queue.top_up(self.settings(), actor=actor)
 
     def stop_decision(self) -> StopDecision:
         """The project's stop state (:func:`stop_state`), kept in memory between rounds."""
@@ -351,7 +301,7 @@ class Controller:
             result.strategy if result is not None else task_strategy(self.kind, settings.strategy)
         )
         picked_ids = [] if result is None else candidates.ids[result.indices].tolist()
-        priorities = self._priorities(result)
+        priorities = ranking_priorities(result)
         metrics = {
             "n_labeled": len(labeled),
             "annotations": st.annotations,
@@ -382,7 +332,7 @@ class Controller:
             model_version=model_version,
             metrics=metrics,
             sample_ids=picked_ids,
-            scores=[] if result is None else _finite(result.scores).tolist(),
+            scores=[] if result is None else finite_scores(result.scores).tolist(),
             batch_size=depth,
             model=blob,
             actor=actor,
@@ -391,8 +341,15 @@ class Controller:
             self._fitted = (served_copy(model), recorded.number)
         queued = 0
         if not stop.stop and picked_ids:
-            queued = self._requeue(
-                picked_ids, priorities, candidates, result, depth, recorded.number, actor
+            assert result is not None  # picks come from a ranking
+            queued = self._queue.requeue(
+                picked_ids,
+                priorities,
+                candidates,
+                result.pool_scores,
+                depth,
+                recorded.number,
+                actor,
             )
         timings["record_and_queue"] = time.perf_counter() - t0
         self._stop = stop
@@ -415,19 +372,6 @@ class Controller:
         )
 
     @staticmethod
-    def _priorities(result: Any) -> list[float]:
-        """Queue priorities of the ranking, best first: the strategy's scores where they rank
-        (higher = sooner), else the rank itself."""
-        if result is None:
-            return []
-        n = int(result.indices.size)
-        scores = np.asarray(result.scores, dtype=np.float64)
-        ranked = n < 2 or bool(np.all(np.diff(scores) <= 0))
-        if result.pool_scores is not None and ranked and np.isfinite(scores).all():
-            return [float(v) for v in scores]
-        return [float(n - k) for k in range(n)]
-
-    @staticmethod
     def _histogram(result: Any) -> dict[str, list[float]] | None:
         if result is None or result.pool_scores is None or not result.pool_scores.size:
             return None
@@ -436,50 +380,6 @@ class Controller:
             return None
         counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
         return {"counts": counts.astype(float).tolist(), "edges": edges.tolist()}
-
-    def _requeue(
-        self,
-        picked_ids: list[int],
-        priorities: list[float],
-        candidates: SampleSnapshot,
-        result: Any,
-        depth: int,
-        round_number: int,
-        actor: str,
-    ) -> int:
-        """Queue the ranking's head; keep its tail for top-ups; re-rank what waits already."""
-        head = list(zip(picked_ids[:depth], priorities[:depth], strict=True))
-        tail = list(zip(picked_ids[depth:], priorities[depth:], strict=True))
-        chosen = {i for i, _ in head}
-        floor = min(priorities) - 1.0 if priorities else 0.0
-        waiting: list[tuple[int, float]] = []
-        queued = np.flatnonzero(candidates.states == "queued").tolist()
-        if result.pool_scores is not None:
-            pool_scores = _finite(result.pool_scores)
-            waiting = [(int(candidates.ids[k]), float(pool_scores[k])) for k in queued]
-        else:
-            waiting = [(int(candidates.ids[k]), floor) for k in queued]
-        pairs = head + [(i, p) for i, p in waiting if i not in chosen]
-        # beyond the ranking, a random sample of the other candidates, served last
-        ranked = chosen | {i for i, _ in tail}
-        unlabeled = candidates.ids[candidates.states == "unlabeled"]
-        others = unlabeled[~np.isin(unlabeled, np.fromiter(ranked, dtype=np.int64))].tolist()
-        rng = np.random.default_rng(round_number)
-        extra = [others[int(k)] for k in rng.permutation(len(others))[: 2 * depth]]
-        tail += [(i, floor - 1.0) for i in extra]
-        with self._queue_lock:
-            created = enqueue(
-                self.store,
-                self.project,
-                [i for i, _ in pairs],
-                [p for _, p in pairs],
-                round_number,
-                actor=actor,
-                skip_unavailable=True,
-            )
-            self._reserve = deque(tail)
-            self._reserve_round = round_number
-        return created
 
     # reading the model ------------------------------------------------------------------
     def guess(self, sample: SampleRecord) -> Guess | None:
@@ -493,24 +393,7 @@ class Controller:
         if fitted is None:
             return None
         model, number = fitted
-        if self.kind == "spans":
-            suggestions = suggest_for(model, [sample])[0]
-            spans = tuple((s.span.start, s.span.end, s.span.label, s.score) for s in suggestions)
-            value = json.dumps([list(s[:3]) for s in spans], separators=(",", ":"))
-            sure = min((s.score for s in suggestions), default=None)
-            return Guess(value, sure, number, spans)
-        if self.kind == "number":
-            return Guess(
-                repr(float(np.asarray(model.predict(self.features([sample])))[0])), None, number
-            )
-        if self.kind == "labels":
-            proba = np.asarray(model.predict_label_proba(self.features([sample])))[0]
-            chosen = [c for c, p in zip(self.classes, proba, strict=True) if p >= 0.5]
-            sure = float(np.mean(np.maximum(proba, 1.0 - proba)))
-            return Guess(json.dumps(chosen, separators=(",", ":")), sure, number)
-        proba = np.asarray(model.predict_proba(self.features([sample])))[0]
-        best = int(np.argmax(proba))
-        return Guess(self.classes[best], float(proba[best]), number)
+        return model_guess(model, number, self.kind, self.classes, self.features, sample)
 
     def _serving(self) -> tuple[Any, int] | None:
         """The model :meth:`guess` uses and its round: this object's own, unless the store
@@ -539,8 +422,3 @@ class Controller:
         if self._stored.loaded is not None:
             rounds.append(self._stored.loaded.round)
         return max(rounds, default=None)
-
-
-def _finite(values: NDArray[Any]) -> NDArray[np.float64]:
-    """Scores as finite floats for the store (an infinite distance becomes the largest float)."""
-    return np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)

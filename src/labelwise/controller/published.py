@@ -17,8 +17,8 @@ is read correctly only by the libraries that wrote it, so the format names them:
 version of every installed distribution whose classes the pickle holds). A process refuses
 bytes of another layout or other versions (:class:`StoredModelError`, naming both); the
 reader logs it once and serves no stored model, so a suggestion is missing, never a request
-failed. A CRF tagger's compiled C object is not pickled: it is opened again from the model's
-own bytes (``model_bytes_``).
+failed. (A CRF tagger pickles and copies without its compiled C object and opens it again from
+its own bytes: :class:`labelwise.spans.crf.CRFTagger`.)
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def dump_model(model: Any, features: str | None = None) -> ModelBlob:
     out = io.BytesIO()
     pickler = _Pickler(out)
     try:
-        pickler.dump(_without_tagger(model))
+        pickler.dump(model)
     except (pickle.PicklingError, TypeError, AttributeError) as error:
         raise StoredModelError(
             f"the {type(model).__name__} model cannot be kept in the store: "
@@ -139,13 +139,12 @@ def load_model(blob: ModelBlob, round_number: int | None = None) -> Any:
     which = "the stored model" if round_number is None else f"round {round_number}'s model"
     check_format(blob.format, which)
     try:
-        model = pickle.loads(blob.data)  # the store is trusted (see the module's notes)
+        return pickle.loads(blob.data)  # the store is trusted (see the module's notes)
     except Exception as error:
         raise StoredModelError(
             f"{which} in the store cannot be read ({type(error).__name__}: {error}); "
             "the next round stores a new one"
         ) from error
-    return _with_tagger(model)
 
 
 def check_format(found: str, which: str = "the stored model") -> None:
@@ -183,34 +182,8 @@ def publishable(model: Any, features: str | None) -> ModelBlob | None:
 
 
 def served_copy(model: Any) -> Any:
-    """A copy of the fitted model, served while the next round refits the original. A CRF's
-    compiled tagger cannot be deep-copied: the copy opens a tagger of its own."""
-    if _has_tagger(model):
-        return _with_tagger(_without_tagger(model))
+    """A copy of the fitted model, served while the next round refits the original."""
     return copy.deepcopy(model)
-
-
-def _has_tagger(model: Any) -> bool:
-    return hasattr(model, "model_bytes_") and hasattr(model, "tagger_")
-
-
-def _without_tagger(model: Any) -> Any:
-    """The model without a CRF's compiled tagger (a C object; its bytes are kept)."""
-    if not _has_tagger(model):
-        return model
-    clone = copy.copy(model)
-    del clone.tagger_
-    return clone
-
-
-def _with_tagger(model: Any) -> Any:
-    """A CRF model read back or copied without its tagger: open one from its bytes."""
-    if hasattr(model, "model_bytes_") and not hasattr(model, "tagger_"):
-        import pycrfsuite
-
-        model.tagger_ = pycrfsuite.Tagger()
-        model.tagger_.open_inmemory(model.model_bytes_)
-    return model
 
 
 class NewestStoredModel:

@@ -12,7 +12,8 @@ model's guess (:meth:`Controller.guess`) writes nothing.
 
 from __future__ import annotations
 
-from labelwise.controller.loop import Controller, Guess
+from labelwise.controller.guessing import Guess
+from labelwise.controller.loop import Controller
 from labelwise.store import ProjectInfo, SampleRecord, TaskLease
 from labelwise.store.suggestions import record_suggestion
 from labelwise.store.tasks import TaskView

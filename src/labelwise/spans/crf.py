@@ -172,6 +172,20 @@ class CRFTagger:
         self.labels_ = (["O"] if "O" in known else []) + sorted(known - {"O"})
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied without the compiled tagger (a C object): its bytes are kept."""
+        state = dict(self.__dict__)
+        state.pop("tagger_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Read back or copied: the tagger is opened again from the model's bytes."""
+        self.__dict__.update(state)
+        if "model_bytes_" in state:
+            tagger = _crfsuite().Tagger()
+            tagger.open_inmemory(self.model_bytes_)
+            self.tagger_ = tagger
+
     def _fitted(self) -> Any:
         if not hasattr(self, "tagger_"):
             raise NotFittedError("fit the CRFTagger before asking it for tags or marginals")

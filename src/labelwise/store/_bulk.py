@@ -23,15 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     DateTime,
+    String,
     Table,
     Text,
     bindparam,
+    column,
     exists,
     func,
     insert,
     literal,
     null,
     select,
+    table,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -322,6 +325,13 @@ def insert_labels(session: Session, project_id: int, labels: dict[str, str]) -> 
     return len(rows)
 
 
+#: The rows PostgreSQL's last ANALYZE counted in a table (``name``), or -1: never analyzed.
+_PG_CLASS = table("pg_class", column("oid"), column("reltuples"))
+_COUNTED = select(_PG_CLASS.c.reltuples).where(
+    _PG_CLASS.c.oid == func.to_regclass(bindparam("name", type_=String))
+)
+
+
 def tidy_after_import(store: Store, inserted: int) -> None:
     """After a large import into PostgreSQL, ``VACUUM (ANALYZE) sample, label``.
 
@@ -341,9 +351,7 @@ def tidy_after_import(store: Store, inserted: int) -> None:
     try:
         with store.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
             # The rows the last ANALYZE counted (before this import), or -1: never analyzed.
-            counted = connection.exec_driver_sql(
-                f"SELECT reltuples FROM pg_class WHERE oid = '{_SAMPLE.name}'::regclass"
-            ).scalar_one()
+            counted = connection.execute(_COUNTED, {"name": _SAMPLE.name}).scalar_one()
             if counted >= 0 and inserted < 0.1 * counted:
                 return
             connection.exec_driver_sql(f"VACUUM (ANALYZE) {_SAMPLE.name}, {_LABEL.name}")
